@@ -1,0 +1,5 @@
+"""Heads of BYEL."""
+
+from lightly_byel.models.modules.heads import BYELPredictionHead, EmotionClassifier
+
+__all__ = ["BYELPredictionHead", "EmotionClassifier"]

@@ -1,0 +1,144 @@
+"""Emotion-aware heads for BYEL (Bootstrap Your Emotion Latent)."""
+
+import torch
+from lightly.models.modules.heads import BYOLPredictionHead
+from torch import Tensor, nn
+
+
+class EmotionClassifier(nn.Module):
+    """Linear emotion classifier whose weight columns are the emotion vectors of BYEL.
+
+    The weight ``W`` has shape ``(input_dim, num_classes)`` and is initialised
+    orthogonal, so its columns start orthonormal. Column ``W[:, c]`` is the emotion
+    vector of class ``c``, subtracted from the online prediction in
+    :class:`~lightly_byel.loss.BYELLoss`. The logits are
+    ``BatchNorm1d(num_classes)(x @ W)`` [0].
+
+    - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
+
+    Attributes:
+        weight: The emotion vectors as columns, shape ``(input_dim, num_classes)``.
+        batch_norm: Batch normalisation of the logits.
+
+    Examples:
+        >>> import torch
+        >>> classifier = EmotionClassifier(input_dim=256, num_classes=6)
+        >>> classifier(torch.randn(8, 256)).shape
+        torch.Size([8, 6])
+        >>> classifier.emotion_vectors(torch.tensor([0, 5, 5])).shape
+        torch.Size([3, 256])
+        >>> bool(classifier.orthonormality_loss() < 1e-4)
+        True
+    """
+
+    def __init__(self, input_dim: int, num_classes: int = 6) -> None:
+        """Creates the classifier.
+
+        Args:
+            input_dim: Dimension of the predictions it classifies.
+            num_classes: Number of emotion classes. At most ``input_dim``, so that the
+                emotion vectors can be orthonormal.
+
+        Raises:
+            ValueError: If a dimension is not a positive integer or ``num_classes``
+                exceeds ``input_dim``.
+        """
+        super().__init__()
+        for name, value in (("input_dim", input_dim), ("num_classes", num_classes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if num_classes > input_dim:
+            raise ValueError(
+                f"num_classes ({num_classes}) must not exceed input_dim ({input_dim}): "
+                "the emotion vectors are orthonormal columns of a "
+                "(input_dim, num_classes) matrix."
+            )
+        self.input_dim = input_dim
+        self.num_classes = num_classes
+        self.weight = nn.Parameter(torch.empty(input_dim, num_classes))
+        nn.init.orthogonal_(self.weight)
+        self.batch_norm = nn.BatchNorm1d(num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Computes emotion logits.
+
+        Args:
+            x: Predictions of shape ``(batch, input_dim)``.
+
+        Returns:
+            Logits of shape ``(batch, num_classes)``.
+        """
+        logits: Tensor = self.batch_norm(x @ self.weight)
+        return logits
+
+    def emotion_vectors(self, labels: Tensor) -> Tensor:
+        """Returns the emotion vector of each label, ``W[:, labels]^T``.
+
+        Args:
+            labels: Class indices of shape ``(batch,)``.
+
+        Returns:
+            Emotion vectors of shape ``(batch, input_dim)``.
+        """
+        return self.weight[:, labels].T
+
+    def orthonormality_loss(self) -> Tensor:
+        """Returns ``sum(|I - W^T W|)``, zero when the emotion vectors are orthonormal.
+
+        Returns:
+            A scalar tensor.
+        """
+        gram = self.weight.T @ self.weight
+        identity = torch.eye(self.num_classes, device=gram.device, dtype=gram.dtype)
+        return (identity - gram).abs().sum()
+
+
+class BYELPredictionHead(BYOLPredictionHead):
+    """BYOL prediction head with the emotion classifier of BYEL.
+
+    The prediction MLP is Lightly's :class:`BYOLPredictionHead` (Linear, BatchNorm1d,
+    ReLU, Linear) and ``forward`` returns its predictions. The attribute
+    ``classifier`` is an :class:`EmotionClassifier` on those predictions, used by
+    :class:`~lightly_byel.loss.BYELLoss` for the cross-entropy, the emotion vector
+    subtraction and the orthonormality term [0].
+
+    - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
+
+    Attributes:
+        classifier: The emotion classifier on the predictions.
+
+    Examples:
+        >>> import torch
+        >>> head = BYELPredictionHead(input_dim=256, hidden_dim=1024, output_dim=256)
+        >>> predictions = head(torch.randn(8, 256))
+        >>> predictions.shape
+        torch.Size([8, 256])
+        >>> head.classifier(predictions).shape
+        torch.Size([8, 6])
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 256,
+        hidden_dim: int = 4096,
+        output_dim: int = 256,
+        num_classes: int = 6,
+    ) -> None:
+        """Creates the head.
+
+        Args:
+            input_dim: Dimension of the projections it takes.
+            hidden_dim: Hidden dimension of the prediction MLP.
+            output_dim: Dimension of the predictions, and the input of the classifier.
+            num_classes: Number of emotion classes.
+
+        Raises:
+            ValueError: If the classifier cannot be built from ``output_dim`` and
+                ``num_classes`` (see :class:`EmotionClassifier`).
+        """
+        super().__init__(
+            input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim
+        )
+        self.classifier = EmotionClassifier(
+            input_dim=output_dim, num_classes=num_classes
+        )
