@@ -126,6 +126,7 @@ class BYELViewTransform:
         _check_range("noise_sigma", noise_sigma, 0.0, math.inf)
         _check_range("cj_strength", cj_strength, 0.0, math.inf)
         _check_range("cj_hue", cj_strength * cj_hue, 0.0, 0.5)
+        degrees = _degree_range(rr_degrees)
         _check_positive_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
@@ -137,7 +138,7 @@ class BYELViewTransform:
             v2.RandomHorizontalFlip(p=hf_prob),
         ]
         if rr_prob > 0:
-            rotation = v2.RandomRotation(degrees=_degree_range(rr_degrees))
+            rotation = v2.RandomRotation(degrees=degrees)
             transforms.append(v2.RandomApply([rotation], p=rr_prob))
         if cj_prob > 0:
             jitter = v2.ColorJitter(

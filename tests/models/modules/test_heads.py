@@ -1,0 +1,117 @@
+import pytest
+import torch
+from lightly.models.modules.heads import BYOLPredictionHead, ProjectionHead
+from torch import nn
+
+from lightly_byel import BYELPredictionHead, EmotionClassifier
+
+
+class TestEmotionClassifier:
+    def test_weight_is_orthogonal_parameter(self) -> None:
+        classifier = EmotionClassifier(input_dim=32, num_classes=6)
+        assert isinstance(classifier.weight, nn.Parameter)
+        assert classifier.weight.shape == (32, 6)
+        gram = classifier.weight.T @ classifier.weight
+        torch.testing.assert_close(gram, torch.eye(6), atol=1e-5, rtol=0)
+        assert classifier.orthonormality_loss().item() < 1e-4
+
+    def test_default_has_six_classes(self) -> None:
+        assert EmotionClassifier(256).num_classes == 6
+
+    def test_forward_is_batch_norm_of_projection(self) -> None:
+        torch.manual_seed(0)
+        classifier = EmotionClassifier(input_dim=8, num_classes=4)
+        x = torch.randn(12, 8)
+        z = x @ classifier.weight.detach()
+        expected = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+        torch.testing.assert_close(classifier(x), expected, atol=1e-5, rtol=1e-5)
+        classifier.eval()
+        # In eval mode the running statistics (one update from the call above) apply.
+        bn = classifier.batch_norm
+        assert bn.running_mean is not None and bn.running_var is not None
+        expected_eval = (z - bn.running_mean) / torch.sqrt(bn.running_var + 1e-5)
+        torch.testing.assert_close(classifier(x), expected_eval, atol=1e-5, rtol=1e-5)
+
+    def test_emotion_vectors_are_weight_columns(self) -> None:
+        classifier = EmotionClassifier(input_dim=8, num_classes=6)
+        labels = torch.tensor([5, 0, 0, 3])
+        vectors = classifier.emotion_vectors(labels)
+        assert vectors.shape == (4, 8)
+        for row, label in zip(vectors, labels.tolist(), strict=True):
+            torch.testing.assert_close(row, classifier.weight[:, label])
+
+    def test_orthonormality_loss_is_sum_of_absolute_deviations(self) -> None:
+        classifier = EmotionClassifier(input_dim=5, num_classes=3)
+        weight = torch.arange(15, dtype=torch.float32).reshape(5, 3) / 10
+        with torch.no_grad():
+            classifier.weight.copy_(weight)
+        expected = sum(
+            abs(float(i == j) - float(weight[:, i] @ weight[:, j]))
+            for i in range(3)
+            for j in range(3)
+        )
+        assert classifier.orthonormality_loss().item() == pytest.approx(expected)
+        classifier.orthonormality_loss().backward()
+        assert classifier.weight.grad is not None
+
+    @pytest.mark.parametrize(
+        ("input_dim", "num_classes", "message"),
+        [
+            (0, 6, "input_dim must be a positive integer, got 0"),
+            (8.0, 6, "input_dim must be a positive integer, got 8.0"),
+            (8, -1, "num_classes must be a positive integer, got -1"),
+            (4, 6, r"num_classes \(6\) must not exceed input_dim \(4\)"),
+        ],
+    )
+    def test_bad_dimensions_raise(
+        self, input_dim: int, num_classes: int, message: str
+    ) -> None:
+        with pytest.raises(ValueError, match=message):
+            EmotionClassifier(input_dim, num_classes)
+
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    def test_cuda(self) -> None:
+        classifier = EmotionClassifier(16).cuda()
+        x = torch.randn(4, 16, device="cuda")
+        assert classifier(x).device.type == "cuda"
+        assert classifier.orthonormality_loss().device.type == "cuda"
+
+
+class TestBYELPredictionHead:
+    def test_is_lightly_byol_prediction_head(self) -> None:
+        head = BYELPredictionHead()
+        assert isinstance(head, BYOLPredictionHead)
+        assert isinstance(head, ProjectionHead)
+
+    def test_same_blocks_as_byol_prediction_head(self) -> None:
+        ours = BYELPredictionHead(input_dim=32, hidden_dim=64, output_dim=16)
+        theirs = BYOLPredictionHead(input_dim=32, hidden_dim=64, output_dim=16)
+        assert [type(m) for m in ours.layers] == [type(m) for m in theirs.layers]
+        assert [p.shape for p in ours.layers.parameters()] == [
+            p.shape for p in theirs.layers.parameters()
+        ]
+
+    def test_defaults_follow_the_paper(self) -> None:
+        head = BYELPredictionHead()
+        first, last = head.layers[0], head.layers[-1]
+        assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
+        assert (first.in_features, first.out_features) == (256, 4096)
+        assert (last.in_features, last.out_features) == (4096, 256)
+        assert head.classifier.weight.shape == (256, 6)
+
+    def test_forward_returns_predictions_and_classifier_takes_them(self) -> None:
+        head = BYELPredictionHead(
+            input_dim=32, hidden_dim=64, output_dim=16, num_classes=4
+        )
+        predictions = head(torch.randn(8, 32))
+        assert predictions.shape == (8, 16)
+        assert head.classifier(predictions).shape == (8, 4)
+
+    def test_classifier_parameters_belong_to_the_head(self) -> None:
+        head = BYELPredictionHead(input_dim=8, hidden_dim=16, output_dim=8)
+        names = {name for name, _ in head.named_parameters()}
+        assert "classifier.weight" in names
+
+    def test_bad_classifier_dimensions_raise(self) -> None:
+        with pytest.raises(ValueError, match="must not exceed input_dim"):
+            BYELPredictionHead(output_dim=4, num_classes=6)

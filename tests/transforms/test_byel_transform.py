@@ -1,0 +1,269 @@
+import io
+
+import pytest
+import torch
+from lightly.transforms.multi_view_transform import MultiViewTransform
+from lightly.transforms.utils import IMAGENET_NORMALIZE
+from PIL import Image
+from torch import Tensor
+from torchvision.transforms import v2
+
+from lightly_byel import BYELTransform, BYELViewTransform
+
+ALL_OPTIONS = {
+    "rr_prob": 0.5,
+    "jpeg_prob": 0.5,
+    "noise_prob": 0.5,
+    "erase_prob": 0.5,
+    "min_scale": 0.4,
+}
+
+
+def face_like(size: tuple[int, int] = (96, 112), mode: str = "RGB") -> Image.Image:
+    generator = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (size[1], size[0], 3), generator=generator)
+    image = Image.fromarray(pixels.to(torch.uint8).numpy(), mode="RGB")
+    return image if mode == "RGB" else image.convert(mode)
+
+
+def transforms_of(view: BYELViewTransform) -> list[v2.Transform]:
+    return list(view.transform.transforms)
+
+
+def test_two_float32_views_of_input_size() -> None:
+    transform = BYELTransform()
+    assert isinstance(transform, MultiViewTransform)
+    views = transform(face_like())
+    assert isinstance(views, list) and len(views) == 2
+    for view in views:
+        assert isinstance(view, Tensor)
+        assert view.dtype == torch.float32
+        assert view.shape == (3, 128, 128)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "LA", "I;16", "CMYK"])
+def test_pil_modes_become_three_channels(mode: str) -> None:
+    views = BYELTransform(input_size=32)(face_like(mode=mode))
+    assert [v.shape for v in views] == [(3, 32, 32)] * 2
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        torch.randint(0, 256, (3, 50, 40), dtype=torch.uint8),
+        torch.randint(0, 256, (1, 50, 40), dtype=torch.uint8),
+        torch.randint(0, 256, (50, 40), dtype=torch.uint8),
+        torch.rand(3, 50, 40),
+        torch.rand(1, 50, 40, dtype=torch.float64),
+    ],
+    ids=["uint8-rgb", "uint8-gray", "uint8-hw", "float-rgb", "float64-gray"],
+)
+def test_tensor_inputs(image: Tensor) -> None:
+    view = BYELViewTransform(input_size=24)(image)
+    assert view.shape == (3, 24, 24) and view.dtype == torch.float32
+
+
+def test_grayscale_input_gives_equal_channels() -> None:
+    view = BYELViewTransform(input_size=24, normalize=None)(face_like(mode="L"))
+    torch.testing.assert_close(view[0], view[1])
+    torch.testing.assert_close(view[1], view[2])
+
+
+def test_float_tensor_and_pil_agree() -> None:
+    image = face_like()
+    tensor = v2.functional.to_dtype(
+        v2.functional.pil_to_tensor(image), torch.float32, scale=True
+    )
+    transform = BYELViewTransform(input_size=32)
+    torch.manual_seed(3)
+    from_pil = transform(image)
+    torch.manual_seed(3)
+    from_tensor = transform(tensor)
+    torch.testing.assert_close(from_pil, from_tensor)
+
+
+@pytest.mark.parametrize("options", [{}, ALL_OPTIONS], ids=["defaults", "all-options"])
+def test_same_torch_seed_same_views(options: dict[str, float]) -> None:
+    transform = BYELTransform(input_size=48, **options)
+    image = face_like()
+    torch.manual_seed(1234)
+    first = transform(image)
+    torch.manual_seed(1234)
+    second = transform(image)
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+    torch.manual_seed(4321)
+    third = transform(image)
+    assert not torch.equal(first[0], third[0])
+
+
+def test_views_differ() -> None:
+    transform = BYELTransform(input_size=48)
+    torch.manual_seed(0)
+    for _ in range(5):
+        view_1, view_2 = transform(face_like())
+        assert not torch.equal(view_1, view_2)
+
+
+def test_defaults_follow_published_recipe() -> None:
+    steps = transforms_of(BYELViewTransform())
+    kinds = [type(step) for step in steps]
+    assert kinds == [
+        v2.RandomResizedCrop,
+        v2.RandomHorizontalFlip,
+        v2.RandomApply,
+        v2.RandomGrayscale,
+        v2.RandomApply,
+        v2.ToDtype,
+        v2.Normalize,
+    ]
+    crop, flip, jitter, gray, blur, _, normalize = steps
+    assert crop.size == (128, 128) and crop.scale == (0.08, 1.0)
+    assert flip.p == 0.5
+    assert jitter.p == 0.3
+    (color_jitter,) = jitter.transforms
+    assert color_jitter.brightness == pytest.approx((0.2, 1.8))
+    assert color_jitter.contrast == pytest.approx((0.2, 1.8))
+    assert color_jitter.saturation == pytest.approx((0.2, 1.8))
+    assert color_jitter.hue == pytest.approx((-0.2, 0.2))
+    assert gray.p == 0.2
+    assert blur.p == 0.2
+    (gaussian_blur,) = blur.transforms
+    assert gaussian_blur.kernel_size == (3, 3)
+    assert gaussian_blur.sigma == [1.0, 2.0]
+    assert normalize.mean == IMAGENET_NORMALIZE["mean"]
+    assert normalize.std == IMAGENET_NORMALIZE["std"]
+
+
+def test_options_add_their_steps() -> None:
+    steps = transforms_of(BYELViewTransform(**ALL_OPTIONS))
+    inner = [
+        type(t)
+        for step in steps
+        for t in (step.transforms if isinstance(step, v2.RandomApply) else [step])
+    ]
+    for kind in (v2.RandomRotation, v2.JPEG, v2.GaussianNoise, v2.RandomErasing):
+        assert kind in inner
+    assert steps[0].scale == (0.4, 1.0)
+
+
+def test_without_normalize_views_lie_in_unit_range() -> None:
+    views = BYELTransform(input_size=32, normalize=None, noise_prob=1.0)(face_like())
+    for view in views:
+        assert view.min() >= 0.0 and view.max() <= 1.0
+
+
+def test_full_scale_crop_keeps_the_whole_image() -> None:
+    image = torch.randint(0, 256, (3, 40, 40), dtype=torch.uint8)
+    transform = BYELViewTransform(
+        input_size=40,
+        min_scale=1.0,
+        hf_prob=0.0,
+        cj_prob=0.0,
+        random_gray_scale=0.0,
+        gaussian_blur=0.0,
+        normalize=None,
+    )
+    torch.testing.assert_close(transform(image), image.float() / 255)
+
+
+def test_each_gap_option_changes_the_view() -> None:
+    image = face_like((64, 64))
+    plain = {
+        "input_size": 64,
+        "min_scale": 1.0,
+        "hf_prob": 0.0,
+        "cj_prob": 0.0,
+        "random_gray_scale": 0.0,
+        "gaussian_blur": 0.0,
+        "normalize": None,
+    }
+    reference = BYELViewTransform(**plain)(image)  # type: ignore[arg-type]
+    for option in ("jpeg_prob", "noise_prob", "erase_prob", "rr_prob"):
+        view = BYELViewTransform(**plain, **{option: 1.0})(image)  # type: ignore[arg-type]
+        assert not torch.equal(view, reference), option
+    erased = BYELViewTransform(**plain, erase_prob=1.0)(image)  # type: ignore[arg-type]
+    assert (erased == 0).all(dim=0).sum() >= 0.02 * 64 * 64
+
+
+def test_jpeg_option_round_trips_through_jpeg() -> None:
+    # Re-encoding at quality 10 with Pillow lands close to the option's output.
+    image = face_like((64, 64))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=10)
+    view = BYELViewTransform(
+        input_size=64,
+        min_scale=1.0,
+        hf_prob=0.0,
+        cj_prob=0.0,
+        random_gray_scale=0.0,
+        gaussian_blur=0.0,
+        jpeg_prob=1.0,
+        jpeg_quality=(10, 10),
+        normalize=None,
+    )(image)
+    original = v2.functional.pil_to_tensor(image).float() / 255
+    buffer.seek(0)
+    pillow_jpeg = v2.functional.pil_to_tensor(Image.open(buffer)).float() / 255
+    assert (view - original).abs().mean() > 0.05
+    assert (view - pillow_jpeg).abs().mean() < 0.2 * (view - original).abs().mean()
+
+
+def test_works_in_a_dataloader() -> None:
+    from torch.utils.data import DataLoader, Dataset
+
+    class Faces(Dataset[tuple[list[Tensor], int]]):
+        transform = BYELTransform(input_size=32)
+
+        def __len__(self) -> int:
+            return 6
+
+        def __getitem__(self, index: int) -> tuple[list[Tensor], int]:
+            return self.transform(face_like()), index % 6
+
+    (view_1, view_2), labels = next(iter(DataLoader(Faces(), batch_size=6)))
+    assert view_1.shape == view_2.shape == (6, 3, 32, 32)
+    assert labels.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (torch.zeros(4, 8, 8, dtype=torch.uint8), r"C in \(1, 3\).*\(4, 8, 8\)"),
+        (torch.zeros(2, 3, 8, 8), r"shape \(2, 3, 8, 8\)"),
+        (torch.zeros(3, 8, 8, dtype=torch.int32), "uint8 or floating.*int32"),
+        ([[0, 1], [1, 0]], "PIL image or an image tensor, got list"),
+    ],
+)
+def test_bad_images_raise(image: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BYELViewTransform()(image)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_size": 0}, "input_size must be a positive integer, got 0"),
+        ({"cj_prob": 1.5}, r"cj_prob must lie in \[0.0, 1.0\], got 1.5"),
+        ({"jpeg_prob": -0.1}, "jpeg_prob"),
+        ({"min_scale": 0.0}, r"min_scale must lie in \(0.0, 1.0\], got 0.0"),
+        ({"kernel_size": 4}, "kernel_size must be odd, got 4"),
+        ({"sigmas": (2.0, 1.0)}, r"sigmas must be a \(min, max\) pair"),
+        ({"jpeg_quality": (0, 50)}, "jpeg_quality"),
+        ({"erase_scale": 0.1}, r"erase_scale must be a \(min, max\) pair, got 0.1"),
+        ({"rr_degrees": -5.0}, "rr_degrees"),
+        ({"cj_hue": 0.6}, "cj_hue"),
+    ],
+)
+def test_bad_arguments_raise(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BYELViewTransform(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message):
+        BYELTransform(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_tensor_input_stays_on_cuda() -> None:
+    image = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, device="cuda")
+    view = BYELViewTransform(input_size=32)(image)
+    assert view.device.type == "cuda" and view.shape == (3, 32, 32)
