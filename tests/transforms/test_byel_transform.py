@@ -1,4 +1,5 @@
 import io
+from typing import Any
 
 import pytest
 import torch
@@ -153,24 +154,9 @@ def test_without_normalize_views_lie_in_unit_range() -> None:
         assert view.min() >= 0.0 and view.max() <= 1.0
 
 
-def test_full_scale_crop_keeps_the_whole_image() -> None:
-    image = torch.randint(0, 256, (3, 40, 40), dtype=torch.uint8)
-    transform = BYELViewTransform(
-        input_size=40,
-        min_scale=1.0,
-        hf_prob=0.0,
-        cj_prob=0.0,
-        random_gray_scale=0.0,
-        gaussian_blur=0.0,
-        normalize=None,
-    )
-    torch.testing.assert_close(transform(image), image.float() / 255)
-
-
-def test_each_gap_option_changes_the_view() -> None:
-    image = face_like((64, 64))
-    plain = {
-        "input_size": 64,
+def plain_view(input_size: int, **options: Any) -> BYELViewTransform:
+    """A view transform with every random step off, except those in ``options``."""
+    identity: dict[str, Any] = {
         "min_scale": 1.0,
         "hf_prob": 0.0,
         "cj_prob": 0.0,
@@ -178,11 +164,21 @@ def test_each_gap_option_changes_the_view() -> None:
         "gaussian_blur": 0.0,
         "normalize": None,
     }
-    reference = BYELViewTransform(**plain)(image)  # type: ignore[arg-type]
+    return BYELViewTransform(input_size=input_size, **{**identity, **options})
+
+
+def test_full_scale_crop_keeps_the_whole_image() -> None:
+    image = torch.randint(0, 256, (3, 40, 40), dtype=torch.uint8)
+    torch.testing.assert_close(plain_view(40)(image), image.float() / 255)
+
+
+def test_each_gap_option_changes_the_view() -> None:
+    image = face_like((64, 64))
+    reference = plain_view(64)(image)
     for option in ("jpeg_prob", "noise_prob", "erase_prob", "rr_prob"):
-        view = BYELViewTransform(**plain, **{option: 1.0})(image)  # type: ignore[arg-type]
+        view = plain_view(64, **{option: 1.0})(image)
         assert not torch.equal(view, reference), option
-    erased = BYELViewTransform(**plain, erase_prob=1.0)(image)  # type: ignore[arg-type]
+    erased = plain_view(64, erase_prob=1.0)(image)
     assert (erased == 0).all(dim=0).sum() >= 0.02 * 64 * 64
 
 
@@ -191,17 +187,7 @@ def test_jpeg_option_round_trips_through_jpeg() -> None:
     image = face_like((64, 64))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=10)
-    view = BYELViewTransform(
-        input_size=64,
-        min_scale=1.0,
-        hf_prob=0.0,
-        cj_prob=0.0,
-        random_gray_scale=0.0,
-        gaussian_blur=0.0,
-        jpeg_prob=1.0,
-        jpeg_quality=(10, 10),
-        normalize=None,
-    )(image)
+    view = plain_view(64, jpeg_prob=1.0, jpeg_quality=(10, 10))(image)
     original = v2.functional.pil_to_tensor(image).float() / 255
     buffer.seek(0)
     pillow_jpeg = v2.functional.pil_to_tensor(Image.open(buffer)).float() / 255
