@@ -1,0 +1,133 @@
+"""Time that ``LSDImageFolder`` takes to index the LSD training split.
+
+Indexing lists the class folders, sorts the file names and reads the first 12 bytes
+of every file to leave out files that are not images; it decodes none, so its time
+depends on the number of files, not on their size. The script builds a tree of
+tiny JPEG files named like the release's, ``<CLASS>/<number>.jpg``,
+277,251 by default in the release's class proportions, in a temporary folder, and
+times ``LSDImageFolder`` on it; or it times a real split given with ``--root``. The
+tree was just written or listed, so the file system's cache is warm: a first run
+over a network or a cold disk is slower.
+
+Run from the repository root::
+
+    python benchmarks/index_lsd.py
+    python benchmarks/index_lsd.py --num-files 20000 --repeats 5
+    python benchmarks/index_lsd.py --root /data/lsd/training_set_synthetic_images
+"""
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from lightly_byel.data.classes import LSD_CLASSES
+from lightly_byel.data.lsd import LSDImageFolder
+
+TRAINING_COUNTS: dict[str, int] = {
+    "ANGER": 18_286,
+    "DISGUST": 15_150,
+    "FEAR": 10_923,
+    "HAPPINESS": 73_285,
+    "SADNESS": 144_631,
+    "SURPRISE": 14_976,
+}
+"""Images per class of ``training_set_synthetic_images``, 277,251 in all."""
+
+
+def class_sizes(num_files: int) -> dict[str, int]:
+    """Splits ``num_files`` over the classes in the training split's proportions.
+
+    Largest remainders round the shares, so the sizes add up to ``num_files``.
+    """
+    total = sum(TRAINING_COUNTS.values())
+    shares = {name: num_files * TRAINING_COUNTS[name] / total for name in LSD_CLASSES}
+    sizes = {name: int(share) for name, share in shares.items()}
+    by_remainder = sorted(LSD_CLASSES, key=lambda name: sizes[name] - shares[name])
+    for name in by_remainder[: num_files - sum(sizes.values())]:
+        sizes[name] += 1
+    return sizes
+
+
+def build_tree(root: Path, num_files: int) -> None:
+    """Writes ``root/<CLASS>/<number>.jpg`` as tiny JPEG files, numbered from 0."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="JPEG")
+    jpeg = buffer.getvalue()
+    for name, size in class_sizes(num_files).items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        for number in range(size):
+            (folder / f"{number}.jpg").write_bytes(jpeg)
+
+
+def time_indexing(root: Path, repeats: int) -> tuple[list[float], int]:
+    """Indexes ``root`` ``repeats`` times; returns the seconds of each and the size."""
+    seconds: list[float] = []
+    size = 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        size = len(LSDImageFolder(root))
+        seconds.append(time.perf_counter() - start)
+    return seconds, size
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the benchmark from the command line.
+
+    Args:
+        argv: Command-line arguments without the program name; ``None`` reads
+            ``sys.argv``.
+
+    Returns:
+        The exit status, 0.
+    """
+    parser = argparse.ArgumentParser(
+        description="Time LSDImageFolder indexing the LSD training split.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--num-files",
+        type=_positive_int,
+        default=sum(TRAINING_COUNTS.values()),
+        help="tiny JPEG files to generate (ignored with --root)",
+    )
+    parser.add_argument("--repeats", type=_positive_int, default=3)
+    parser.add_argument(
+        "--root", type=Path, help="a real split folder to index instead"
+    )
+    args = parser.parse_args(argv)
+
+    if args.root is not None:
+        seconds, size = time_indexing(args.root, args.repeats)
+        source = f"{args.root}"
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            build_tree(Path(folder), args.num_files)
+            build_s = time.perf_counter() - start
+            seconds, size = time_indexing(Path(folder), args.repeats)
+        source = f"{size:,} generated tiny JPEG files (written in {build_s:.1f} s)"
+    print(
+        f"LSDImageFolder indexing of {source}\n"
+        f"  runs        {', '.join(f'{s:.3f}' for s in seconds)} s\n"
+        f"  median      {statistics.median(seconds):.3f} s, "
+        f"{size / statistics.median(seconds):,.0f} files/s\n"
+        f"Indexed {size:,} files in {min(seconds):.3f} s (best of {args.repeats})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

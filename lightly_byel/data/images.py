@@ -1,0 +1,407 @@
+"""Labelled image files: RGB loading and a dataset that survives unreadable files."""
+
+import operator
+import os
+import re
+import struct
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, SupportsIndex
+
+import numpy as np
+from PIL import Image
+from torch.utils.data import Dataset
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+"""File extensions read as images, lower case; names are matched in any case."""
+
+MAX_NAMED = 5
+"""How many names a message quotes at most, see :func:`count_and_names`."""
+
+# What Pillow raises on files that are not (complete, sane) images: OSError covers
+# missing, unidentified and truncated files; the others come from damaged headers.
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+_DIGITS = re.compile(r"(\d+)")
+
+# Leading bytes of JPEG, PNG and BMP files; WebP is RIFF....WEBP (see has_image_header).
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+
+
+def is_image_name(name: str) -> bool:
+    """Tells whether a file name has an image extension and is not hidden.
+
+    Examples:
+        >>> [is_image_name(n) for n in ("0.jpg", "7.JPEG", "Thumbs.db", "._0.jpg")]
+        [True, True, False, False]
+    """
+    # Slicing at the last dot is several times faster than os.path.splitext, which
+    # counts when indexing hundreds of thousands of files.
+    return not name.startswith(".") and name[name.rfind(".") :].lower() in (
+        IMAGE_EXTENSIONS
+    )
+
+
+def natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
+    """Sort key that orders the numbers inside names by value.
+
+    Ties between names that only differ in leading zeros (``12`` and ``0012``) are
+    broken by the name itself, so the order is total and deterministic.
+
+    Examples:
+        >>> sorted(["10.jpg", "2.jpg", "video1", "1.jpg", "video10", "video2"],
+        ...        key=natural_key)
+        ['1.jpg', '2.jpg', '10.jpg', 'video1', 'video2', 'video10']
+    """
+    # re.split puts text at even and digit runs at odd positions, so keys of any
+    # two names compare text with text and numbers with numbers.
+    parts = _DIGITS.split(name)
+    return (
+        tuple(int(part) if i % 2 else part for i, part in enumerate(parts)),
+        name,
+    )
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Converts an image of any Pillow mode to a new RGB image.
+
+    Transparent pixels (RGBA, LA, PA, or a palette or grayscale image with a
+    transparent colour) are composited on black, the colour of the borders of
+    aligned face crops. 16- and 32-bit grayscale (``I;16``, ``I``) is scaled from
+    ``[0, 65535]`` to ``[0, 255]``; Pillow would clip it instead. Every other mode
+    (L, P, CMYK, YCbCr, ...) goes through Pillow's conversion.
+
+    Examples:
+        >>> to_rgb(Image.new("LA", (1, 1), (200, 0))).getpixel((0, 0))
+        (0, 0, 0)
+        >>> to_rgb(Image.new("I;16", (1, 1), 65535)).getpixel((0, 0))
+        (255, 255, 255)
+        >>> to_rgb(Image.new("CMYK", (1, 1), (0, 255, 255, 0))).getpixel((0, 0))
+        (255, 0, 0)
+    """
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        values = np.asarray(image).astype(np.int64)
+        image = Image.fromarray((np.clip(values, 0, 65535) >> 8).astype(np.uint8))
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        rgb = Image.new("RGB", rgba.size)
+        rgb.paste(rgba, mask=rgba.getchannel("A"))
+        return rgb
+    return image.convert("RGB")
+
+
+def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
+    """Reads an image file completely and returns it as RGB (see :func:`to_rgb`).
+
+    Raises:
+        OSError: If the file is missing, not an image or truncated; Pillow may also
+            raise the other errors of damaged files (``SyntaxError``, ...).
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "0.png")
+        >>> Image.new("P", (4, 3)).save(path)
+        >>> image = load_rgb(path)
+        >>> image.mode, image.size
+        ('RGB', (4, 3))
+        >>> tmp.cleanup()
+    """
+    with Image.open(path) as image:
+        image.load()
+        return to_rgb(image)
+
+
+def is_readable(path: str | os.PathLike[str], decode: bool = False) -> bool:
+    """Tells whether Pillow can read a file as an image.
+
+    Args:
+        path: The image file.
+        decode: Whether to decode every pixel. Without it only the header is parsed
+            and checked, which is much faster and catches missing, empty and
+            non-image files, but not truncated ones.
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "0.jpg")
+        >>> with open(path, "wb") as file:
+        ...     _ = file.write(b"not an image")
+        >>> is_readable(path), is_readable(os.path.join(tmp.name, "missing.jpg"))
+        (False, False)
+        >>> tmp.cleanup()
+    """
+    try:
+        if decode:
+            load_rgb(path)
+        else:
+            with Image.open(path) as image:
+                image.verify()
+    except _UNREADABLE:
+        return False
+    return True
+
+
+def has_image_header(path: str | os.PathLike[str]) -> bool:
+    """Tells whether a file starts like a JPEG, PNG, BMP or WebP image.
+
+    Reads the first 12 bytes only, so checking hundreds of thousands of files takes
+    seconds. Catches empty files, missing files and files that are not images
+    (HTML error pages, random bytes); a truncated image passes.
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "0.jpg")
+        >>> Image.new("RGB", (4, 4)).save(path)
+        >>> has_image_header(path), has_image_header(os.path.join(tmp.name, "1.jpg"))
+        (True, False)
+        >>> tmp.cleanup()
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+    except OSError:
+        return False
+    return head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:] == b"WEBP")
+
+
+class LabeledImageFiles(Dataset[tuple[Any, int]]):
+    """A dataset of labelled image files that never fails on an unreadable file.
+
+    Items are ``(image, label)``: the file read as an RGB PIL image (see
+    :func:`to_rgb`), or ``transform(image)``, and the class index. Indexing a
+    dataset decodes no image, so a file that is damaged, truncated or not an image
+    at all shows up only when it is loaded. Then the item is replaced by the next
+    readable sample (``index + 1``, ``index + 2``, ... wrapping around), image and
+    label together, so the same index always gives the same item. Samples are
+    sorted by class, so the replacement nearly always has the same label. The file
+    is recorded in :attr:`bad_files` and never opened again; the first load that
+    meets unreadable files warns once, with their count and names, and later ones
+    only record them.
+
+    Files that do not even start like an image (empty files, HTML error pages,
+    random bytes) are left out when the dataset is made, with one warning that
+    counts and names them (``check_headers``, on by default, reads 12 bytes a file).
+    :meth:`verify` finds the remaining unreadable files, such as truncated ones, up
+    front and drops them too.
+
+    With ``DataLoader(num_workers > 0)`` every worker process holds its own copy of
+    the dataset: each worker records and warns about the files it meets, and the
+    records never reach the main process. Call :meth:`verify` before training to
+    know every bad file.
+
+    Attributes:
+        classes: Class names in label order.
+        class_to_idx: Label of each class name.
+        samples: ``(path, label)`` of every sample, in a deterministic order.
+        targets: The label of every sample.
+        transform: Applied to each RGB image, or ``None``.
+
+    Examples:
+        >>> import os, tempfile, warnings
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> paths = [os.path.join(tmp.name, name) for name in ("a.png", "b.png")]
+        >>> Image.new("L", (8, 8)).save(paths[0])
+        >>> with open(paths[1], "wb") as file:
+        ...     _ = file.write(b"")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     dataset = LabeledImageFiles([(paths[0], 0), (paths[1], 1)], ["x", "y"])
+        >>> print(caught[0].message)
+        LabeledImageFiles: left out 1 non-image file ('.../b.png'), kept 1 of 2
+        samples.
+        >>> image, label = dataset[0]
+        >>> image.mode, label, dataset.targets
+        ('RGB', 0, [0])
+        >>> tmp.cleanup()
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[tuple[str, int]],
+        classes: Sequence[str],
+        transform: Callable[[Image.Image], Any] | None = None,
+        check_headers: bool = True,
+    ) -> None:
+        """Wraps the samples.
+
+        Args:
+            samples: ``(path, label)`` of every sample.
+            classes: Class names in label order.
+            transform: Applied to each RGB image, or ``None``.
+            check_headers: Whether to leave out, with one warning, the files that do
+                not start like an image (see :func:`has_image_header`).
+
+        Raises:
+            ValueError: If there are no samples, a label does not index
+                ``classes``, or no file starts like an image.
+        """
+        if not samples:
+            raise ValueError(f"{type(self).__name__} needs at least one sample.")
+        for path, label in samples:
+            if not 0 <= label < len(classes):
+                raise ValueError(
+                    f"label {label!r} of {path!r} does not index the "
+                    f"{len(classes)} classes {list(classes)}."
+                )
+        if check_headers:
+            samples = _with_image_headers(samples, type(self).__name__)
+        self.classes = list(classes)
+        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
+        self.samples = list(samples)
+        self.targets = [label for _, label in self.samples]
+        self.transform = transform
+        # A dict as an ordered set: quick lookups, and reports in the order found.
+        self._bad: dict[str, None] = {}
+        self._warned_at_load = False
+
+    @property
+    def bad_files(self) -> list[str]:
+        """Unreadable files found so far, by :meth:`verify` or by loading."""
+        return list(self._bad)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: SupportsIndex) -> tuple[Any, int]:
+        """Returns ``(image, label)`` of a sample, or of its readable replacement.
+
+        Raises:
+            IndexError: If the index is out of range.
+            ValueError: If no file of the dataset can be read.
+        """
+        position = operator.index(index)
+        size = len(self.samples)
+        if not -size <= position < size:
+            raise IndexError(f"index {position} is out of range for {size} samples.")
+        failures: list[str] = []
+        for offset in range(size):
+            path, label = self.samples[(position + offset) % size]
+            if path in self._bad:
+                continue
+            try:
+                image = load_rgb(path)
+            except _UNREADABLE:
+                self._bad[path] = None
+                failures.append(path)
+                continue
+            if failures and not self._warned_at_load:
+                self._warned_at_load = True
+                bad = count_and_names(failures, "unreadable image files")
+                warnings.warn(
+                    f"{type(self).__name__}: replaced {bad} by the next readable "
+                    "sample. Later unreadable files are only recorded in "
+                    ".bad_files; call .verify() to drop all of them up front.",
+                    stacklevel=2,
+                )
+            return (image if self.transform is None else self.transform(image)), label
+        raise ValueError(
+            f"{type(self).__name__}: none of the {size} files can be read as an "
+            f"image, e.g. {self.samples[0][0]!r}."
+        )
+
+    def verify(self, decode: bool = False) -> list[str]:
+        """Drops the samples whose file cannot be read as an image.
+
+        Opens every file, so it takes a while on a large dataset (the header check
+        reads only the start of each file). Warns once if it drops any.
+
+        Args:
+            decode: Whether to decode every pixel, which also finds truncated
+                files, at several times the cost. See :func:`is_readable`.
+
+        Returns:
+            The paths of the dropped samples, in sample order.
+
+        Raises:
+            ValueError: If no readable file is left.
+        """
+        dropped = [
+            path
+            for path, _ in self.samples
+            if path in self._bad or not is_readable(path, decode=decode)
+        ]
+        if not dropped:
+            return []
+        self._bad.update(dict.fromkeys(dropped))
+        gone = set(dropped)
+        kept = [sample for sample in self.samples if sample[0] not in gone]
+        if not kept:
+            raise ValueError(
+                f"{type(self).__name__}: none of the {len(dropped)} files can be "
+                f"read as an image, e.g. {dropped[0]!r}."
+            )
+        bad = count_and_names(dropped, "unreadable image files")
+        warnings.warn(
+            f"{type(self).__name__}: dropped {bad}, kept {len(kept)} of "
+            f"{len(self.samples)} samples.",
+            stacklevel=2,
+        )
+        self.samples = kept
+        self.targets = [label for _, label in kept]
+        return dropped
+
+    def class_counts(self) -> dict[str, int]:
+        """Returns the number of samples of every class, in label order.
+
+        Classes without samples count zero, so class-balancing weights can be
+        computed from the counts in any split.
+        """
+        counts = np.bincount(self.targets, minlength=len(self.classes))
+        return {
+            name: int(count) for name, count in zip(self.classes, counts, strict=True)
+        }
+
+
+def _with_image_headers(
+    samples: Sequence[tuple[str, int]], owner: str
+) -> list[tuple[str, int]]:
+    """Returns the samples whose file starts like an image; warns once if any not."""
+    kept: list[tuple[str, int]] = []
+    left_out: list[str] = []
+    for sample in samples:
+        if has_image_header(sample[0]):
+            kept.append(sample)
+        else:
+            left_out.append(sample[0])
+    if not left_out:
+        return kept
+    bad = count_and_names(left_out, "non-image files")
+    if not kept:
+        raise ValueError(
+            f"{owner}: none of the {len(samples)} files is an image: {bad}."
+        )
+    warnings.warn(
+        f"{owner}: left out {bad}, kept {len(kept)} of {len(samples)} samples.",
+        stacklevel=3,
+    )
+    return kept
+
+
+def count_and_names(names: Sequence[str], noun: str) -> str:
+    """Summarises names for a message: their count, noun, and the first few names.
+
+    Args:
+        names: File or folder names.
+        noun: What they are, in the plural; an ``s`` at its end is dropped for one.
+
+    Examples:
+        >>> count_and_names(["a.jpg"], "unreadable files")
+        "1 unreadable file ('a.jpg')"
+        >>> count_and_names([f"{i}.jpg" for i in range(7)], "files")
+        "7 files ('0.jpg', '1.jpg', '2.jpg', '3.jpg', '4.jpg' and 2 more)"
+    """
+    named = ", ".join(repr(name) for name in names[:MAX_NAMED])
+    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    if len(names) == 1:
+        noun = noun.removesuffix("s")
+    return f"{len(names)} {noun} ({named}{more})"

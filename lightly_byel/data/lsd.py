@@ -1,0 +1,187 @@
+"""One split of the ABAW "Learning from Synthetic Data" (LSD) release."""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PIL import Image
+
+from lightly_byel.data.classes import LSD_CLASSES
+from lightly_byel.data.images import (
+    IMAGE_EXTENSIONS,
+    LabeledImageFiles,
+    is_image_name,
+    natural_key,
+)
+
+CLASS_ALIASES: dict[str, str] = {
+    **{name.casefold(): name for name in LSD_CLASSES},
+    # The release misspells anger in some copies.
+    "angrer": "ANGER",
+    "angere": "ANGER",
+}
+"""Class of every accepted folder name, case-folded and stripped."""
+
+IGNORED_FOLDERS = frozenset({"__MACOSX"})
+"""Folders that archive tools add and that hold no samples (hidden ones neither)."""
+
+
+class LSDImageFolder(LabeledImageFiles):
+    """One split of the LSD release, ``root/<CLASS>/<file>``, like ``ImageFolder``.
+
+    ``root`` is a split folder such as ``training_set_synthetic_images`` or
+    ``validation_set_real_images``. Class folders match the six classes of
+    :data:`~lightly_byel.data.classes.LSD_CLASSES` in any case and with surrounding
+    whitespace, and under the release's misspellings of anger (``ANGRER``,
+    ``ANGERE``); see :data:`CLASS_ALIASES`. A split may lack classes, but
+    :attr:`classes` always holds all six, so a label means the same class in every
+    split. Hidden entries and ``__MACOSX`` are ignored, and so are files at the top
+    of ``root``.
+
+    Images are the files with a ``.jpg``, ``.jpeg``, ``.png``, ``.bmp`` or ``.webp``
+    extension in any case, in a class folder or in any non-hidden folder below it;
+    other files (``Thumbs.db``, ``desktop.ini``, ...) are ignored. Symbolic links to
+    files and class folders are followed, links to folders inside a class folder
+    are not, so that a link loop cannot trap the scan. Samples are sorted by label,
+    then by path inside the class folder in natural order (``2.jpg`` before
+    ``10.jpg``).
+
+    Indexing lists the folders with ``os.scandir`` and reads the first 12 bytes of
+    each file, decoding none, so it takes seconds for the 277,251 training images.
+    Files that do not start like an image are left out with one warning; files that
+    turn out unreadable later (truncated ones) are replaced at load time, or dropped
+    up front by :meth:`verify`; see
+    :class:`~lightly_byel.data.images.LabeledImageFiles`.
+
+    Attributes:
+        root: The split folder, as given.
+        classes: The six LSD class names in label order.
+        class_to_idx: Label of each class name.
+        class_folders: Name of the folder found for each class present.
+        samples: ``(path, label)`` of every sample.
+        targets: The label of every sample.
+        transform: Applied to each RGB image, or ``None``.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> for folder, names in [("ANGRER", ["10.jpg", "2.jpg"]), ("happiness",
+        ...                                                        ["0.PNG"])]:
+        ...     os.mkdir(os.path.join(tmp.name, folder))
+        ...     for name in names:
+        ...         Image.new("L", (8, 8)).save(os.path.join(tmp.name, folder, name))
+        >>> dataset = LSDImageFolder(tmp.name)
+        >>> dataset.class_folders
+        {'ANGER': 'ANGRER', 'HAPPINESS': 'happiness'}
+        >>> [os.path.basename(path) for path, _ in dataset.samples]
+        ['2.jpg', '10.jpg', '0.PNG']
+        >>> dataset.targets
+        [0, 0, 3]
+        >>> image, label = dataset[2]
+        >>> image.mode, label, dataset.classes[label]
+        ('RGB', 3, 'HAPPINESS')
+        >>> dataset
+        LSDImageFolder(root='...', samples=3, ANGER=2, DISGUST=0, FEAR=0,
+                       HAPPINESS=1, SADNESS=0, SURPRISE=0)
+        >>> tmp.cleanup()
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[[Image.Image], Any] | None = None,
+        check_headers: bool = True,
+    ) -> None:
+        """Indexes the split.
+
+        Args:
+            root: The split folder holding the class folders.
+            transform: Applied to each RGB image, or ``None``.
+            check_headers: Whether to leave out, with one warning, the files that do
+                not start like an image (12 bytes read a file).
+
+        Raises:
+            FileNotFoundError: If ``root`` does not exist.
+            NotADirectoryError: If ``root`` is not a folder.
+            ValueError: If a folder matches no class, two folders match the same
+                class, or there is no image at all.
+        """
+        self.root = root
+        self.class_folders = _class_folders(os.fspath(root))
+        samples: list[tuple[str, int]] = []
+        for name, folder in self.class_folders.items():
+            label = LSD_CLASSES.index(name)
+            paths = _image_paths(os.path.join(os.fspath(root), folder))
+            samples.extend((path, label) for path in paths)
+        if not samples:
+            raise ValueError(
+                f"LSD split {os.fspath(root)!r} holds no image: expected "
+                f"{', '.join(sorted(IMAGE_EXTENSIONS))} files in its class folders "
+                f"{list(LSD_CLASSES)}."
+            )
+        super().__init__(samples, LSD_CLASSES, transform, check_headers)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n}={c}" for n, c in self.class_counts().items())
+        return (
+            f"{type(self).__name__}(root={os.fspath(self.root)!r}, "
+            f"samples={len(self)}, {counts})"
+        )
+
+
+def _class_folders(root: str) -> dict[str, str]:
+    """Maps each class to its folder in ``root``, in label order."""
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"LSD split folder {root!r} does not exist.") from None
+    except NotADirectoryError:
+        raise NotADirectoryError(
+            f"LSD split {root!r} is not a folder; expected a folder of class folders "
+            f"{list(LSD_CLASSES)}."
+        ) from None
+    folders: dict[str, str] = {}
+    for entry in sorted(entries, key=lambda entry: entry.name):
+        if (
+            entry.name.startswith(".")
+            or entry.name in IGNORED_FOLDERS
+            or not entry.is_dir()
+        ):
+            continue
+        name = CLASS_ALIASES.get(entry.name.strip().casefold())
+        if name is None:
+            raise ValueError(
+                f"folder {entry.name!r} in LSD split {root!r} matches no class: "
+                f"expected class folders {list(LSD_CLASSES)} (any case, or ANGRER "
+                "or ANGERE for ANGER). Pass a split folder such as "
+                "training_set_synthetic_images, not the folder above it."
+            )
+        if name in folders:
+            raise ValueError(
+                f"folders {folders[name]!r} and {entry.name!r} in LSD split {root!r} "
+                f"both match class {name}; keep one of them."
+            )
+        folders[name] = entry.name
+    return {name: folders[name] for name in LSD_CLASSES if name in folders}
+
+
+def _image_paths(folder: str) -> list[str]:
+    """Lists the image files in and below ``folder`` in natural order."""
+    found: list[tuple[str, str]] = []
+    # Paths relative to ``folder``: "" for the folder itself, "sub/" below it.
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        with os.scandir(os.path.join(folder, relative)) as entries:
+            for entry in entries:
+                if is_image_name(entry.name) and entry.is_file():
+                    found.append((relative + entry.name, entry.path))
+                elif (
+                    not entry.name.startswith(".")
+                    and entry.name not in IGNORED_FOLDERS
+                    and entry.is_dir(follow_symlinks=False)
+                ):
+                    pending.append(relative + entry.name + os.sep)
+    found.sort(key=lambda item: natural_key(item[0]))
+    return [path for _, path in found]
