@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lightly_byel.data.synthfaces.__main__ import main
+from lightly_byel.data.synthfaces.generate import DATASET_FILE, SPLITS
+
+SMALL = ["--images-per-class", "1", "--image-size", "24", "--workers", "1"]
+
+
+def test_writes_a_data_set_and_a_preview(tmp_path: Path) -> None:
+    preview = tmp_path / "sheet.png"
+    assert (
+        main(["--output", str(tmp_path / "d"), *SMALL, "--preview", str(preview)]) == 0
+    )
+    assert (
+        json.loads((tmp_path / "d" / DATASET_FILE).read_text())["parameters"]["seed"]
+        == 0
+    )
+    with Image.open(preview) as sheet:
+        assert sheet.height > 12 * 24
+
+
+def test_eval_counts(tmp_path: Path) -> None:
+    args = [
+        "--output",
+        str(tmp_path),
+        *SMALL,
+        "--eval-counts",
+        "0,0,0,2,0,1",
+        "--quiet",
+    ]
+    assert main(args) == 0
+    assert len(list((tmp_path / SPLITS[1] / "HAPPINESS").iterdir())) == 2
+
+
+def test_refuses_an_existing_data_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--output", str(tmp_path), *SMALL, "--quiet"]) == 0
+    assert main(["--output", str(tmp_path), *SMALL, "--quiet"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["--output", str(tmp_path), *SMALL, "--quiet", "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--images-per-class", "0"],
+        ["--image-size", "-3"],
+        ["--image-size", "8"],
+        ["--workers", "x"],
+        ["--eval-counts", "1,2,3"],
+        ["--train-counts", "0,0,0,0,0,0"],
+    ],
+)
+def test_bad_values_exit_with_usage(
+    tmp_path: Path, bad: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--output", str(tmp_path), *bad])
+    assert exit_info.value.code == 2
+    assert "error" in capsys.readouterr().err
