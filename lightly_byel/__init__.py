@@ -7,11 +7,29 @@ encoder on synthetic faces for use on real ones.
 - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
 """
 
-from lightly_byel.loss import BYELLoss, BYELLossTerms
-from lightly_byel.models import BYEL, BYELPredictionHead, EmotionClassifier
-from lightly_byel.transforms import BYELTransform, BYELViewTransform
+from typing import TYPE_CHECKING
+
+from lightly_byel._exports import lazy_exports
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from lightly_byel.loss import BYELLoss, BYELLossTerms
+    from lightly_byel.models import BYEL, BYELPredictionHead, EmotionClassifier
+    from lightly_byel.transforms import BYELTransform, BYELViewTransform
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BYEL": "lightly_byel.models.byel",
+        "BYELLoss": "lightly_byel.loss.byel_loss",
+        "BYELLossTerms": "lightly_byel.loss.byel_loss",
+        "BYELPredictionHead": "lightly_byel.models.modules.heads",
+        "BYELTransform": "lightly_byel.transforms.byel_transform",
+        "BYELViewTransform": "lightly_byel.transforms.byel_transform",
+        "EmotionClassifier": "lightly_byel.models.modules.heads",
+    },
+)
 
 __all__ = [
     "BYEL",
