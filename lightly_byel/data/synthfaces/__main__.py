@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Literal
 
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.synthfaces.generate import generate
@@ -23,6 +24,10 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _eval_counts(text: str) -> tuple[int, ...] | Literal["lsd"]:
+    return "lsd" if text == "lsd" else _counts(text)
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -53,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "--images-per-class",
         type=_positive,
         default=1000,
-        help="training images per class; the shifted split has as many in total",
+        help="images per class in each split",
     )
     parser.add_argument("--image-size", type=_positive, default=64, help="pixels")
     parser.add_argument("--seed", type=int, default=0)
@@ -78,11 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--eval-counts",
-        type=_counts,
+        type=_eval_counts,
         default=None,
         metavar=",".join(LSD_CLASSES),
-        help="per-class counts of the shifted split (default: the real LSD "
-        "validation balance)",
+        help="per-class counts of the shifted split, or 'lsd' for the real LSD "
+        "validation balance with as many images as training",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a data set in --output"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -80,7 +81,7 @@ NOTE = (
     "Procedurally rendered faces; no image shows a real person. Both splits are "
     "synthetic: validation_set_real_images is a shifted rendering (other identities, "
     "photo-like light, skin and background texture, blur, noise, JPEG artefacts, "
-    "colour casts, occluders, wider pose, weaker expressions, another class balance) "
+    "colour casts, occluders, wider pose, weaker expressions) "
     "standing in for real photographs. It is not real data."
 )
 
@@ -282,29 +283,29 @@ def generate(
     workers: int = 1,
     identities: int | None = None,
     train_counts: Sequence[int] | None = None,
-    eval_counts: Sequence[int] | None = None,
+    eval_counts: Sequence[int] | Literal["lsd"] | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationSummary:
     """Write a procedural face data set in the LSD layout.
 
-    The training split has ``images_per_class`` images a class unless
-    ``train_counts`` is given. The shifted split has as many images in total, spread
-    like the real LSD validation set (``lsd_validation_counts``) unless
-    ``eval_counts`` is given, so its class balance differs from training. The two
-    splits draw identities from disjoint pools.
+    Each split has ``images_per_class`` images a class unless ``train_counts`` or
+    ``eval_counts`` says otherwise. ``eval_counts="lsd"`` spreads as many shifted
+    images as there are training images like the real LSD validation set
+    (``lsd_validation_counts``), a class balance unlike training's. The two splits
+    draw identities from disjoint pools.
 
     Args:
         output: Root folder; created if missing.
-        images_per_class: Images per class (training), and the mean per class of
-            the shifted split.
+        images_per_class: Images per class in each split.
         image_size: Width and height in pixels.
         seed: Data set seed; the same seed gives the same bytes.
         workers: Worker processes; does not change the output.
         identities: Identities per split; by default one per 20 images of the
             split, so that each person shows several expressions.
         train_counts: Per-class counts of the training split, ``LSD_CLASSES`` order.
-        eval_counts: Per-class counts of the shifted split, ``LSD_CLASSES`` order.
+        eval_counts: Per-class counts of the shifted split, ``LSD_CLASSES`` order,
+            or ``"lsd"`` for the real validation set's balance.
         overwrite: Replace a data set already in ``output``.
         progress: Called as ``progress(done, total)`` after each batch of images.
 
@@ -339,9 +340,11 @@ def generate(
         SPLITS[0]: _check_counts("train_counts", train_counts)
         if train_counts is not None
         else (images_per_class,) * len(LSD_CLASSES),
-        SPLITS[1]: _check_counts("eval_counts", eval_counts)
-        if eval_counts is not None
-        else lsd_validation_counts(per_split),
+        SPLITS[1]: (images_per_class,) * len(LSD_CLASSES)
+        if eval_counts is None
+        else lsd_validation_counts(per_split)
+        if eval_counts == "lsd"
+        else _check_counts("eval_counts", eval_counts),
     }
     if identities is None:
         largest = max(sum(c) for c in counts.values())

@@ -44,8 +44,7 @@ def test_layout_and_counts(dataset: Path) -> None:
     shifted = [
         len(list((dataset / SPLITS[1] / name).iterdir())) for name in LSD_CLASSES
     ]
-    assert tuple(shifted) == lsd_validation_counts(18)
-    assert shifted != [3] * 6
+    assert shifted == [3] * 6
     with Image.open(train / "ANGER" / "00000.jpg") as image:
         assert (image.format, image.size, image.mode) == ("JPEG", (32, 32), "RGB")
 
@@ -151,6 +150,16 @@ def test_output_that_is_a_file(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(NotADirectoryError):
         generate(path, images_per_class=1, image_size=16)
+
+
+def test_eval_counts_lsd_follows_the_real_validation_balance(tmp_path: Path) -> None:
+    summary = generate(
+        tmp_path, images_per_class=3, image_size=16, seed=0, eval_counts="lsd"
+    )
+    shifted = [len(list((tmp_path / SPLITS[1] / n).iterdir())) for n in LSD_CLASSES]
+    assert tuple(shifted) == lsd_validation_counts(18)
+    assert shifted != [3] * 6
+    assert summary.images == 36
 
 
 def test_lsd_validation_counts() -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.synthfaces.__main__ import main
 from lightly_byel.data.synthfaces.generate import DATASET_FILE, SPLITS
 
@@ -34,6 +35,13 @@ def test_eval_counts(tmp_path: Path) -> None:
     ]
     assert main(args) == 0
     assert len(list((tmp_path / SPLITS[1] / "HAPPINESS").iterdir())) == 2
+    lsd = tmp_path / "lsd"
+    more = ["--images-per-class", "10", "--eval-counts", "lsd", "--quiet"]
+    assert main(["--output", str(lsd), *SMALL, *more]) == 0
+    counts = [len(list((lsd / SPLITS[1] / n).iterdir())) for n in LSD_CLASSES]
+    # The real validation balance: happiness most, disgust fewest, 60 in all.
+    assert sum(counts) == 60
+    assert counts[3] == max(counts) > counts[1] == min(counts)
 
 
 def test_refuses_an_existing_data_set(
