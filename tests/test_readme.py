@@ -15,7 +15,7 @@ def python_blocks() -> list[str]:
 
 
 def test_readme_has_the_examples() -> None:
-    assert len(python_blocks()) == 2
+    assert len(python_blocks()) == 3
 
 
 def test_quick_start_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,3 +52,18 @@ def test_components_example_runs() -> None:
     exec(compile(python_blocks()[1], str(README), "exec"), namespace)
     loss = namespace["loss"]
     assert isinstance(loss, torch.Tensor) and loss.shape == ()
+
+
+def test_synthetic_faces_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = python_blocks()[2]
+    assert code.count("images_per_class=100") == 1
+    code = code.replace("images_per_class=100", "images_per_class=2")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    train, shifted = namespace["train"], namespace["shifted"]
+    assert len(train) == len(shifted) == 12  # type: ignore[arg-type]
+    views, label = train[0]  # type: ignore[index]
+    assert views[0].shape == (3, 64, 64) and label == 0
