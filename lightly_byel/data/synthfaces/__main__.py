@@ -26,6 +26,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
+    return value
+
+
 def _eval_counts(text: str) -> tuple[int, ...] | Literal["lsd"]:
     return "lsd" if text == "lsd" else _counts(text)
 
@@ -61,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         help="images per class in each split",
     )
     parser.add_argument("--image-size", type=_positive, default=64, help="pixels")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0)
     parser.add_argument(
         "--workers",
         type=_positive,

@@ -258,9 +258,14 @@ def _prepare(root: Path, overwrite: bool) -> None:
     ours = [root / name for name in (*SPLITS, DATASET_FILE, METADATA_FILE)]
     existing = [path for path in ours if path.exists()]
     if existing and not overwrite:
+        what = (
+            "a data set"
+            if (root / DATASET_FILE).exists()
+            else f"an unfinished data set ({existing[0].name}, no {DATASET_FILE})"
+        )
         raise FileExistsError(
-            f"output {str(root)!r} already holds a data set ({existing[0].name}); "
-            "pass overwrite=True (--overwrite) to replace it"
+            f"output {str(root)!r} already holds {what}; pass overwrite=True "
+            "(--overwrite) to replace it"
         )
     for path in existing:
         if path.is_dir():
@@ -329,6 +334,8 @@ def generate(
     """
     if images_per_class < 1:
         raise ValueError(f"images_per_class must be positive, got {images_per_class}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16, got {image_size}")
     if workers < 1:

@@ -129,20 +129,28 @@ def test_refuses_to_overwrite_unless_told(dataset: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"images_per_class": 0},
-        {"image_size": 8},
-        {"workers": 0},
-        {"identities": 0},
-        {"train_counts": (1, 2, 3)},
-        {"eval_counts": (0, 0, 0, 0, 0, 0)},
-        {"eval_counts": (1, 1, 1, 1, 1, -1)},
+        ({"images_per_class": 0}, "images_per_class must be positive, got 0"),
+        ({"image_size": 8}, "image_size must be at least 16, got 8"),
+        ({"workers": 0}, "workers must be positive, got 0"),
+        ({"identities": 0}, "identities must be positive, got 0"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"train_counts": (1, 2, 3)}, r"train_counts must be 6 .*got \(1, 2, 3\)"),
+        ({"eval_counts": (0, 0, 0, 0, 0, 0)}, r"eval_counts must be 6 .*not all zero"),
+        ({"eval_counts": (1, 1, 1, 1, 1, -1)}, "eval_counts must be 6 non-negative"),
     ],
 )
-def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         generate(tmp_path, **kwargs)  # type: ignore[arg-type]
+    assert not any(tmp_path.iterdir())
+
+
+def test_interrupted_generation_is_named_unfinished(tmp_path: Path) -> None:
+    (tmp_path / SPLITS[0] / "ANGER").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match=r"unfinished data set.*no dataset\.json"):
+        generate(tmp_path, images_per_class=1, image_size=16)
 
 
 def test_output_that_is_a_file(tmp_path: Path) -> None:

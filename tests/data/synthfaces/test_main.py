@@ -71,3 +71,10 @@ def test_bad_values_exit_with_usage(
         main(["--output", str(tmp_path), *bad])
     assert exit_info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--output", "unused", *SMALL, "--seed", "-1"])
+    assert exit_info.value.code == 2
+    assert "expected a seed >= 0, got -1" in capsys.readouterr().err
