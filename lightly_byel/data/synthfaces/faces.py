@@ -96,14 +96,14 @@ class Identity:
     lip_lower: float
     lip_color: Color
     hair_style: int
-    """0 bald, 1 short, 2 medium, 3 long, 4 receding with sides."""
+    """0 bald, 1 short crop, 2 side part, 3 long, 4 receding with sides, 5 curly."""
     hair_color: Color
     fringe: float
     glasses: int
     """0 none, 1 round frames, 2 rectangular frames."""
     glasses_color: Color
     beard: int
-    """0 none, 1 stubble, 2 moustache, 3 full beard."""
+    """0 none, 1 stubble, 2 moustache, 3 full beard, 4 goatee, 5 chin strap."""
     age: float
     """0 young to 1 old: wrinkles, grey hair, eye bags."""
     clothes: Color
@@ -126,7 +126,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
     grey = max(0.0, age - 0.45) * 1.6
     hair = hair * (1 - grey) + np.array([190.0, 190.0, 185.0]) * grey
     lip = skin * np.array([0.82, 0.58, 0.58]) + np.array([30.0, 0.0, 0.0])
-    beard = int(rng.choice(4, p=(0.62, 0.14, 0.1, 0.14)))
+    beard = int(rng.choice(6, p=(0.6, 0.13, 0.08, 0.1, 0.05, 0.04)))
     return Identity(
         face_width=0.86 + 0.24 * float(u[6]),
         face_height=0.9 + 0.22 * float(u[7]),
@@ -146,7 +146,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         lip_upper=(0.6 + 0.8 * float(u[19])) * (1 - 0.3 * age),
         lip_lower=(0.7 + 0.8 * float(u[20])) * (1 - 0.3 * age),
         lip_color=_color(lip * (0.9 + 0.2 * u[21:24])),
-        hair_style=int(rng.choice(5, p=(0.1, 0.3, 0.25, 0.25, 0.1))),
+        hair_style=int(rng.choice(6, p=(0.08, 0.26, 0.2, 0.24, 0.08, 0.14))),
         hair_color=_color(hair),
         fringe=float(u[24]),
         glasses=int(rng.choice(3, p=(0.7, 0.15, 0.15))),

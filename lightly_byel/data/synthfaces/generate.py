@@ -41,7 +41,7 @@ from lightly_byel.data.synthfaces.faces import (
 )
 from lightly_byel.data.synthfaces.render import render_face
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 """Bumped whenever the same arguments would give different images."""
 
 SPLITS: tuple[str, str] = (

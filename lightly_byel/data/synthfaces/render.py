@@ -27,6 +27,8 @@ _ARC = np.linspace(np.pi, 2.0 * np.pi, 12)
 _SCLERA = (236, 234, 228)
 _TEETH = (240, 238, 226)
 _MOUTH = (70, 24, 30)
+# A channel mean as a matrix product, several times faster than ``mean(axis=2)``.
+_THIRDS = np.full((3, 1), 1.0 / 3.0, dtype=np.float32)
 
 
 def _mix(
@@ -116,50 +118,115 @@ def _face_outline(identity: Identity, jaw_drop: float) -> np.ndarray:
     return _curve(x, y)
 
 
+def _skull(w: float, top: float, grow: float, theta: np.ndarray) -> np.ndarray:
+    """Points of the upper head outline, ``grow`` face units outside it."""
+    return _curve((w + grow) * np.cos(theta), (top + 1.4 * grow) * np.sin(theta))
+
+
 def _draw_hair_back(p: _Painter, identity: Identity) -> None:
-    w, h = identity.face_width, identity.face_height
-    if identity.hair_style == 3:
-        p.polygon(
-            np.vstack(
-                [
-                    _curve(1.2 * w * np.cos(_ARC), 1.45 * h * np.sin(_ARC) - 0.4),
-                    [(1.4 * w, 1.7), (-1.4 * w, 1.7)],
-                ]
-            ),
-            -0.6,
-            identity.hair_color,
+    """Hair volume behind the head: its silhouette around the face."""
+    w, top = identity.face_width, 1.25 * identity.face_height
+    hair, style = identity.hair_color, identity.hair_style
+    if style in (1, 2):
+        volume = 0.06 if style == 1 else 0.12
+        theta = np.linspace(np.pi - 0.2, 2.0 * np.pi + 0.2, 16)
+        p.polygon(_skull(w, top, volume, theta), -0.5, hair)
+    elif style == 3:
+        crown = _skull(w, top, 0.12, np.linspace(np.pi, 2.0 * np.pi, 14))
+        sway = 0.08 * (identity.fringe - 0.5)
+        right = np.array(
+            [(w + 0.16, 0.1), (w + 0.22 + sway, 0.9), (w + 0.3 + sway, 1.75)]
         )
-    elif identity.hair_style == 2:
-        p.ellipse(0.0, -0.35, 1.22 * w, 1.2 * h, -0.5, identity.hair_color)
+        left = right[::-1] * (-1.0, 1.0)
+        ends = _curve(
+            np.linspace(w + 0.25, -w - 0.25, 7),
+            1.75 + 0.1 * np.cos(np.linspace(0.0, 6.0 * np.pi, 7)),
+        )
+        p.polygon(np.vstack([left, crown, right, ends]), -0.6, hair)
+    elif style == 4:
+        theta = np.linspace(np.pi - 0.3, 2.0 * np.pi + 0.3, 12)
+        p.polygon(_skull(w, 0.8 * top, 0.05, theta), -0.5, hair)
+    elif style == 5:
+        theta = np.linspace(0.0, 2.0 * np.pi, 48, endpoint=False)
+        radius = 1.0 + 0.05 * np.cos(11.0 * theta)
+        points = _curve(
+            (w + 0.3) * radius * np.cos(theta),
+            (0.95 * top + 0.15) * radius * np.sin(theta) - 0.35,
+        )
+        p.polygon(points, -0.5, hair)
 
 
 def _draw_hair_front(p: _Painter, identity: Identity, brow_y: float) -> None:
+    """Hair over the forehead and temples: hairline, parting, fringe, curtains."""
     w, top = identity.face_width, 1.25 * identity.face_height
-    hair = identity.hair_color
-    if identity.hair_style == 0:
+    hair, style = identity.hair_color, identity.hair_style
+    if style == 0:
         return
-    if identity.hair_style == 4:
+    if style == 4:
         for side in (-1.0, 1.0):
-            p.ellipse(side * 0.95 * w, -0.45, 0.16, 0.32, 0.0, hair)
+            patch = np.array(
+                [
+                    (1.02 * w, -0.62),
+                    (1.02 * w, 0.12),
+                    (0.93 * w, 0.1),
+                    (0.86 * w, -0.3),
+                    (0.88 * w, -0.6),
+                ]
+            )
+            p.polygon(patch * (side, 1.0), 0.0, hair)
         return
-    theta = np.linspace(np.pi + 0.3, 2.0 * np.pi - 0.3, 14)
-    arc = _curve(1.07 * w * np.cos(theta), 1.13 * top * np.sin(theta) - 0.03)
-    line = -0.62 * top + 0.22 * max(0.0, identity.age - 0.55) * -1.0
-    if identity.fringe > 0.72:
-        line = brow_y - 0.14
-    part = (identity.fringe - 0.5) * 0.8
-    hairline = np.array(
-        [
-            (0.98 * w, -0.3),
-            (0.7 * w, line + 0.1),
-            (0.3 + part * 0.3, line),
-            (part, line + 0.06 * (identity.fringe > 0.72)),
-            (-0.3 + part * 0.3, line + 0.02),
-            (-0.7 * w, line + 0.12),
-            (-0.98 * w, -0.3),
-        ]
-    )
-    p.polygon(np.vstack([arc, hairline]), 0.2, hair)
+    # The hairline rises with age (a receding line) and a fringe lowers it.
+    line = -0.6 * top - 0.25 * max(0.0, identity.age - 0.5)
+    part = 0.45 * w * (1.0 if identity.fringe > 0.5 else -1.0)
+    theta = np.linspace(np.pi + 0.25, 2.0 * np.pi - 0.25, 12)
+    arc = _skull(w, top, 0.03, theta)
+    if style == 5:
+        edge = np.linspace(0.9 * w, -0.9 * w, 11)
+        hairline = _curve(edge, line + 0.06 + 0.05 * np.abs(np.sin(7.0 * edge)))
+        p.polygon(np.vstack([arc, hairline]), 0.2, hair)
+        return
+    sideburn = np.array([(1.0 * w, -0.2), (0.98 * w, 0.08), (0.9 * w, 0.08)])
+    temple = np.array([(0.82 * w, line + 0.2), (0.62 * w, line + 0.05)])
+    if style == 2 or (style == 1 and identity.fringe > 0.75):
+        # A fringe swept from the parting across the forehead.
+        sweep = brow_y - 0.1 if identity.fringe > 0.75 else line + 0.15
+        hairline = np.vstack(
+            [
+                sideburn * (-1.0, 1.0),
+                temple * (-1.0, 1.0) + (0.0, 0.1),
+                [(-0.2, sweep + 0.04), (abs(part), line - 0.05)],
+                temple[::-1],
+                sideburn[::-1],
+            ]
+        )
+        if part < 0:
+            hairline = hairline[::-1] * (-1.0, 1.0)
+    else:
+        hairline = np.vstack(
+            [
+                sideburn * (-1.0, 1.0),
+                temple * (-1.0, 1.0),
+                [(-0.25, line - 0.02), (0.0, line + 0.03), (0.25, line - 0.02)],
+                temple[::-1],
+                sideburn[::-1],
+            ]
+        )
+    p.polygon(np.vstack([arc, hairline[::-1]]), 0.2, hair)
+    if style == 3:
+        for side in (-1.0, 1.0):
+            curtain = np.array(
+                [
+                    (0.15, line - 0.05),
+                    (0.75 * w, -0.75),
+                    (1.0 * w, -0.2),
+                    (1.08 * w, 0.5),
+                    (1.18 * w, 0.95),
+                    (1.12 * w, 0.3),
+                    (1.07 * w, -0.6),
+                    (0.6 * w, -top - 0.05),
+                ]
+            )
+            p.polygon(curtain * (side, 1.0), 0.1, hair)
 
 
 def _draw_eye(
@@ -184,17 +251,19 @@ def _draw_eye(
             - 0.5 * units[7]
             - 0.35 * units[6]
             - 0.2 * units[4]
-            - 0.15 * units[9]
+            - 0.3 * units[9]
         )
     )
-    lower = 0.05 * size * (1.0 - 0.55 * units[6] - 0.6 * units[7] + 0.3 * units[5])
-    lower -= 0.015 * units[9]
+    lower = 0.05 * size * (1.0 - 0.6 * units[6] - 0.6 * units[7] + 0.4 * units[5])
+    lower -= 0.02 * units[9]
     lower = max(lower, 0.006)
     upper = max(upper, 0.012)
     bend = 1.0 - _S9**2
     x = cx + half * _S9
     top = cy - upper * bend**0.8
-    bottom = cy + lower * bend**0.9
+    # Raised cheeks (AU6) push the lower lid up in the middle: smiling eyes.
+    bottom = cy + lower * bend**0.9 - 0.04 * size * units[6] * bend
+    bottom = np.maximum(bottom, top + 0.004)
     depth = 0.75
     p.polygon(
         np.vstack([_curve(x, top), _curve(x[::-1], bottom[::-1])]), depth, _SCLERA
@@ -216,10 +285,11 @@ def _draw_eye(
         depth,
         lid,
     )
+    lid_bottom = cy + lower * wide_bend**0.9 - 0.04 * size * units[6] * wide_bend
     p.polygon(
         np.vstack(
             [
-                _curve(wide, cy + lower * wide_bend**0.9),
+                _curve(wide, np.maximum(lid_bottom, cy - upper * wide_bend**0.8)),
                 _curve(wide[::-1], np.full(9, cy + lower + 0.1)),
             ]
         ),
@@ -248,19 +318,33 @@ def _draw_brow(
     brow_y: float,
 ) -> None:
     half = 0.19 * identity.eye_size
-    inner_x = eye_x - 1.1 * half - 0.07 * units[4] - 0.02 * units[9]
+    inner_x = eye_x - 1.1 * half - 0.09 * units[4] - 0.03 * units[9]
     outer_x = eye_x + 1.35 * half
-    inner_y = brow_y + 0.02 - 0.2 * units[1] + 0.17 * units[4] + 0.06 * units[9]
+    # AU1 lifts the inner end against AU4's pull down, so AU1+4 gives the oblique
+    # brow of sadness and fear and AU4 alone the lowered V of anger.
+    inner_y = (
+        brow_y
+        + 0.02
+        - 0.24 * units[1]
+        + 0.2 * units[4] * (1.0 - 0.75 * units[1])
+        + 0.08 * units[9]
+    )
     mid_y = (
         brow_y
         - 0.04
         - 0.04 * identity.brow_arch
-        - 0.05 * units[1]
-        - 0.09 * units[2]
-        + 0.05 * units[4]
-        + 0.03 * units[9]
+        - 0.06 * units[1]
+        - 0.2 * units[2]
+        + 0.07 * units[4]
+        + 0.05 * units[9]
     )
-    outer_y = brow_y + 0.02 - 0.16 * units[2] - 0.01 * units[4] + 0.03 * units[1]
+    outer_y = (
+        brow_y
+        + 0.02
+        - 0.16 * units[2]
+        + 0.02 * units[4]
+        + 0.05 * units[1] * (1 - units[2])
+    )
     t = (_S9 + 1.0) / 2.0
     xs = (
         (1 - t) ** 2 * inner_x
@@ -268,14 +352,29 @@ def _draw_brow(
         + t**2 * outer_x
     )
     ys = (1 - t) ** 2 * inner_y + 2 * t * (1 - t) * mid_y + t**2 * outer_y
-    thick = 0.065 * identity.brow_thickness * (1.0 - 0.55 * t)
+    thick = 0.08 * identity.brow_thickness * (1.0 - 0.5 * t)
     points = np.vstack(
         [
             _curve(side * xs, ys - thick / 2),
             _curve(side * xs[::-1], (ys + thick / 2)[::-1]),
         ]
     )
-    p.polygon(points, 0.8, identity.brow_color)
+    p.polygon(points, 0.8, _brow_color(identity))
+
+
+def _luma(color: Sequence[float]) -> float:
+    return 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+
+
+def _brow_color(identity: Identity) -> Color:
+    """The brow colour, darkened until it stands out from the skin."""
+    brow, skin = identity.brow_color, _luma(identity.skin)
+    # Light brows on light skin keep their tint; dark skin needs near-black brows.
+    target = 0.5 * skin - 8.0
+    luma = _luma(brow)
+    if luma <= target:
+        return brow
+    return _mix(brow, (8, 6, 6), (luma - target) / max(luma - 6.0, 1.0))
 
 
 def _draw_lines(
@@ -302,22 +401,24 @@ def _mouth_shape(
         * identity.mouth_width
         * (
             1.0
-            + 0.38 * units[12]
-            + 0.35 * units[20]
-            - 0.2 * units[23]
+            + 0.4 * units[12]
+            + 0.38 * units[20]
+            - 0.25 * units[23]
             + 0.05 * units[15]
             - 0.12 * units[26]
         )
     )
-    corner = -0.26 * units[12] + 0.12 * units[15] + 0.05 * units[20] + 0.03 * units[16]
-    upper_gap = 0.06 * units[10] + 0.06 * units[12]
-    lower_gap = 0.27 * units[26] * (1.0 - 0.45 * units[20]) + 0.07 * units[16]
-    lower_gap += 0.03 * units[20]
-    closed = 1.0 - 0.75 * units[23]
+    corner = -0.32 * units[12] + 0.17 * units[15] + 0.06 * units[20] + 0.03 * units[16]
+    # AU10 raises the upper lip more on one side: a snarl.
+    snarl = 1.0 + 0.6 * _S13 * (1.0 if identity.brow_arch > 0.5 else -1.0)
+    upper_gap = 0.09 * units[10] * snarl + 0.04 * units[12]
+    lower_gap = 0.27 * units[26] * (1.0 - 0.45 * units[20]) + 0.08 * units[16]
+    lower_gap += 0.03 * units[20] + 0.09 * units[12]
+    closed = 1.0 - 0.85 * units[23]
     bend = 1.0 - _S13**2
     x = half * _S13
-    line = mouth_y + corner * _S13**2
-    inner_top = line - upper_gap * bend**0.7
+    line = mouth_y + corner * _S13**2 - 0.03 * units[10]
+    inner_top = line - upper_gap * bend**0.5
     inner_bottom = line + lower_gap * bend**0.7
     bow = 1.0 - 0.3 * np.exp(-((_S13 / 0.18) ** 2))
     top = inner_top - 0.045 * identity.lip_upper * closed * bend**0.45 * bow
@@ -386,6 +487,53 @@ def _draw_mouth(
         p.line(_curve(x, (inner_top + inner_bottom) / 2), depth, dark, 0.014)
 
 
+def _draw_beard(
+    p: _Painter,
+    identity: Identity,
+    outline: np.ndarray,
+    shape: Mapping[str, np.ndarray],
+    nose_y: float,
+) -> None:
+    """Facial hair following the jaw; stubble is the same area, faintly tinted."""
+    style, skin = identity.beard, identity.skin
+    mouth_x = float(shape["x"][-1])
+    chin_y = float(shape["bottom"][6])
+    lower = outline[outline[:, 1] > 0.0]
+    lower = lower[np.argsort(-lower[:, 0])] * (1.03, 1.03)
+    if style == 4:
+        # A goatee: the chin below the lower lip.
+        inner = np.array(
+            [(-0.6 * mouth_x, chin_y), (0.0, chin_y + 0.03), (0.6 * mouth_x, chin_y)]
+        )
+        bottom = 1.02 * float(outline[:, 1].max())
+        theta = np.linspace(0.0, np.pi, 9)
+        lower = _curve(
+            0.6 * mouth_x * np.cos(theta),
+            chin_y + (bottom - chin_y) * np.sin(theta) ** 0.5,
+        )
+    elif style == 5:
+        # A chin strap: a band along the jaw.
+        inner = lower[::-1] * (0.86, 0.84)
+    else:
+        w = identity.face_width
+        inner = np.array(
+            [
+                (-0.93 * w, 0.05),
+                (-0.72 * w, 0.42),
+                (-mouth_x - 0.08, nose_y + 0.12),
+                (0.0, nose_y + 0.08),
+                (mouth_x + 0.08, nose_y + 0.12),
+                (0.72 * w, 0.42),
+                (0.93 * w, 0.05),
+            ]
+        )
+    blend = 0.13 if style == 1 else 0.85
+    color = _mix(skin, identity.hair_color, blend)
+    p.polygon(np.vstack([lower, inner]), 0.1, color)
+    # A band of the in-between colour along the skin side softens the edge.
+    p.line(inner, 0.1, _mix(skin, color, 0.5), 0.05)
+
+
 def _draw_head(
     p: _Painter, identity: Identity, units: Mapping[int, float], gaze: float
 ) -> None:
@@ -426,7 +574,10 @@ def _draw_head(
     for side in (-1.0, 1.0):
         p.ellipse(side * 0.97 * w, eye_y + 0.15, 0.12, 0.23, -0.1, shade)
     outline = _face_outline(identity, jaw_drop)
-    p.polygon(outline, 0.0, skin)
+    # Soft shading: the skin darkens a little towards the face's edge and jaw.
+    p.polygon(outline, 0.0, _mix(skin, (0, 0, 0), 0.1))
+    p.polygon(outline * 0.96 + (0.0, -0.02), 0.0, _mix(skin, (0, 0, 0), 0.05))
+    p.polygon(outline * 0.9 + (0.0, -0.05), 0.0, skin)
 
     cheek = _mix(skin, (220, 90, 90), 0.1 + 0.15 * units[6])
     for side in (-1.0, 1.0):
@@ -487,14 +638,8 @@ def _draw_head(
         )
         _draw_lines(p, [fold], 0.8, skin, strength, 0.016)
 
-    if identity.beard in (1, 3):
-        chin = outline[outline[:, 1] > mouth_y - 0.05]
-        chin = chin[np.argsort(np.arctan2(chin[:, 1], chin[:, 0]))]
-        # Arch the top edge over the mouth instead of a straight band across cheeks.
-        top = np.array([(-0.5 * w, mouth_y - 0.08), (0.0, mouth_y - 0.15)])
-        chin = np.vstack([chin, top, top[:1] * (-1.0, 1.0)])
-        blend = 0.85 if identity.beard == 3 else 0.3
-        p.polygon(chin, 0.1, _mix(skin, identity.hair_color, blend))
+    if identity.beard in (1, 3, 4, 5):
+        _draw_beard(p, identity, outline, shape, nose_y)
 
     bridge = np.array([(-0.04, eye_y + 0.05), (-nose_half * 0.7, nose_y - 0.03)])
     p.line(bridge, 0.95, _mix(skin, (0, 0, 0), 0.12), 0.02)
@@ -512,19 +657,27 @@ def _draw_head(
             _mix(skin, (0, 0, 0), 0.6),
         )
     wrinkles = [
-        _curve(0.07 * _S9, eye_y + dy + 0.01 * (1 - _S9**2))
-        for dy in (0.03, 0.08, 0.13)
+        _curve(0.09 * _S9, eye_y + dy + 0.015 * (1 - _S9**2))
+        for dy in (0.02, 0.07, 0.12)
     ]
-    _draw_lines(p, wrinkles, 0.95, skin, 1.1 * units[9], 0.012)
+    wrinkles += [
+        np.array(
+            [(side * 0.07, eye_y + 0.1), (side * (nose_half + 0.02), wing_y - 0.1)]
+        )
+        for side in (-1.0, 1.0)
+    ]
+    _draw_lines(p, wrinkles, 0.95, skin, 1.5 * units[9], 0.016)
 
     if identity.beard >= 2:
-        x = shape["x"] * 1.15
-        top = shape["top"]
+        x = shape["x"] * 1.18
+        top = shape["top"] + 0.03 * _S13**2
+        beard = _mix(skin, identity.hair_color, 0.85)
         p.polygon(
-            np.vstack([_curve(x, top - 0.07), _curve(x[::-1], (top + 0.005)[::-1])]),
+            np.vstack([_curve(x, top - 0.08), _curve(x[::-1], (top + 0.005)[::-1])]),
             0.9,
-            _mix(skin, identity.hair_color, 0.9),
+            beard,
         )
+        p.line(_curve(x, top - 0.085), 0.9, _mix(skin, beard, 0.5), 0.02)
     _draw_mouth(p, identity, units, shape)
 
     if identity.glasses:
@@ -630,7 +783,7 @@ def _photo_effects(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     field = (light * rng.uniform(0.7, 1.2) * (1.0 + 0.07 * texture))[..., None]
     pixels = np.asarray(image, dtype=np.float32) / 255.0 * field
     pixels *= rng.normal(1.0, 0.07, 3).astype(np.float32)
-    gray = pixels.mean(axis=2, keepdims=True)
+    gray = pixels @ _THIRDS
     pixels = gray + rng.uniform(0.55, 1.2) * (pixels - gray)
     pixels = np.clip(pixels, 0.0, 1.0) ** rng.uniform(0.8, 1.25)
     noise = rng.standard_normal(pixels.shape, dtype=np.float32)

@@ -52,9 +52,9 @@ def test_shifted_domain_is_weaker_and_wider() -> None:
 def test_identities_vary() -> None:
     people = [sample_identity(np.random.default_rng(k)) for k in range(100)]
     assert len({p.skin for p in people}) > 90
-    assert {p.hair_style for p in people} == {0, 1, 2, 3, 4}
+    assert {p.hair_style for p in people} == {0, 1, 2, 3, 4, 5}
     assert {p.glasses for p in people} == {0, 1, 2}
-    assert {p.beard for p in people} == {0, 1, 2, 3}
+    assert {p.beard for p in people} == {0, 1, 2, 3, 4, 5}
     assert sample_identity(np.random.default_rng(3)) == people[3]
 
 
