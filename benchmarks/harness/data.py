@@ -1,0 +1,231 @@
+"""The benchmark's data: the training and evaluation splits and their loaders."""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightly.transforms.utils import IMAGENET_NORMALIZE
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torchvision.transforms import v2
+
+from harness.config import BenchmarkConfig, DataSettings
+from harness.evaluation.class_balance import inverse_frequency_weights
+from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
+from lightly_byel.data.synthfaces import GENERATOR_VERSION, SPLITS, generate
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The images of one benchmark run.
+
+    Attributes:
+        train: The synthetic training split (labels used by BYEL, supervised
+            training and the evaluations).
+        train_indices: Samples of ``train`` used for training.
+        holdout_indices: Samples of ``train`` held out to select evaluation epochs;
+            empty for a fixed schedule.
+        eval: The evaluation ("real") split; never used for training or selection.
+        description: Where the images come from, for the results.
+    """
+
+    train: LabeledImageFiles
+    train_indices: list[int]
+    holdout_indices: list[int]
+    eval: LabeledImageFiles
+    description: dict[str, Any]
+
+
+class Transformed(Dataset[tuple[Any, int]]):
+    """A subset of a labelled image dataset, with its own transform."""
+
+    def __init__(
+        self,
+        dataset: LabeledImageFiles,
+        indices: Sequence[int],
+        transform: Callable[[Image.Image], Any],
+    ) -> None:
+        self.dataset = dataset
+        self.indices = list(indices)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        image, label = self.dataset[self.indices[index]]
+        return self.transform(image), label
+
+    def labels(self) -> list[int]:
+        """The label of every sample, without loading an image."""
+        return [self.dataset.targets[i] for i in self.indices]
+
+
+def cache_root(settings: DataSettings) -> Path:
+    """The folder that keeps generated data between runs."""
+    if settings.cache_dir is not None:
+        return Path(settings.cache_dir)
+    if "LIGHTLY_BYEL_CACHE" in os.environ:
+        return Path(os.environ["LIGHTLY_BYEL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lightly_byel"
+
+
+def synthetic_data(settings: DataSettings) -> Path:
+    """Returns the embedded synthetic-face data, generating it on first use.
+
+    The data lives in the cache folder under a name made of the generator version
+    and the settings, and is generated into a temporary folder that is renamed
+    when complete, so an interrupted generation never leaves a half data set.
+    """
+    name = (
+        f"synthfaces-v{GENERATOR_VERSION}-n{settings.synthetic_images_per_class}"
+        f"-s{settings.synthetic_image_size}-seed{settings.synthetic_seed}"
+    )
+    root = cache_root(settings) / name
+    if (root / "dataset.json").is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
+    try:
+        print(f"Generating the synthetic-face data into {root} (once) ...")
+        generate(
+            staging,
+            images_per_class=settings.synthetic_images_per_class,
+            image_size=settings.synthetic_image_size,
+            seed=settings.synthetic_seed,
+            workers=max(1, min(4, os.cpu_count() or 1)),
+        )
+        if root.exists():  # left behind without dataset.json: not usable
+            shutil.rmtree(root)
+        os.replace(staging, root)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return root
+
+
+def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
+    """Indexes the training and evaluation splits and draws the holdout.
+
+    The holdout is a class-stratified random ``holdout_fraction`` of the training
+    split, drawn with ``seed``.
+    """
+    data = config.data
+    if data.train_dir is not None and data.eval_dir is not None:
+        train_dir, eval_dir = Path(data.train_dir), Path(data.eval_dir)
+        source = "user data"
+    else:
+        root = Path(data.data_root) if data.data_root else synthetic_data(data)
+        train_dir, eval_dir = root / SPLITS[0], root / SPLITS[1]
+        source = (
+            "LSD layout" if data.data_root else "embedded synthetic faces (not real)"
+        )
+    train = LSDImageFolder(train_dir)
+    evaluation: LabeledImageFiles
+    if data.eval_format == "affwild2-expr":
+        if data.eval_annotations is None:
+            raise ValueError("--eval-format affwild2-expr needs --eval-annotations.")
+        evaluation = AffWild2Expr(eval_dir, data.eval_annotations)
+    else:
+        evaluation = LSDImageFolder(eval_dir)
+    train_indices, holdout_indices = stratified_split(
+        train.targets, config.evaluation.holdout_fraction, seed
+    )
+    description = {
+        "source": source,
+        "train_dir": str(train_dir),
+        "eval_dir": str(eval_dir),
+        "eval_format": data.eval_format,
+        "train_images": len(train_indices),
+        "holdout_images": len(holdout_indices),
+        "eval_images": len(evaluation),
+        "train_class_counts": train.class_counts(),
+        "eval_class_counts": evaluation.class_counts(),
+    }
+    return Splits(train, train_indices, holdout_indices, evaluation, description)
+
+
+def stratified_split(
+    labels: Sequence[int], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Splits sample indices into kept and held-out, ``fraction`` of each class.
+
+    Examples:
+        >>> kept, held = stratified_split([0] * 10 + [1] * 10, 0.2, seed=0)
+        >>> len(kept), len(held), sorted(held)[0] < 10 <= sorted(held)[-1]
+        (16, 4, True)
+    """
+    rng = np.random.default_rng(seed)
+    targets = np.asarray(labels)
+    held: list[int] = []
+    for label in np.unique(targets):
+        members = np.flatnonzero(targets == label)
+        count = round(fraction * len(members))
+        held.extend(rng.choice(members, size=count, replace=False).tolist())
+    held_set = set(held)
+    return [i for i in range(len(targets)) if i not in held_set], sorted(held)
+
+
+def eval_transform(input_size: int) -> Callable[[Image.Image], Tensor]:
+    """Resize and normalise, without augmentation: features and scoring."""
+    return v2.Compose(
+        [
+            v2.PILToTensor(),
+            v2.Resize((input_size, input_size), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(
+                mean=IMAGENET_NORMALIZE["mean"], std=IMAGENET_NORMALIZE["std"]
+            ),
+        ]
+    )
+
+
+def loader(
+    dataset: Transformed,
+    batch_size: int,
+    num_workers: int,
+    shuffle: bool,
+    drop_last: bool = False,
+    balanced: bool = False,
+    seed: int = 0,
+) -> DataLoader[Any]:
+    """A DataLoader with pinned memory and persistent workers where they help.
+
+    Args:
+        dataset: The samples.
+        batch_size: Batch size on this device.
+        num_workers: Worker processes.
+        shuffle: Whether to shuffle (training).
+        drop_last: Whether to drop a last incomplete batch (batch norm needs > 1).
+        balanced: Whether to draw classes equally often (a class-balanced
+            sampler) instead of shuffling.
+        seed: Seed of the shuffling or sampling.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    sampler = None
+    if balanced:
+        labels = torch.as_tensor(dataset.labels())
+        weights = inverse_frequency_weights(labels, int(labels.max()) + 1)
+        per_sample = weights[labels]
+        sampler = WeightedRandomSampler(
+            per_sample.tolist(), num_samples=len(labels), generator=generator
+        )
+    return DataLoader(
+        dataset,
+        batch_size=min(batch_size, len(dataset)),
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        drop_last=drop_last and len(dataset) > batch_size,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+        generator=generator,
+    )

@@ -1,0 +1,262 @@
+"""Fine-tuning: the whole encoder with a Dropout + Linear classifier (BYEL recipe).
+
+BYEL fine-tunes its encoder with Dropout(0.3) and a linear layer, Adam at 1e-4 and
+cross-entropy. Its published code kept the epoch with the best F1 on the reported
+real validation set; here the epoch is chosen on held-out synthetic data, or the
+schedule is fixed, so the eval split is never looked at before scoring.
+"""
+
+import copy
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import CSVLogger
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from harness.evaluation.class_balance import inverse_frequency_weights
+from harness.evaluation.features import extract_features, images_per_second
+from harness.evaluation.metrics import bootstrap_interval, classification_metrics
+from harness.evaluation.outcome import FIXED_SCHEDULE, EvalOutcome, holdout_selection
+from harness.settings import EvalSettings
+from lightly_byel.data import LSD_CLASSES
+
+HOLDOUT_METRIC = "holdout_macro_f1"
+"""Name under which the holdout macro F1 of each epoch is logged."""
+
+
+class FineTuneClassifier(pl.LightningModule):
+    """An encoder with Dropout and a linear classifier, trained with cross-entropy.
+
+    Args:
+        backbone: Encoder mapping images (B, ...) to features (B, num_ftrs, ...);
+            trained along with the classifier.
+        num_ftrs: Number of features per image, after flattening.
+        num_classes: Number of classes.
+        dropout: Dropout probability before the classifier.
+        lr: Learning rate of Adam.
+        class_weights: Cross-entropy weight of each class, shape (num_classes,), or
+            ``None`` for equal weights.
+
+    Attributes:
+        images_seen: Training images this process has passed through the model.
+    """
+
+    class_weights: Tensor | None
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_ftrs: int,
+        num_classes: int,
+        dropout: float = 0.3,
+        lr: float = 1e-4,
+        class_weights: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if class_weights is not None and class_weights.shape != (num_classes,):
+            raise ValueError(
+                f"class_weights must have shape ({num_classes},), "
+                f"got {tuple(class_weights.shape)}"
+            )
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(num_ftrs, num_classes)
+        self.lr = lr
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        self.images_seen = 0
+        self._holdout_predictions: list[Tensor] = []
+        self._holdout_labels: list[Tensor] = []
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Logits of shape (B, num_classes) for images of shape (B, ...)."""
+        features = self.backbone(images).flatten(start_dim=1)
+        logits: Tensor = self.classifier(self.dropout(features))
+        return logits
+
+    def training_step(self, batch: Sequence[Any], batch_idx: int) -> Tensor:
+        images, labels = batch[0], batch[1]
+        loss = F.cross_entropy(self(images), labels, self.class_weights)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
+        self.images_seen += len(labels)
+        return loss
+
+    def validation_step(self, batch: Sequence[Any], batch_idx: int) -> None:
+        images, labels = batch[0], batch[1]
+        self._holdout_predictions.append(self(images).argmax(dim=1))
+        self._holdout_labels.append(labels)
+
+    def on_validation_epoch_end(self) -> None:
+        predictions = torch.cat(self._holdout_predictions)
+        labels = torch.cat(self._holdout_labels)
+        self._holdout_predictions.clear()
+        self._holdout_labels.clear()
+        if self.trainer.sanity_checking:
+            return
+        # Under DDP every process scores the whole holdout split, so all agree on
+        # the selected epoch.
+        predictions = cast(Tensor, self.all_gather(predictions)).flatten()
+        labels = cast(Tensor, self.all_gather(labels)).flatten()
+        names = [str(c) for c in range(self.classifier.out_features)]
+        scores = classification_metrics(labels, predictions, names)
+        self.log(HOLDOUT_METRIC, scores["macro_f1"], prog_bar=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+class BestHoldoutState(pl.Callback):
+    """Keeps a CPU copy of the model's weights at the epoch with the best holdout score.
+
+    The earliest epoch wins ties. Nothing is written to disk.
+
+    Attributes:
+        best_score: The best holdout score so far (-inf before the first).
+        best_epoch: The epoch (1-based) of that score, 0 before the first.
+        best_state: The model's state dict at that epoch, or ``None``.
+    """
+
+    def __init__(self, monitor: str = HOLDOUT_METRIC) -> None:
+        self.monitor = monitor
+        self.best_score = float("-inf")
+        self.best_epoch = 0
+        self.best_state: dict[str, Tensor] | None = None
+
+    def on_validation_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule
+    ) -> None:
+        if trainer.sanity_checking:
+            return
+        score = float(trainer.callback_metrics[self.monitor])
+        if score > self.best_score:
+            self.best_score = score
+            self.best_epoch = trainer.current_epoch + 1
+            self.best_state = {
+                name: tensor.detach().to("cpu", copy=True)
+                for name, tensor in pl_module.state_dict().items()
+            }
+
+
+def finetune(
+    backbone: nn.Module,
+    num_ftrs: int,
+    train_loader: Iterable[Sequence[Any]],
+    holdout_loader: Iterable[Sequence[Any]] | None,
+    eval_loader: Iterable[Sequence[Any]],
+    settings: EvalSettings,
+    trainer_kwargs: Mapping[str, Any],
+    seed: int,
+    log_dir: Path | None = None,
+    train_labels: Sequence[int] | None = None,
+    class_names: Sequence[str] = LSD_CLASSES,
+) -> EvalOutcome:
+    """Fine-tunes a copy of the encoder on synthetic labels and scores the eval split.
+
+    Trains :class:`FineTuneClassifier` (``settings.dropout``,
+    ``settings.finetune_lr``) for ``settings.finetune_epochs`` epochs with a
+    Lightning Trainer. With a holdout split the weights of the epoch with the best
+    holdout macro F1 are kept, otherwise those of the last epoch; the eval split is
+    only predicted, after training. Class imbalance: ``weighted_loss`` weights the
+    cross-entropy by inverse class frequency; ``sampler`` is the caller's
+    ``train_loader`` (built with a class-balanced sampler); ``none`` does nothing.
+
+    The Trainer gets ``max_epochs`` and ``trainer_kwargs``, on top of these
+    defaults: a CSV logger writing ``log_dir/finetune/metrics.csv`` (no logger
+    without ``log_dir``), no checkpoints (the selected weights stay in memory) and
+    no sanity validation. The eval split is predicted in fp32 on the Trainer's
+    device. Meant for one device: under DDP every process selects the same epoch
+    and predicts the whole eval split itself, so any one (rank 0) can report.
+
+    Args:
+        backbone: Encoder mapping images (B, ...) to features (B, num_ftrs, ...).
+            It is copied; the caller's module is not changed.
+        num_ftrs: Number of features per image, after flattening.
+        train_loader: Training batches (images, labels, ...), augmented.
+        holdout_loader: Holdout batches without augmentation to select the epoch,
+            or ``None`` to keep the last epoch.
+        eval_loader: Eval batches to score.
+        settings: Epochs, learning rate, dropout, class balance and bootstrap
+            resamples.
+        trainer_kwargs: Further Trainer arguments (accelerator, devices, precision,
+            strategy, logger, progress bar, ...).
+        seed: Seed of the classifier's initialisation, dropout and data order (via
+            ``seed_everything``) and of the bootstrap.
+        log_dir: Folder for the CSV log, or ``None``.
+        train_labels: Labels of the training split, for the ``weighted_loss`` class
+            weights. If ``None`` they are read with one pass over ``train_loader``,
+            which loads every image once.
+        class_names: Name of each class, in label order.
+
+    Returns:
+        The scores and predictions on the eval split.
+
+    Raises:
+        ValueError: If ``settings.finetune_epochs`` is below 1.
+    """
+    if settings.finetune_epochs < 1:
+        raise ValueError(
+            f"finetune_epochs must be at least 1, got {settings.finetune_epochs}"
+        )
+    num_classes = len(class_names)
+    class_weights = None
+    if settings.class_balance == "weighted_loss":
+        labels = (
+            torch.as_tensor(train_labels)
+            if train_labels is not None
+            else torch.cat([torch.as_tensor(batch[1]) for batch in train_loader])
+        )
+        class_weights = inverse_frequency_weights(labels, num_classes)
+
+    pl.seed_everything(seed, workers=True, verbose=False)
+    model = FineTuneClassifier(
+        copy.deepcopy(backbone),
+        num_ftrs,
+        num_classes,
+        dropout=settings.dropout,
+        lr=settings.finetune_lr,
+        class_weights=class_weights,
+    )
+    selection = BestHoldoutState()
+    defaults: dict[str, Any] = {
+        "logger": False
+        if log_dir is None
+        else CSVLogger(log_dir, name="", version="finetune"),
+        "enable_checkpointing": False,
+        "num_sanity_val_steps": 0,
+        "log_every_n_steps": 1,
+    }
+    trainer = pl.Trainer(
+        max_epochs=settings.finetune_epochs,
+        callbacks=[selection],
+        **{**defaults, **trainer_kwargs},
+    )
+    started = time.perf_counter()
+    trainer.fit(model, train_loader, holdout_loader)
+    train_seconds = time.perf_counter() - started
+
+    if holdout_loader is not None and selection.best_state is not None:
+        model.load_state_dict(selection.best_state)
+        chosen = holdout_selection(selection.best_epoch)
+    else:
+        chosen = FIXED_SCHEDULE
+    # Lightning returns the model to the CPU after fit; predict on the Trainer's
+    # device.
+    model.to(trainer.strategy.root_device)
+    logits, eval_y = extract_features(model, eval_loader)
+    y_true, y_pred = eval_y.tolist(), logits.argmax(dim=1).tolist()
+    return EvalOutcome(
+        protocol="finetune",
+        metrics=classification_metrics(y_true, y_pred, class_names),
+        macro_f1_interval=bootstrap_interval(
+            y_true, y_pred, num_classes, settings.bootstrap_samples, seed
+        ),
+        selection=chosen,
+        train_seconds=train_seconds,
+        images_per_second=images_per_second(model.images_seen, train_seconds),
+        y_true=y_true,
+        y_pred=y_pred,
+    )

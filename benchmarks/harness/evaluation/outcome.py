@@ -1,0 +1,50 @@
+"""What one evaluation of an encoder (linear probe or fine-tuning) produced."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.evaluation.metrics import ClassificationMetrics
+
+Protocol = Literal["linear", "finetune"]
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """Scores and predictions of one evaluation on the eval split.
+
+    Attributes:
+        protocol: ``linear`` (a linear probe on frozen features) or ``finetune``
+            (encoder + Dropout + Linear, all trained).
+        metrics: Macro F1, accuracy, per-class F1 and confusion matrix on the eval
+            split.
+        macro_f1_interval: Bootstrap 95% interval (low, high) of the macro F1.
+        selection: How the reported epoch was chosen, never on the eval split:
+            ``"holdout macro F1, epoch k"`` (1-based) or
+            ``"fixed schedule, last epoch"``.
+        train_seconds: Wall time of training, including the holdout evaluations
+            that select the epoch (and, for the linear probe, extracting the
+            features of the training and holdout splits).
+        images_per_second: Training images passed through the encoder per second
+            of ``train_seconds``: epochs x training images for fine-tuning, the
+            training images once for the linear probe.
+        y_true: True classes of the eval split.
+        y_pred: Predicted classes of the eval split, in the same order.
+    """
+
+    protocol: Protocol
+    metrics: ClassificationMetrics
+    macro_f1_interval: tuple[float, float]
+    selection: str
+    train_seconds: float
+    images_per_second: float
+    y_true: list[int]
+    y_pred: list[int]
+
+
+FIXED_SCHEDULE = "fixed schedule, last epoch"
+"""Selection when there is no holdout split: the last epoch of the schedule."""
+
+
+def holdout_selection(epoch: int) -> str:
+    """Describes an epoch (1-based) chosen by holdout macro F1."""
+    return f"holdout macro F1, epoch {epoch}"

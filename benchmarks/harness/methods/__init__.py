@@ -1,0 +1,157 @@
+"""The pretraining methods and their registry.
+
+Every method is a LightningModule built as ``spec.model(model_settings,
+pretrain_settings)``, or with ``spec.build`` that also weighs the supervised
+baseline's classes from the training labels. The BYEL
+ablations are ``functools.partial`` of :class:`BYEL` with one loss option changed;
+the options are saved in the checkpoint, so ``BYEL.load_from_checkpoint(path)``
+rebuilds any of them. The self-supervised methods share one two-view
+:class:`~lightly_byel.BYELTransform`, so that only their objectives differ; the
+supervised baseline gets one view of the same augmentations.
+
+Examples:
+    >>> from harness.settings import ModelSettings, PretrainSettings
+    >>> spec = METHODS["byel-no-subtraction"]
+    >>> module = spec.model(ModelSettings(hidden_dim=64), PretrainSettings())
+    >>> module.num_ftrs, module.criterion.subtract, spec.uses_labels
+    (512, False, True)
+    >>> len(spec.transform(ModelSettings())(torch.zeros(3, 80, 80)))
+    2
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from harness.evaluation.class_balance import inverse_frequency_weights
+from harness.methods.base import MomentumMethod, PretrainMethod
+from harness.methods.byel import BYEL
+from harness.methods.byol import BYOL
+from harness.methods.simclr import SimCLR
+from harness.methods.supervised import Supervised
+from harness.settings import ModelSettings, PretrainSettings
+from lightly_byel import BYELTransform, BYELViewTransform
+
+Transform = Callable[[Image.Image | Tensor], Tensor | list[Tensor]]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How to build and train one pretraining method.
+
+    Attributes:
+        model: Builds the LightningModule, called as
+            ``model(model_settings, pretrain_settings, **options)``.
+        transform: Builds the training transform from the model settings: two views
+            for the self-supervised methods, one for the supervised baseline.
+        uses_labels: Whether training uses the synthetic labels.
+        description: One line for reports.
+        class_weighted: Whether ``model`` takes ``class_weights``, which
+            :meth:`build` sets to the inverse class frequencies.
+    """
+
+    model: Callable[..., PretrainMethod]
+    transform: Callable[[ModelSettings], Transform]
+    uses_labels: bool
+    description: str
+    class_weighted: bool = False
+
+    def build(
+        self,
+        model: ModelSettings,
+        pretrain: PretrainSettings,
+        labels: Sequence[int] | None = None,
+    ) -> PretrainMethod:
+        """Builds the method's LightningModule.
+
+        Args:
+            model: The encoder and head settings.
+            pretrain: The optimisation settings.
+            labels: The training labels; a class-weighted method weighs each class
+                by ``N / (C * count)`` (macro F1 weighs the classes alike). Without
+                them, or for other methods, no weights are used.
+
+        Returns:
+            The LightningModule to train.
+        """
+        if self.class_weighted and labels is not None:
+            weights = inverse_frequency_weights(
+                torch.as_tensor(labels), model.num_classes
+            )
+            return self.model(model, pretrain, class_weights=weights)
+        return self.model(model, pretrain)
+
+
+def two_view_transform(model: ModelSettings) -> BYELTransform:
+    """Returns the two-view transform of the self-supervised methods."""
+    return BYELTransform(input_size=model.input_size, min_scale=model.min_scale)
+
+
+def one_view_transform(model: ModelSettings) -> BYELViewTransform:
+    """Returns the one-view transform of the supervised baseline."""
+    return BYELViewTransform(input_size=model.input_size, min_scale=model.min_scale)
+
+
+METHODS: dict[str, MethodSpec] = {
+    "byel": MethodSpec(
+        model=BYEL,
+        transform=two_view_transform,
+        uses_labels=True,
+        description="BYEL: BYOL + emotion classifier + emotion vector subtraction",
+    ),
+    "byol": MethodSpec(
+        model=BYOL,
+        transform=two_view_transform,
+        uses_labels=False,
+        description="BYOL without labels",
+    ),
+    "simclr": MethodSpec(
+        model=SimCLR,
+        transform=two_view_transform,
+        uses_labels=False,
+        description="SimCLR without labels",
+    ),
+    "supervised": MethodSpec(
+        model=Supervised,
+        transform=one_view_transform,
+        uses_labels=True,
+        description="Supervised cross-entropy on the synthetic labels",
+        class_weighted=True,
+    ),
+    "byel-no-subtraction": MethodSpec(
+        model=partial(BYEL, subtract=False),
+        transform=two_view_transform,
+        uses_labels=True,
+        description="BYEL ablation: no emotion vector subtraction",
+    ),
+    "byel-no-ce": MethodSpec(
+        model=partial(BYEL, classification_weight=0.0),
+        transform=two_view_transform,
+        uses_labels=True,
+        description="BYEL ablation: no emotion cross-entropy",
+    ),
+    "byel-no-orth": MethodSpec(
+        model=partial(BYEL, orthonormality_weight=0.0),
+        transform=two_view_transform,
+        uses_labels=True,
+        description="BYEL ablation: no orthonormality term",
+    ),
+}
+
+__all__ = [
+    "BYEL",
+    "BYOL",
+    "METHODS",
+    "MethodSpec",
+    "MomentumMethod",
+    "PretrainMethod",
+    "SimCLR",
+    "Supervised",
+    "Transform",
+    "one_view_transform",
+    "two_view_transform",
+]

@@ -1,0 +1,110 @@
+"""BYEL: BYOL with an emotion classifier and emotion vector subtraction."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from lightly.models.modules.heads import BYOLProjectionHead
+from torch import Tensor
+
+from harness.methods.base import MomentumMethod
+from harness.settings import ModelSettings, PretrainSettings
+from lightly_byel import BYELLoss, BYELPredictionHead
+
+
+class BYEL(MomentumMethod):
+    """Bootstrap Your Emotion Latent [0] on two labelled views.
+
+    The BYOL networks with :class:`~lightly_byel.BYELPredictionHead` (whose
+    emotion classifier holds the emotion vectors) and :class:`~lightly_byel.BYELLoss`.
+    The options switch the loss's parts for the ablations.
+
+    - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
+    """
+
+    def __init__(
+        self,
+        model: ModelSettings | Mapping[str, Any],
+        pretrain: PretrainSettings | Mapping[str, Any],
+        classification_weight: float = 1.0,
+        orthonormality_weight: float = 1.0,
+        subtract: bool = True,
+    ) -> None:
+        """Builds the online and momentum networks and the loss.
+
+        Args:
+            model: The encoder and head settings and the number of classes.
+            pretrain: The optimisation and momentum settings.
+            classification_weight: Weight of the emotion cross-entropy (0: off).
+            orthonormality_weight: Weight of the orthonormality term (0: off).
+            subtract: Whether the BYOL term subtracts the emotion vectors.
+
+        Raises:
+            ValueError: If a loss option is invalid (see ``BYELLoss``).
+        """
+        super().__init__(
+            model,
+            pretrain,
+            classification_weight=classification_weight,
+            orthonormality_weight=orthonormality_weight,
+            subtract=subtract,
+        )
+        settings = self.model_settings
+        self.projection_head = BYOLProjectionHead(
+            self.num_ftrs, settings.hidden_dim, settings.out_dim
+        )
+        self.prediction_head = BYELPredictionHead(
+            input_dim=settings.out_dim,
+            hidden_dim=settings.hidden_dim,
+            output_dim=settings.out_dim,
+            num_classes=settings.num_classes,
+        )
+        self.backbone_momentum = self.momentum_copy(self.backbone)
+        self.projection_head_momentum = self.momentum_copy(self.projection_head)
+        self.criterion = BYELLoss(
+            classification_weight=classification_weight,
+            orthonormality_weight=orthonormality_weight,
+            subtract=subtract,
+        )
+
+    def forward_online(self, x: Tensor) -> Tensor:
+        """Returns the online predictions ``(batch, out_dim)`` of images."""
+        predictions: Tensor = self.prediction_head(self.projection_head(self(x)))
+        return predictions
+
+    @torch.no_grad()
+    def forward_momentum(self, x: Tensor) -> Tensor:
+        """Returns the target projections ``(batch, out_dim)`` of images."""
+        features = self.backbone_momentum(x).flatten(start_dim=1)
+        projections: Tensor = self.projection_head_momentum(features)
+        return projections
+
+    def training_step(
+        self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int
+    ) -> Tensor:
+        """Computes the BYEL loss of two views and logs its parts.
+
+        Args:
+            batch: The two views ``[x_1, x_2]``, each ``(batch, 3, H, W)``, and the
+                class indices ``(batch,)``.
+            batch_idx: Index of the batch in the epoch.
+
+        Returns:
+            The scalar loss.
+        """
+        views, labels = batch[0], batch[1]
+        predictions = [self.forward_online(view) for view in views]
+        targets = [self.forward_momentum(view) for view in views]
+        terms = self.criterion.terms(
+            predictions, targets, labels, self.prediction_head.classifier
+        )
+        self.log_losses(
+            {
+                "train_loss": terms.total,
+                "train_byol": terms.byol,
+                "train_ce": terms.classification,
+                "train_orth": terms.orthonormality,
+            },
+            batch_size=len(labels),
+        )
+        return terms.total

@@ -1,0 +1,76 @@
+"""BYOL: bootstrap the online network's predictions onto a momentum target."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from lightly.loss import NegativeCosineSimilarity
+from lightly.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
+from torch import Tensor
+
+from harness.methods.base import MomentumMethod
+from harness.settings import ModelSettings, PretrainSettings
+
+
+class BYOL(MomentumMethod):
+    """BYOL [0] on two views, without labels.
+
+    - [0]: BYOL, 2020, https://arxiv.org/abs/2006.07733
+    """
+
+    def __init__(
+        self,
+        model: ModelSettings | Mapping[str, Any],
+        pretrain: PretrainSettings | Mapping[str, Any],
+    ) -> None:
+        """Builds the online and momentum networks.
+
+        Args:
+            model: The encoder and head settings.
+            pretrain: The optimisation and momentum settings.
+        """
+        super().__init__(model, pretrain)
+        settings = self.model_settings
+        self.projection_head = BYOLProjectionHead(
+            self.num_ftrs, settings.hidden_dim, settings.out_dim
+        )
+        self.prediction_head = BYOLPredictionHead(
+            settings.out_dim, settings.hidden_dim, settings.out_dim
+        )
+        self.backbone_momentum = self.momentum_copy(self.backbone)
+        self.projection_head_momentum = self.momentum_copy(self.projection_head)
+        self.criterion = NegativeCosineSimilarity()
+
+    def forward_online(self, x: Tensor) -> Tensor:
+        """Returns the online predictions ``(batch, out_dim)`` of images."""
+        predictions: Tensor = self.prediction_head(self.projection_head(self(x)))
+        return predictions
+
+    @torch.no_grad()
+    def forward_momentum(self, x: Tensor) -> Tensor:
+        """Returns the target projections ``(batch, out_dim)`` of images."""
+        features = self.backbone_momentum(x).flatten(start_dim=1)
+        projections: Tensor = self.projection_head_momentum(features)
+        return projections
+
+    def training_step(
+        self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int
+    ) -> Tensor:
+        """Computes the symmetric BYOL loss of two views; the labels are unused.
+
+        Args:
+            batch: The two views ``[x_1, x_2]``, each ``(batch, 3, H, W)``, and the
+                labels ``(batch,)``.
+            batch_idx: Index of the batch in the epoch.
+
+        Returns:
+            The scalar loss.
+        """
+        views, labels = batch[0], batch[1]
+        p1, p2 = (self.forward_online(view) for view in views)
+        t1, t2 = (self.forward_momentum(view) for view in views)
+        # Lightly's convention: 2 * (-cos) is BYOL's 2 - 2 cos less a constant, so the
+        # loss lies in [-4, 4] and has the same gradients.
+        loss: Tensor = 2 * (self.criterion(p1, t2) + self.criterion(p2, t1))
+        self.log_losses({"train_loss": loss}, batch_size=len(labels))
+        return loss

@@ -1,0 +1,1 @@
+"""Results files (JSON, Markdown) and plots of the benchmark."""

@@ -1,0 +1,251 @@
+"""Figures of a benchmark run: macro F1 per method, confusion matrices, loss curves.
+
+matplotlib is optional. The figures are drawn with its object API (``Figure``),
+without pyplot, so no GUI backend or global state is involved; every function raises
+``ImportError`` with an explanation when matplotlib is missing. PNGs are written
+atomically.
+"""
+
+import csv
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.reporting.results import PROTOCOL_TITLES, group_runs, write_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+FONT_SIZE = 11
+DPI = 120
+
+
+def _new_figure(width: float, height: float) -> "Figure":
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "plots need matplotlib (pip install matplotlib); the results files do not"
+        ) from error
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(figure: "Figure", path: Path) -> None:
+    write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=DPI))
+
+
+def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
+    """Plots the eval macro F1 of each method, one panel per protocol.
+
+    Each method shows its seeds as grey dots, their mean as a bar-less marker with
+    the mean bootstrap 95% interval as error bar, and the mean as a number.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no runs.
+    """
+    groups = group_runs(runs)
+    if not groups:
+        raise ValueError("no runs to plot")
+    widest = max(len(methods) for methods in groups.values())
+    figure = _new_figure(1.2 + 1.3 * widest * len(groups), 4.6)
+    panels = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    top = max(max(run["macro_f1_ci95"][1], run["macro_f1"]) for run in runs)
+    for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
+        for x, method_runs in enumerate(methods.values()):
+            scores = [run["macro_f1"] for run in method_runs]
+            mean = statistics.fmean(scores)
+            low = statistics.fmean(run["macro_f1_ci95"][0] for run in method_runs)
+            high = statistics.fmean(run["macro_f1_ci95"][1] for run in method_runs)
+            # Spread the seeds sideways so that equal scores stay visible.
+            offsets = np.linspace(-0.12, 0.12, len(scores)) if len(scores) > 1 else [0]
+            axes.scatter(
+                x + np.asarray(offsets) + 0.18,
+                scores,
+                s=22,
+                color="0.45",
+                zorder=3,
+                label="seeds" if x == 0 else None,
+            )
+            axes.errorbar(
+                [x],
+                [mean],
+                yerr=[[max(mean - low, 0.0)], [max(high - mean, 0.0)]],
+                fmt="o",
+                markersize=9,
+                capsize=7,
+                elinewidth=2,
+                color=f"C{x}",
+                zorder=4,
+                label="mean, bootstrap 95% interval" if x == 0 else None,
+            )
+            axes.annotate(
+                f"{mean:.3f}",
+                (x, high),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize=FONT_SIZE,
+            )
+        axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
+        axes.set_xlim(-0.6, len(methods) - 0.4)
+        axes.set_title(PROTOCOL_TITLES.get(protocol, protocol), fontsize=FONT_SIZE + 1)
+        axes.grid(axis="y", alpha=0.3)
+        axes.tick_params(labelsize=FONT_SIZE)
+    panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
+    panels[0].set_ylabel("macro F1 on the eval split", fontsize=FONT_SIZE)
+    panels[0].legend(loc="lower left", fontsize=FONT_SIZE - 2)
+    figure.suptitle(
+        "Expression macro F1 (ABAW metric), trained on synthetic labels only",
+        fontsize=FONT_SIZE + 2,
+    )
+    _save(figure, path)
+
+
+def plot_confusion_matrices(
+    runs: Sequence[Mapping[str, Any]],
+    class_names: Sequence[str],
+    path: Path,
+    protocols: Sequence[str] | None = None,
+) -> None:
+    """Plots a row-normalised confusion matrix per method, a row of them per protocol.
+
+    Each matrix pools the seeds' counts and divides every row by its total, so a
+    cell is the share of a true class predicted as a class (the diagonal is each
+    class's recall). Cells are annotated in percent.
+
+    Args:
+        runs: Runs with ``method``, ``protocol``, ``macro_f1`` and
+            ``confusion_matrix``.
+        class_names: Class names in label order.
+        path: The PNG to write.
+        protocols: Protocols to show, each a row; all present ones if ``None``.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there is nothing to plot or a matrix has the wrong size.
+    """
+    groups = group_runs(runs)
+    if protocols is not None:
+        groups = {p: groups[p] for p in protocols if p in groups}
+    if not groups:
+        raise ValueError("no runs to plot")
+    columns = max(len(methods) for methods in groups.values())
+    size = 1.2 + 0.42 * len(class_names)
+    figure = _new_figure(0.6 + size * columns, 0.5 + size * len(groups))
+    grid = figure.subplots(len(groups), columns, squeeze=False)
+    image = None
+    for row, (protocol, methods) in zip(grid, groups.items(), strict=True):
+        for axes, (method, method_runs) in zip(row, methods.items(), strict=False):
+            counts = np.sum([run["confusion_matrix"] for run in method_runs], axis=0)
+            if counts.shape != (len(class_names), len(class_names)):
+                raise ValueError(
+                    f"{method} ({protocol}): confusion matrix of shape {counts.shape} "
+                    f"for {len(class_names)} classes"
+                )
+            totals = counts.sum(axis=1, keepdims=True)
+            shares = np.divide(
+                counts, totals, out=np.full(counts.shape, np.nan), where=totals > 0
+            )
+            image = _draw_matrix(axes, shares, class_names)
+            mean_f1 = statistics.fmean(run["macro_f1"] for run in method_runs)
+            seeds = len(method_runs)
+            axes.set_title(
+                f"{method}, {PROTOCOL_TITLES.get(protocol, protocol).split(' (')[0]}\n"
+                f"macro F1 {mean_f1:.3f} ({seeds} seed{'s' if seeds > 1 else ''})",
+                fontsize=FONT_SIZE,
+            )
+        for axes in row[len(methods) :]:
+            axes.set_axis_off()
+    if image is not None:
+        figure.colorbar(image, ax=grid, shrink=0.8, label="share of the true class")
+    figure.suptitle(
+        "Confusion matrices on the eval split (% of each true class, seeds pooled)",
+        fontsize=FONT_SIZE + 2,
+    )
+    _save(figure, path)
+
+
+def _draw_matrix(axes: "Axes", shares: np.ndarray, class_names: Sequence[str]) -> Any:
+    image = axes.imshow(shares, vmin=0.0, vmax=1.0, cmap="Blues")
+    ticks = range(len(class_names))
+    names = [name.capitalize() for name in class_names]
+    axes.set_xticks(ticks, names, rotation=45, ha="right", fontsize=FONT_SIZE - 2)
+    axes.set_yticks(ticks, names, fontsize=FONT_SIZE - 2)
+    axes.set_xlabel("predicted", fontsize=FONT_SIZE - 1)
+    axes.set_ylabel("true", fontsize=FONT_SIZE - 1)
+    for (row, column), share in np.ndenumerate(shares):
+        if not np.isnan(share):
+            axes.text(
+                column,
+                row,
+                f"{100 * share:.0f}",
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE - 3,
+                color="white" if share > 0.55 else "black",
+            )
+    return image
+
+
+def _read_losses(path: Path) -> tuple[list[float], list[float]]:
+    """Steps and training losses of a Lightning CSVLogger ``metrics.csv``."""
+    with path.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    columns = rows[0].keys() if rows else []
+    column = next((c for c in ("train_loss", "train_loss_step") if c in columns), None)
+    if column is None:
+        raise ValueError(f"{path}: no train_loss column")
+    points = [
+        (float(row["step"]), float(row[column])) for row in rows if row.get(column)
+    ]
+    return [step for step, _ in points], [loss for _, loss in points]
+
+
+def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
+    """Plots the training loss against the step, one panel per method.
+
+    Losses of different methods are on different scales, so each method has its
+    own panel: the logged values, faint, and their running mean.
+
+    Args:
+        csv_logs: ``metrics.csv`` of a Lightning ``CSVLogger`` per method name, with
+            a ``train_loss`` (or ``train_loss_step``) column.
+        path: The PNG to write.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no logs or a log has no training loss.
+    """
+    if not csv_logs:
+        raise ValueError("no logs to plot")
+    curves = {name: _read_losses(log) for name, log in csv_logs.items()}
+    # Two by two reads better than three and one.
+    columns = 2 if len(curves) == 4 else min(len(curves), 3)
+    rows = -(-len(curves) // columns)
+    figure = _new_figure(4.6 * columns, 3.4 * rows)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for index, (axes, (name, (steps, losses))) in enumerate(
+        zip(grid.flat, curves.items(), strict=False)
+    ):
+        axes.plot(steps, losses, color=f"C{index}", alpha=0.3, linewidth=1)
+        window = max(1, len(losses) // 25)
+        if len(losses) >= window:
+            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            axes.plot(steps[window - 1 :], smooth, color=f"C{index}", linewidth=2)
+        axes.set_title(name, fontsize=FONT_SIZE + 1)
+        axes.set_xlabel("training step", fontsize=FONT_SIZE)
+        axes.set_ylabel("training loss", fontsize=FONT_SIZE)
+        axes.tick_params(labelsize=FONT_SIZE - 1)
+        axes.grid(alpha=0.3)
+    for axes in list(grid.flat)[len(curves) :]:
+        axes.set_axis_off()
+    figure.suptitle(
+        "Training loss (faint: logged values, bold: running mean)",
+        fontsize=FONT_SIZE + 2,
+    )
+    _save(figure, path)

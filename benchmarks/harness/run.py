@@ -1,0 +1,331 @@
+"""Runs the benchmark: pretrain each method and seed, evaluate, report, resume.
+
+Every method/seed pair is a *unit*. A unit pretrains an encoder (checkpointed every
+epoch), evaluates it with each protocol and writes ``units/<method>-seed<k>.json``
+atomically; the aggregate ``results.json``, ``results.md`` and the plots are
+rewritten after every unit. With ``resume`` a finished unit is read back instead of
+run, and an unfinished one continues from its last pretraining checkpoint.
+"""
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger
+
+from harness.config import BenchmarkConfig, to_dict
+from harness.data import Splits, Transformed, eval_transform, load_splits, loader
+from harness.evaluation.finetune import finetune
+from harness.evaluation.linear_probe import linear_probe
+from harness.evaluation.outcome import EvalOutcome
+from harness.methods import METHODS
+from harness.reporting import plots
+from harness.reporting.results import (
+    environment_info,
+    results_markdown,
+    write_results_json,
+    write_text_atomic,
+)
+from lightly_byel import BYELViewTransform
+from lightly_byel.data import LSD_CLASSES
+
+
+class StepTimer(pl.Callback):
+    """Times the optimizer steps a ``fit`` call runs (a resumed fit runs fewer)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.steps = 0
+
+    def on_train_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule
+    ) -> None:
+        self._started = time.perf_counter()
+        self._first_step = trainer.global_step
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.seconds = time.perf_counter() - self._started
+        self.steps = trainer.global_step - self._first_step
+
+
+def output_folder(config: BenchmarkConfig) -> Path:
+    """The results folder: ``--output``, or a new ``runs/affwild2/<timestamp>``."""
+    if config.run.output is not None:
+        return Path(config.run.output)
+    return Path("runs") / "affwild2" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def uses_gpu(config: BenchmarkConfig) -> bool:
+    """Whether Lightning will train on a GPU with these settings."""
+    return (
+        config.run.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    )
+
+
+def trainer_settings(config: BenchmarkConfig) -> dict[str, Any]:
+    """Hardware settings shared by every Lightning Trainer of the run."""
+    precision = config.run.precision or (
+        "bf16-mixed" if uses_gpu(config) else "32-true"
+    )
+    devices: Any = config.run.devices
+    if devices.isdigit():
+        devices = int(devices)
+    return {
+        "accelerator": config.run.accelerator,
+        "devices": devices,
+        "num_nodes": config.run.num_nodes,
+        "strategy": config.run.strategy,
+        "precision": precision,
+    }
+
+
+def run_benchmark(config: BenchmarkConfig) -> Path:
+    """Runs every unit of the configuration and writes the results.
+
+    Returns:
+        The results folder.
+
+    Raises:
+        FileExistsError: If the folder holds results and ``resume`` is off.
+        FileNotFoundError: If ``resume`` is on and the folder does not exist.
+    """
+    output = output_folder(config)
+    units = output / "units"
+    if config.run.resume and not output.is_dir():
+        raise FileNotFoundError(
+            f"--resume: results folder {str(output)!r} does not exist."
+        )
+    if not config.run.resume and units.is_dir() and any(units.iterdir()):
+        raise FileExistsError(
+            f"results folder {str(output)!r} holds results; pass --resume to continue "
+            "that run or choose another --output."
+        )
+    units.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(
+        output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
+    )
+
+    hardware = trainer_settings(config)
+    splits = load_splits(config)
+    device = torch.cuda.get_device_name(0) if uses_gpu(config) else "cpu"
+    environment = environment_info(device)
+    runs: list[dict[str, Any]] = []
+    for method in config.run.methods:
+        for seed in config.run.seeds:
+            unit = units / f"{method}-seed{seed}.json"
+            if config.run.resume and unit.is_file():
+                print(f"{method}, seed {seed}: finished earlier, read from {unit}")
+                runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
+            else:
+                unit_runs = run_unit(config, splits, method, seed, output, hardware)
+                write_text_atomic(
+                    unit, json.dumps({"runs": unit_runs}, indent=2) + "\n"
+                )
+                runs.extend(unit_runs)
+            report(output, runs, config, splits, environment)
+    return output
+
+
+def run_unit(
+    config: BenchmarkConfig,
+    splits: Splits,
+    method: str,
+    seed: int,
+    output: Path,
+    hardware: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Pretrains one method with one seed and evaluates it with every protocol."""
+    name = f"{method}-seed{seed}"
+    print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
+    pl.seed_everything(seed, workers=True)
+    spec = METHODS[method]
+    train_labels = [splits.train.targets[i] for i in splits.train_indices]
+    module = spec.build(config.model, config.pretrain, train_labels)
+    pretrain_data = Transformed(
+        splits.train, splits.train_indices, spec.transform(config.model)
+    )
+    pretrain_loader = loader(
+        pretrain_data,
+        config.pretrain.batch_size_per_device,
+        config.data.num_workers,
+        shuffle=True,
+        drop_last=True,
+        seed=seed,
+    )
+    checkpoints = output / "checkpoints" / name
+    last = checkpoints / "last.ckpt"
+    resuming = config.run.resume and last.is_file()
+    meter = StepTimer()
+    trainer = pl.Trainer(
+        max_epochs=config.pretrain.epochs,
+        # A resumed fit logs beside the first one, which the logger would clear.
+        logger=CSVLogger(
+            output / "logs",
+            name=name,
+            version="pretrain-resumed" if resuming else "pretrain",
+        ),
+        callbacks=[
+            ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0),
+            meter,
+        ],
+        sync_batchnorm=_distributed(hardware),
+        log_every_n_steps=1,
+        **hardware,
+    )
+    trainer.fit(
+        module,
+        pretrain_loader,
+        ckpt_path=str(last) if resuming else None,
+    )
+    images = meter.steps * (pretrain_loader.batch_size or 1) * trainer.world_size
+
+    outcomes = evaluate(
+        config,
+        splits,
+        module.backbone,
+        module.num_ftrs,
+        seed,
+        output / "logs" / name,
+        hardware,
+    )
+    return [
+        {
+            "method": method,
+            "seed": seed,
+            **record(outcome),
+            "pretrain_seconds": meter.seconds,
+            "pretrain_images_per_second": images / meter.seconds if images else None,
+        }
+        for outcome in outcomes
+    ]
+
+
+def evaluate(
+    config: BenchmarkConfig,
+    splits: Splits,
+    backbone: torch.nn.Module,
+    num_ftrs: int,
+    seed: int,
+    log_dir: Path,
+    hardware: dict[str, Any],
+) -> list[EvalOutcome]:
+    """Runs the configured protocols on a pretrained backbone."""
+    settings = config.evaluation
+    size = config.model.input_size
+    workers = config.data.num_workers
+    batch = settings.batch_size_per_device
+    plain = eval_transform(size)
+    eval_loader = loader(
+        Transformed(splits.eval, range(len(splits.eval)), plain), batch, workers, False
+    )
+    outcomes = []
+    if "linear" in config.run.protocols:
+        outcomes.append(
+            linear_probe(
+                backbone,
+                num_ftrs,
+                loader(
+                    Transformed(splits.train, splits.train_indices, plain),
+                    batch,
+                    workers,
+                    False,
+                ),
+                _holdout(splits, plain, batch, workers),
+                eval_loader,
+                settings,
+                {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
+                seed,
+            )
+        )
+    if "finetune" in config.run.protocols:
+        augmented = Transformed(
+            splits.train,
+            splits.train_indices,
+            BYELViewTransform(input_size=size, min_scale=config.model.min_scale),
+        )
+        outcomes.append(
+            finetune(
+                backbone,
+                num_ftrs,
+                loader(
+                    augmented,
+                    batch,
+                    workers,
+                    shuffle=True,
+                    drop_last=True,
+                    balanced=settings.class_balance == "sampler",
+                    seed=seed,
+                ),
+                _holdout(splits, plain, batch, workers),
+                eval_loader,
+                settings,
+                {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
+                seed,
+                log_dir,
+                train_labels=augmented.labels(),
+            )
+        )
+    return outcomes
+
+
+def record(outcome: EvalOutcome) -> dict[str, Any]:
+    """The results.json fields of one evaluation."""
+    metrics = outcome.metrics
+    return {
+        "protocol": outcome.protocol,
+        "macro_f1": metrics["macro_f1"],
+        "accuracy": metrics["accuracy"],
+        "per_class_f1": metrics["per_class_f1"],
+        "macro_f1_ci95": list(outcome.macro_f1_interval),
+        "confusion_matrix": metrics["confusion_matrix"],
+        "selection": outcome.selection,
+        "train_seconds": outcome.train_seconds,
+        "images_per_second": outcome.images_per_second,
+    }
+
+
+def report(
+    output: Path,
+    runs: list[dict[str, Any]],
+    config: BenchmarkConfig,
+    splits: Splits,
+    environment: dict[str, Any],
+) -> None:
+    """Writes results.json, results.md and the plots for the runs so far."""
+    resolved = {**to_dict(config), "data_used": splits.description}
+    write_results_json(output / "results.json", runs, resolved, environment)
+    write_text_atomic(output / "results.md", results_markdown(runs, list(LSD_CLASSES)))
+    try:
+        plots.plot_macro_f1(runs, output / "macro_f1.png")
+        plots.plot_confusion_matrices(runs, list(LSD_CLASSES), output / "confusion.png")
+        logs = {
+            path.parent.name: path
+            for path in sorted((output / "logs").glob("*/pretrain/metrics.csv"))
+        }
+        if logs:
+            plots.plot_training_curves(logs, output / "training_curves.png")
+    except ImportError as error:
+        print(f"No plots: {error}")
+
+
+def _holdout(splits: Splits, transform: Any, batch: int, workers: int) -> Any:
+    if not splits.holdout_indices:
+        return None
+    return loader(
+        Transformed(splits.train, splits.holdout_indices, transform),
+        batch,
+        workers,
+        False,
+    )
+
+
+def _distributed(hardware: dict[str, Any]) -> bool:
+    devices = hardware["devices"]
+    many = isinstance(devices, int) and devices > 1
+    return many or hardware["num_nodes"] > 1 or "ddp" in str(hardware["strategy"])

@@ -1,0 +1,105 @@
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from harness.config import BenchmarkConfig, DataSettings, preset
+from harness.data import (
+    Transformed,
+    cache_root,
+    eval_transform,
+    load_splits,
+    loader,
+    stratified_split,
+    synthetic_data,
+)
+from PIL import Image
+
+from lightly_byel.data import LSD_CLASSES
+
+TINY = DataSettings(synthetic_images_per_class=3, synthetic_image_size=24)
+
+
+def test_stratified_split_is_per_class_and_seeded() -> None:
+    labels = [0] * 20 + [1] * 10 + [2] * 5
+    kept, held = stratified_split(labels, 0.2, seed=3)
+    assert sorted(kept + held) == list(range(35))
+    assert [sum(labels[i] == c for i in held) for c in range(3)] == [4, 2, 1]
+    assert stratified_split(labels, 0.2, seed=3) == (kept, held)
+    assert stratified_split(labels, 0.2, seed=4)[1] != held
+    assert stratified_split(labels, 0.0, seed=0) == (list(range(35)), [])
+
+
+def test_synthetic_data_is_generated_once_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(TINY, cache_dir=str(tmp_path))
+    root = synthetic_data(settings)
+    assert root.parent == tmp_path
+    assert (root / "dataset.json").is_file()
+    stamp = (root / "dataset.json").stat().st_mtime_ns
+    assert synthetic_data(settings) == root
+    assert (root / "dataset.json").stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [root.name]  # no staging left
+
+    monkeypatch.setenv("LIGHTLY_BYEL_CACHE", str(tmp_path / "env"))
+    assert cache_root(TINY) == tmp_path / "env"
+
+
+def test_load_splits_from_the_embedded_data(tmp_path: Path) -> None:
+    config = replace(preset("smoke"), data=replace(TINY, cache_dir=str(tmp_path)))
+    splits = load_splits(config, seed=0)
+    assert len(splits.train_indices) + len(splits.holdout_indices) == 18
+    assert len(splits.holdout_indices) == 0  # 10% of 3 per class rounds to 0
+    assert len(splits.eval) == 18
+    assert splits.description["source"] == "embedded synthetic faces (not real)"
+    data = Transformed(splits.eval, range(6), eval_transform(16))
+    images, labels = next(iter(loader(data, 4, 0, shuffle=False)))
+    assert images.shape == (4, 3, 16, 16) and images.dtype == torch.float32
+    assert labels.tolist() == [splits.eval.targets[i] for i in range(4)]
+
+
+def test_load_splits_from_user_folders_and_aff_wild2(tmp_path: Path) -> None:
+    train = tmp_path / "train"
+    for label, name in enumerate(LSD_CLASSES):
+        (train / name.lower()).mkdir(parents=True)
+        for number in range(10):
+            Image.new("RGB", (8, 8), (label, number, 0)).save(
+                train / name.lower() / f"{number}.png"
+            )
+    frames = tmp_path / "frames" / "cropped_aligned" / "video1"
+    frames.mkdir(parents=True)
+    for number in range(1, 5):
+        Image.new("RGB", (8, 8)).save(frames / f"{number:05d}.jpg")
+    annotations = tmp_path / "annotations"
+    annotations.mkdir()
+    (annotations / "video1.txt").write_text(
+        "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other\n1\n0\n5\n-1\n"
+    )
+    config = replace(
+        BenchmarkConfig(),
+        data=DataSettings(
+            train_dir=str(train),
+            eval_dir=str(tmp_path / "frames"),
+            eval_format="affwild2-expr",
+            eval_annotations=str(annotations),
+        ),
+    )
+    splits = load_splits(config, seed=1)
+    assert len(splits.holdout_indices) == 6
+    assert splits.eval.targets == [0, 4]
+    assert splits.description["source"] == "user data"
+
+
+def test_balanced_loader_draws_classes_evenly() -> None:
+    class Fake:
+        targets = [0] * 90 + [1] * 10
+
+        def __getitem__(self, index: int) -> tuple[int, int]:
+            return index, self.targets[index]
+
+    data = Transformed(Fake(), range(100), lambda image: image)  # type: ignore[arg-type]
+    drawn = torch.cat(
+        [labels for _, labels in loader(data, 50, 0, True, balanced=True)]
+    )
+    assert 30 < int((drawn == 1).sum()) < 70

@@ -1,0 +1,67 @@
+import sys
+from pathlib import Path
+
+import pytest
+from harness.reporting import plots
+
+CLASSES = ["ANGER", "HAPPINESS"]
+RUNS = [
+    {
+        "method": method,
+        "seed": seed,
+        "protocol": protocol,
+        "macro_f1": 0.3 + 0.1 * seed,
+        "macro_f1_ci95": [0.2 + 0.1 * seed, 0.4 + 0.1 * seed],
+        "confusion_matrix": [[3, 1], [2, 4 + seed]],
+    }
+    for method in ("byel", "byol")
+    for seed in (0, 1)
+    for protocol in ("linear", "finetune")
+]
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == PNG and path.stat().st_size > 1000
+
+
+def test_macro_f1_and_confusion_plots(tmp_path: Path) -> None:
+    plots.plot_macro_f1(RUNS, tmp_path / "macro_f1.png")
+    plots.plot_confusion_matrices(RUNS, CLASSES, tmp_path / "confusion.png")
+    plots.plot_confusion_matrices(
+        RUNS, CLASSES, tmp_path / "linear.png", protocols=["linear"]
+    )
+    assert all(map(is_png, tmp_path.iterdir()))
+    assert len(list(tmp_path.iterdir())) == 3
+
+
+def test_training_curves(tmp_path: Path) -> None:
+    logs = {}
+    for method in ("byel", "byol"):
+        log = tmp_path / method / "metrics.csv"
+        log.parent.mkdir()
+        rows = [f"0,{step},{3 - step / 10}," for step in range(20)] + ["0,19,,0.5"]
+        log.write_text("epoch,step,train_loss,holdout_macro_f1\n" + "\n".join(rows))
+        logs[method] = log
+    plots.plot_training_curves(logs, tmp_path / "curves.png")
+    assert is_png(tmp_path / "curves.png")
+    (tmp_path / "bad.csv").write_text("epoch,step,val\n0,1,2\n")
+    with pytest.raises(ValueError, match="no train_loss"):
+        plots.plot_training_curves({"x": tmp_path / "bad.csv"}, tmp_path / "no.png")
+
+
+def test_nothing_to_plot(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no runs"):
+        plots.plot_macro_f1([], tmp_path / "empty.png")
+    with pytest.raises(ValueError, match="no runs"):
+        plots.plot_confusion_matrices(RUNS, CLASSES, tmp_path / "x.png", ["other"])
+
+
+def test_missing_matplotlib_raises_import_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match="need matplotlib"):
+        plots.plot_macro_f1(RUNS, tmp_path / "macro_f1.png")
+    assert not (tmp_path / "macro_f1.png").exists()

@@ -1,0 +1,133 @@
+"""End to end: ``benchmarks/affwild2.py`` on the smoke preset, resume, config file."""
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from harness import run
+from harness.config import resolve
+from harness.reporting.results import read_results_json
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "affwild2.py"
+
+
+@pytest.fixture(scope="module")
+def affwild2() -> Iterator[ModuleType]:
+    spec = importlib.util.spec_from_file_location("benchmarks_affwild2", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture(autouse=True)
+def cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One generated smoke data set for the whole module, never the user's cache.
+    monkeypatch.setenv(
+        "LIGHTLY_BYEL_CACHE", str(tmp_path_factory.getbasetemp() / "cache")
+    )
+
+
+def smoke(output: Path, *extra: str) -> list[str]:
+    return ["--preset", "smoke", "--output", str(output), "--num-workers", "0", *extra]
+
+
+def test_smoke_run_writes_every_output(
+    affwild2: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "run"
+    assert affwild2.main(smoke(output, "--methods", "byel,supervised")) == 0
+    printed = capsys.readouterr().out
+    assert "## Linear probe" in printed and "## Fine-tuning" in printed
+
+    results = read_results_json(output / "results.json")
+    runs = results["runs"]
+    assert {(r["method"], r["protocol"]) for r in runs} == {
+        (method, protocol)
+        for method in ("byel", "supervised")
+        for protocol in ("linear", "finetune")
+    }
+    for r in runs:
+        assert 0.0 <= r["macro_f1"] <= 1.0
+        assert r["macro_f1_ci95"][0] <= r["macro_f1_ci95"][1]
+        assert set(r["per_class_f1"]) == {
+            "ANGER",
+            "DISGUST",
+            "FEAR",
+            "HAPPINESS",
+            "SADNESS",
+            "SURPRISE",
+        }
+        assert r["train_seconds"] > 0 and r["images_per_second"] > 0
+        assert r["pretrain_images_per_second"] > 0
+        assert r["selection"]
+    assert results["config"]["preset"] == "smoke"
+    assert results["config"]["data_used"]["source"].startswith("embedded synthetic")
+    assert "torch" in results["environment"]
+
+    assert "| byel |" in (output / "results.md").read_text()
+    for name in ("macro_f1.png", "confusion.png", "training_curves.png"):
+        assert (output / name).stat().st_size > 0
+    assert (output / "checkpoints" / "byel-seed0" / "last.ckpt").is_file()
+    assert (output / "logs" / "byel-seed0" / "pretrain" / "metrics.csv").is_file()
+
+    # The resolved configuration runs again as a configuration file.
+    config = yaml.safe_load((output / "config.yaml").read_text())
+    assert config["run"]["methods"] == ["byel", "supervised"]
+    assert resolve(["--config", str(output / "config.yaml")]).run.methods == (
+        "byel",
+        "supervised",
+    )
+
+
+def test_refuses_to_mix_runs_and_resume_needs_a_run(
+    affwild2: ModuleType, tmp_path: Path
+) -> None:
+    units = tmp_path / "run" / "units"
+    units.mkdir(parents=True)
+    (units / "byel-seed0.json").write_text('{"runs": []}')
+    with pytest.raises(FileExistsError, match="pass --resume"):
+        affwild2.main(smoke(tmp_path / "run", "--methods", "byel"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        affwild2.main(smoke(tmp_path / "missing", "--methods", "byel", "--resume"))
+
+
+def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
+    affwild2: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "run"
+    evaluate = run.evaluate
+    calls: list[str] = []
+
+    def crash_on_byol(*args: Any, **kwargs: Any) -> Any:
+        log_dir: Path = args[5]
+        calls.append(log_dir.name)
+        if log_dir.name == "byol-seed0" and calls.count("byol-seed0") == 1:
+            raise KeyboardInterrupt  # killed after pretraining, before results
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(run, "evaluate", crash_on_byol)
+    with pytest.raises(KeyboardInterrupt):
+        affwild2.main(smoke(output, "--methods", "byel,byol"))
+    finished = json.loads((output / "units" / "byel-seed0.json").read_text())
+    assert not (output / "units" / "byol-seed0.json").exists()
+    assert (output / "checkpoints" / "byol-seed0" / "last.ckpt").is_file()
+
+    assert affwild2.main(smoke(output, "--methods", "byel,byol", "--resume")) == 0
+    assert calls == ["byel-seed0", "byol-seed0", "byol-seed0"]
+    runs = read_results_json(output / "results.json")["runs"]
+    assert [r for r in runs if r["method"] == "byel"] == finished["runs"]
+    byol = [r for r in runs if r["method"] == "byol"]
+    assert len(byol) == 2
+    # Pretraining had finished: the resumed fit ran no further step.
+    assert all(r["pretrain_images_per_second"] is None for r in byol)
