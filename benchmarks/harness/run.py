@@ -18,6 +18,7 @@ import torch
 import yaml
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 from harness.config import BenchmarkConfig, to_dict
 from harness.data import Splits, Transformed, eval_transform, load_splits, loader
@@ -106,10 +107,13 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
             f"results folder {str(output)!r} holds results; pass --resume to continue "
             "that run or choose another --output."
         )
-    units.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
-    )
+    # Under DDP every process runs this loop; only the first writes files.
+    writer = getattr(rank_zero_only, "rank", 0) == 0
+    if writer:
+        units.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(
+            output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
+        )
 
     hardware = trainer_settings(config)
     splits = load_splits(config)
@@ -124,11 +128,14 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
                 runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
             else:
                 unit_runs = run_unit(config, splits, method, seed, output, hardware)
+                if unit_runs is None:
+                    continue
                 write_text_atomic(
                     unit, json.dumps({"runs": unit_runs}, indent=2) + "\n"
                 )
                 runs.extend(unit_runs)
-            report(output, runs, config, splits, environment)
+            if writer:
+                report(output, runs, config, splits, environment)
     return output
 
 
@@ -139,8 +146,13 @@ def run_unit(
     seed: int,
     output: Path,
     hardware: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """Pretrains one method with one seed and evaluates it with every protocol."""
+) -> list[dict[str, Any]] | None:
+    """Pretrains one method with one seed and evaluates it with every protocol.
+
+    Returns:
+        The results of every protocol; ``None`` in every DDP process but the
+        first, which alone evaluates, on one device.
+    """
     name = f"{method}-seed{seed}"
     print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
     pl.seed_everything(seed, workers=True)
@@ -184,6 +196,8 @@ def run_unit(
         ckpt_path=str(last) if resuming else None,
     )
     images = meter.steps * (pretrain_loader.batch_size or 1) * trainer.world_size
+    if trainer.global_rank != 0:
+        return None
 
     outcomes = evaluate(
         config,
