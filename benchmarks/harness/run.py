@@ -314,12 +314,24 @@ def report(
     """Writes results.json, results.md and the plots for the runs so far."""
     resolved = {**to_dict(config), "data_used": splits.description}
     write_results_json(output / "results.json", runs, resolved, environment)
-    write_text_atomic(output / "results.md", results_markdown(runs, list(LSD_CLASSES)))
+    data = splits.description
+    context = (
+        f"Data: {data['source']}; {data['train_images']} training images, "
+        f"{data['holdout_images']} held out for selection, {data['eval_images']} "
+        f"evaluation images. Preset {config.preset}, backbone "
+        f"{config.model.backbone} at {config.model.input_size} px, "
+        f"{config.pretrain.epochs} pretraining epochs; class imbalance: "
+        f"{config.evaluation.class_balance}."
+    )
+    write_text_atomic(
+        output / "results.md", results_markdown(runs, list(LSD_CLASSES), context)
+    )
     try:
         plots.plot_macro_f1(runs, output / "macro_f1.png")
         plots.plot_confusion_matrices(runs, list(LSD_CLASSES), output / "confusion.png")
+        # logs/<method>-seed<k>/pretrain/metrics.csv, named by the unit.
         logs = {
-            path.parent.name: path
+            path.parent.parent.name: path
             for path in sorted((output / "logs").glob("*/pretrain/metrics.csv"))
         }
         if logs:

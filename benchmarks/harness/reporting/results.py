@@ -289,7 +289,7 @@ def _table(
 
 
 def results_markdown(
-    runs: Sequence[Mapping[str, Any]], class_names: Sequence[str]
+    runs: Sequence[Mapping[str, Any]], class_names: Sequence[str], context: str = ""
 ) -> str:
     """Summarises runs as Markdown: per protocol, a score table and a per-class table.
 
@@ -301,6 +301,7 @@ def results_markdown(
     Args:
         runs: Runs with the fields of :data:`RUN_FIELDS`.
         class_names: Classes for the per-class table, in label order.
+        context: A paragraph on the data and settings, placed after the intro.
 
     Returns:
         The Markdown text, ending in a newline.
@@ -314,6 +315,8 @@ def results_markdown(
         "interval over eval images, averaged over seeds. Training used synthetic "
         "labels only; the column *selection* says how the epoch was chosen."
     )
+    if context:
+        lines += ["", context]
     for protocol, methods in group_runs(runs).items():
         title = PROTOCOL_TITLES.get(protocol, protocol)
         rows = []
