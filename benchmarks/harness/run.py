@@ -9,6 +9,7 @@ run, and an unfinished one continues from its last pretraining checkpoint.
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,11 @@ def run_unit(
     pl.seed_everything(seed, workers=True)
     spec = METHODS[method]
     train_labels = [splits.train.targets[i] for i in splits.train_indices]
-    module = spec.build(config.model, config.pretrain, train_labels)
+    # channels_last pays on GPUs (tensor cores) and is the default there.
+    model = replace(
+        config.model, channels_last=config.model.channels_last or uses_gpu(config)
+    )
+    module = spec.build(model, config.pretrain, train_labels)
     pretrain_data = Transformed(
         splits.train, splits.train_indices, spec.transform(config.model)
     )

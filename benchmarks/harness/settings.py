@@ -20,7 +20,8 @@ class ModelSettings:
         hidden_dim: Hidden dimension of the projection and prediction MLPs.
         out_dim: Dimension of the projections and predictions.
         num_classes: Number of expression classes.
-        channels_last: Whether to train in channels-last memory format (GPU).
+        channels_last: Whether to train in channels-last memory format; on a GPU
+            the benchmark turns it on whatever this says.
         min_scale: Smallest random crop, as a share of the image area, of the
             training augmentations of every method and of fine-tuning (the
             published recipe: 0.08; larger values keep more of the face).
