@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.config import int_at_least
 from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
@@ -76,13 +77,6 @@ def time_indexing(root: Path, repeats: int) -> tuple[list[float], int]:
     return seconds, size
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark from the command line.
 
@@ -99,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--num-files",
-        type=_positive_int,
+        type=int_at_least(1),
         default=sum(TRAINING_COUNTS.values()),
         help="tiny JPEG files to generate (ignored with --root)",
     )
-    parser.add_argument("--repeats", type=_positive_int, default=3)
+    parser.add_argument("--repeats", type=int_at_least(1), default=3)
     parser.add_argument(
         "--root", type=Path, help="a real split folder to index instead"
     )

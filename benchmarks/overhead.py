@@ -32,16 +32,17 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import lightly
 import torch
 import torchvision
+from harness.config import int_at_least
+from harness.reporting.results import write_atomic
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
@@ -401,26 +402,6 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
-def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Writes a file through a temporary file in the same directory.
-
-    Readers never see a partly written file: the temporary file replaces ``path``
-    only once ``write`` has finished, and is removed if anything fails.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-        # mkstemp makes the file private; results are meant to be read by others.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def plot(path: Path, rounds: list[Round], title: str) -> None:
     """Saves per-round step times and ratios, with the goal, as a PNG at ``path``."""
     # matplotlib is optional; without pyplot no GUI backend or global state is used.
@@ -452,20 +433,8 @@ def _display(path: Path) -> str:
     return str(path)
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum``."""
-
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_at_least(1)
-_non_negative_int = _int_at_least(0)
+_positive_int = int_at_least(1)
+_non_negative_int = int_at_least(0)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:

@@ -10,7 +10,7 @@ results in the sectioned form, and can be passed back with ``--config``.
 
 import argparse
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -321,14 +321,14 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--eval-dir", help="evaluation split (LSD layout or frames)")
     data.add_argument("--eval-format", choices=("lsd", "affwild2-expr"))
     data.add_argument("--eval-annotations", help="Aff-Wild2 EXPR annotation folder")
-    data.add_argument("--num-workers", type=_int_at_least(0))
+    data.add_argument("--num-workers", type=int_at_least(0))
     run = p.add_argument_group("run")
     run.add_argument("--methods", type=_names, help="comma-separated method names")
     run.add_argument("--seeds", type=_ints, help="comma-separated seeds")
     run.add_argument("--protocols", type=_names, help="linear,finetune")
     run.add_argument("--accelerator")
     run.add_argument("--devices")
-    run.add_argument("--num-nodes", type=_int_at_least(1))
+    run.add_argument("--num-nodes", type=int_at_least(1))
     run.add_argument("--strategy")
     run.add_argument("--precision")
     run.add_argument("--output", help="results folder (runs/affwild2/<timestamp>)")
@@ -341,16 +341,16 @@ def parser() -> argparse.ArgumentParser:
     model = p.add_argument_group("model and training")
     model.add_argument("--backbone", help="torchvision name or timm:NAME")
     model.add_argument("--pretrained", help="local backbone checkpoint to start from")
-    model.add_argument("--input-size", type=_int_at_least(8))
+    model.add_argument("--input-size", type=int_at_least(8))
     model.add_argument(
         "--min-scale", type=float, help="smallest crop of the augmentations (0-1]"
     )
-    model.add_argument("--epochs", type=_int_at_least(1), help="pretraining epochs")
+    model.add_argument("--epochs", type=int_at_least(1), help="pretraining epochs")
     model.add_argument("--optimizer", choices=("lars", "sgd", "adam"))
     model.add_argument("--lr", type=float, help="pretraining lr at batch 256")
-    model.add_argument("--batch-size-per-device", type=_int_at_least(2))
-    model.add_argument("--linear-epochs", type=_int_at_least(1))
-    model.add_argument("--finetune-epochs", type=_int_at_least(1))
+    model.add_argument("--batch-size-per-device", type=int_at_least(2))
+    model.add_argument("--linear-epochs", type=int_at_least(1))
+    model.add_argument("--finetune-epochs", type=int_at_least(1))
     model.add_argument("--class-balance", choices=("none", "sampler", "weighted_loss"))
     return p
 
@@ -438,7 +438,14 @@ def _set(
     return replace(config, **{section: replace(settings, **{name: value})})
 
 
-def _int_at_least(minimum: int) -> Any:
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``.
+
+    Examples:
+        >>> int_at_least(1)("3")
+        3
+    """
+
     def parse(text: str) -> int:
         value = int(text)
         if value < minimum:

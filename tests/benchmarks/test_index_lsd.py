@@ -1,7 +1,4 @@
-import importlib.util
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -9,20 +6,6 @@ import pytest
 
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.lsd import LSDImageFolder
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "index_lsd.py"
-
-
-@pytest.fixture(scope="module")
-def index_lsd() -> Iterator[ModuleType]:
-    # benchmarks/ is not a package, so the script is loaded from its path.
-    spec = importlib.util.spec_from_file_location("benchmarks_index_lsd", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 def test_training_counts_are_the_release_s(index_lsd: ModuleType) -> None:

@@ -2,15 +2,11 @@ import importlib.util
 import json
 import math
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
 
 TINY = [
     "--backbone",
@@ -30,19 +26,6 @@ TINY = [
     "--device",
     "cpu",
 ]
-
-
-@pytest.fixture(scope="module")
-def overhead() -> Iterator[ModuleType]:
-    # benchmarks/ is not a package, so the script is loaded from its path.
-    spec = importlib.util.spec_from_file_location("benchmarks_overhead", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their defining module up in sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 def test_main_writes_results(

@@ -1,0 +1,40 @@
+"""The benchmark scripts, loaded as modules (``benchmarks/`` is not a package)."""
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load_script(name: str) -> Iterator[ModuleType]:
+    """Imports ``benchmarks/<name>.py`` for the duration of a fixture."""
+    spec = importlib.util.spec_from_file_location(
+        f"benchmarks_{name}", BENCHMARKS / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their defining module up in sys.modules.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture(scope="module")
+def overhead() -> Iterator[ModuleType]:
+    yield from load_script("overhead")
+
+
+@pytest.fixture(scope="module")
+def index_lsd() -> Iterator[ModuleType]:
+    yield from load_script("index_lsd")
+
+
+@pytest.fixture(scope="module")
+def affwild2() -> Iterator[ModuleType]:
+    yield from load_script("affwild2")
