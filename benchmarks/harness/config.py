@@ -434,6 +434,10 @@ def _set(
             raise ValueError(
                 f"{source}: {section}.{name} must be a number, got {value!r}."
             )
+        if isinstance(default, int) and value != int(value):
+            raise ValueError(
+                f"{source}: {section}.{name} must be a whole number, got {value!r}."
+            )
         value = type(default)(value)
     return replace(config, **{section: replace(settings, **{name: value})})
 

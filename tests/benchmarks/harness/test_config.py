@@ -94,6 +94,7 @@ def test_resolved_config_round_trips() -> None:
         ({"model": 3}, "section 'model' must be a mapping"),
         ({"epochs": "many"}, r"pretrain.epochs must be a number, got 'many'"),
         ({"resume": "yes"}, "run.resume must be true or false"),
+        ({"epochs": 2.5}, r"pretrain.epochs must be a whole number, got 2.5"),
     ],
 )
 def test_bad_file_values_raise(values: dict[str, object], message: str) -> None:
