@@ -16,7 +16,12 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from lightly_byel.loss import BYELLoss, BYELLossTerms
     from lightly_byel.models import BYEL, BYELPredictionHead, EmotionClassifier
-    from lightly_byel.transforms import BYELTransform, BYELViewTransform
+    from lightly_byel.transforms import (
+        BYELBatchTransform,
+        BYELBatchViewTransform,
+        BYELTransform,
+        BYELViewTransform,
+    )
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -25,6 +30,8 @@ __getattr__, __dir__ = lazy_exports(
         "BYELLoss": "lightly_byel.loss.byel_loss",
         "BYELLossTerms": "lightly_byel.loss.byel_loss",
         "BYELPredictionHead": "lightly_byel.models.modules.heads",
+        "BYELBatchTransform": "lightly_byel.transforms.batch_transform",
+        "BYELBatchViewTransform": "lightly_byel.transforms.batch_transform",
         "BYELTransform": "lightly_byel.transforms.byel_transform",
         "BYELViewTransform": "lightly_byel.transforms.byel_transform",
         "EmotionClassifier": "lightly_byel.models.modules.heads",
@@ -33,6 +40,8 @@ __getattr__, __dir__ = lazy_exports(
 
 __all__ = [
     "BYEL",
+    "BYELBatchTransform",
+    "BYELBatchViewTransform",
     "BYELLoss",
     "BYELLossTerms",
     "BYELPredictionHead",

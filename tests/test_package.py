@@ -9,6 +9,8 @@ import lightly_byel
 
 PUBLIC = [
     "BYEL",
+    "BYELBatchTransform",
+    "BYELBatchViewTransform",
     "BYELLoss",
     "BYELLossTerms",
     "BYELPredictionHead",

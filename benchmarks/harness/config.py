@@ -21,6 +21,7 @@ from harness.settings import EvalSettings, ModelSettings, PretrainSettings
 
 EvalFormat = Literal["lsd", "affwild2-expr"]
 Protocol = Literal["linear", "finetune"]
+Pipeline = Literal["files", "cache"]
 PRESETS = ("default", "smoke", "paper")
 
 
@@ -47,6 +48,14 @@ class DataSettings:
             folder (``$LIGHTLY_BYEL_CACHE``, else ``$XDG_CACHE_HOME/lightly_byel``,
             else ``~/.cache/lightly_byel``).
         num_workers: DataLoader worker processes.
+        pipeline: How training images reach the network. ``files``: decoded and
+            augmented per sample in the DataLoader workers (PIL, torchvision).
+            ``cache``: decoded once into a uint8 array (kept in the cache folder),
+            then gathered a batch at a time and augmented on the training device
+            with per-sample parameters (:class:`~lightly_byel.BYELBatchTransform`),
+            so the CPU does almost no work per image.
+        cache_size: Side of the cached images in pixels (``cache`` only); ``None``
+            for the size of the first training image.
     """
 
     data_root: str | None = None
@@ -59,6 +68,8 @@ class DataSettings:
     synthetic_seed: int = 0
     cache_dir: str | None = None
     num_workers: int = 2
+    pipeline: Pipeline = "files"
+    cache_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "eval_format": (("data", "eval_format"),),
     "eval_annotations": (("data", "eval_annotations"),),
     "num_workers": (("data", "num_workers"),),
+    "pipeline": (("data", "pipeline"),),
+    "cache_size": (("data", "cache_size"),),
     "methods": (("run", "methods"),),
     "seeds": (("run", "seeds"),),
     "protocols": (("run", "protocols"),),
@@ -131,6 +144,8 @@ FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "epochs": (("pretrain", "epochs"),),
     "optimizer": (("pretrain", "optimizer"),),
     "lr": (("pretrain", "lr"),),
+    "optimizer_impl": (("pretrain", "optimizer_impl"),),
+    "compile": (("model", "compile"),),
     "batch_size_per_device": (
         ("pretrain", "batch_size_per_device"),
         ("evaluation", "batch_size_per_device"),
@@ -322,6 +337,12 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--eval-format", choices=("lsd", "affwild2-expr"))
     data.add_argument("--eval-annotations", help="Aff-Wild2 EXPR annotation folder")
     data.add_argument("--num-workers", type=int_at_least(0))
+    data.add_argument(
+        "--pipeline",
+        choices=("files", "cache"),
+        help="per-sample decoding in workers, or a uint8 cache augmented on device",
+    )
+    data.add_argument("--cache-size", type=int_at_least(8), help="cached image side")
     run = p.add_argument_group("run")
     run.add_argument("--methods", type=_names, help="comma-separated method names")
     run.add_argument("--seeds", type=_ints, help="comma-separated seeds")
@@ -348,6 +369,17 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--epochs", type=int_at_least(1), help="pretraining epochs")
     model.add_argument("--optimizer", choices=("lars", "sgd", "adam"))
     model.add_argument("--lr", type=float, help="pretraining lr at batch 256")
+    model.add_argument(
+        "--optimizer-impl",
+        choices=("auto", "for-loop", "foreach", "fused"),
+        help="optimizer kernels (auto: fused on GPUs, foreach LARS)",
+    )
+    model.add_argument(
+        "--compile",
+        action="store_const",
+        const=True,
+        help="torch.compile the backbones for pretraining",
+    )
     model.add_argument("--batch-size-per-device", type=int_at_least(2))
     model.add_argument("--linear-epochs", type=int_at_least(1))
     model.add_argument("--finetune-epochs", type=int_at_least(1))
@@ -407,6 +439,30 @@ def check(config: BenchmarkConfig) -> None:
             )
     elif data.eval_annotations is not None:
         raise ValueError("--eval-annotations needs --eval-format affwild2-expr.")
+    if data.pipeline not in ("files", "cache"):
+        raise ValueError(
+            f"data.pipeline must be 'files' or 'cache', got {data.pipeline!r}."
+        )
+    if data.cache_size is not None and (
+        isinstance(data.cache_size, bool)
+        or not isinstance(data.cache_size, int)
+        or data.cache_size < 1
+    ):
+        raise ValueError(
+            "data.cache_size must be a positive whole number or null, got "
+            f"{data.cache_size!r}."
+        )
+    pretrain = config.pretrain
+    if pretrain.optimizer_impl not in ("auto", "for-loop", "foreach", "fused"):
+        raise ValueError(
+            "pretrain.optimizer_impl must be 'auto', 'for-loop', 'foreach' or "
+            f"'fused', got {pretrain.optimizer_impl!r}."
+        )
+    if pretrain.optimizer_impl == "fused" and pretrain.optimizer == "lars":
+        raise ValueError(
+            "--optimizer-impl fused is not available for LARS; use foreach (no "
+            "host synchronisation) or for-loop (Lightly's LARS)."
+        )
     if not 0 <= config.evaluation.holdout_fraction < 1:
         raise ValueError(
             "evaluation.holdout_fraction must lie in [0, 1), got "

@@ -12,14 +12,16 @@ import numpy as np
 import torch
 from lightly.transforms.utils import IMAGENET_NORMALIZE
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
 
 from harness.config import BenchmarkConfig, DataSettings
 from harness.evaluation.class_balance import inverse_frequency_weights
 from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
 from lightly_byel.data.synthfaces import GENERATOR_VERSION, SPLITS, generate
+from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
 
 
 @dataclass(frozen=True)
@@ -188,8 +190,78 @@ def eval_transform(input_size: int) -> Callable[[Image.Image], Tensor]:
     )
 
 
+@dataclass(frozen=True)
+class Caches:
+    """The splits decoded once into uint8 arrays (the ``cache`` pipeline)."""
+
+    train: UInt8ImageCache
+    eval: UInt8ImageCache
+
+
+def build_caches(splits: Splits, settings: DataSettings) -> Caches:
+    """Decodes both splits into uint8 caches (once; later runs reuse them).
+
+    The caches live in ``<cache folder>/uint8``. Their image size is
+    ``settings.cache_size``, or by default the size of the first training image,
+    so that images of the usual single-size data keep their exact pixels.
+    """
+    size = settings.cache_size or first_image_size(splits.train)
+    folder = cache_root(settings) / "uint8"
+    workers = settings.num_workers
+    print(f"Decoding the images into uint8 caches at {size} px in {folder} ...")
+    return Caches(
+        train=UInt8ImageCache.build(splits.train, folder, size, workers),
+        eval=UInt8ImageCache.build(splits.eval, folder, size, workers),
+    )
+
+
+def first_image_size(dataset: LabeledImageFiles) -> int:
+    """The longer side of the first readable image of a dataset."""
+    image, _ = dataset[0]
+    return int(max(image.size))
+
+
+class DevicePreprocess(nn.Module):
+    """Turns uint8 batches into network input on the device (``cache`` pipeline).
+
+    In training mode with an ``augment`` module it returns augmented views; in
+    evaluation mode (or without one) it resizes to ``input_size`` with antialiasing
+    and normalises, as :func:`eval_transform` does per image. Put it in front of a
+    backbone (``nn.Sequential(preprocess, backbone)``) to evaluate or fine-tune the
+    backbone on cached uint8 batches.
+
+    Examples:
+        >>> preprocess = DevicePreprocess(16).eval()
+        >>> preprocess(torch.zeros(2, 3, 24, 24, dtype=torch.uint8)).shape
+        torch.Size([2, 3, 16, 16])
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, input_size: int, augment: nn.Module | None = None) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.augment = augment
+        mean = torch.tensor(IMAGENET_NORMALIZE["mean"]).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_NORMALIZE["std"]).view(1, 3, 1, 1)
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Views ``(B, 3, input_size, input_size)`` of uint8 images ``(B, 3, H, W)``."""
+        if self.training and self.augment is not None:
+            view: Tensor = self.augment(images)
+            return view
+        x = images.float().div_(255.0)
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            x = F.resize(x, [self.input_size, self.input_size], antialias=True)
+            x = x.clamp_(0.0, 1.0)
+        return (x - self.mean) / self.std
+
+
 def loader(
-    dataset: Transformed,
+    dataset: Transformed | CachedSubset,
     batch_size: int,
     num_workers: int,
     shuffle: bool,
@@ -198,6 +270,8 @@ def loader(
     seed: int = 0,
 ) -> DataLoader[Any]:
     """A DataLoader with pinned memory and persistent workers where they help.
+
+    Batches of a :class:`CachedSubset` are gathered whole from its cache.
 
     Args:
         dataset: The samples.
@@ -228,4 +302,5 @@ def loader(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=num_workers > 0,
         generator=generator,
+        collate_fn=collate_batch if isinstance(dataset, CachedSubset) else None,
     )

@@ -22,7 +22,16 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from harness.config import BenchmarkConfig, to_dict
-from harness.data import Splits, Transformed, eval_transform, load_splits, loader
+from harness.data import (
+    Caches,
+    DevicePreprocess,
+    Splits,
+    Transformed,
+    build_caches,
+    eval_transform,
+    load_splits,
+    loader,
+)
 from harness.evaluation.finetune import finetune
 from harness.evaluation.linear_probe import linear_probe
 from harness.evaluation.outcome import EvalOutcome
@@ -34,8 +43,9 @@ from harness.reporting.results import (
     write_results_json,
     write_text_atomic,
 )
-from lightly_byel import BYELViewTransform
+from lightly_byel import BYELBatchViewTransform, BYELViewTransform
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.data.uint8_cache import CachedSubset
 
 
 class StepTimer(pl.Callback):
@@ -118,6 +128,8 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
 
     hardware = trainer_settings(config)
     splits = load_splits(config)
+    cached = config.data.pipeline == "cache"
+    caches = build_caches(splits, config.data) if cached else None
     device = torch.cuda.get_device_name(0) if uses_gpu(config) else "cpu"
     environment = environment_info(device)
     runs: list[dict[str, Any]] = []
@@ -128,7 +140,9 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
                 print(f"{method}, seed {seed}: finished earlier, read from {unit}")
                 runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
             else:
-                unit_runs = run_unit(config, splits, method, seed, output, hardware)
+                unit_runs = run_unit(
+                    config, splits, method, seed, output, hardware, caches
+                )
                 if unit_runs is None:
                     continue
                 write_text_atomic(
@@ -147,8 +161,12 @@ def run_unit(
     seed: int,
     output: Path,
     hardware: dict[str, Any],
+    caches: Caches | None = None,
 ) -> list[dict[str, Any]] | None:
     """Pretrains one method with one seed and evaluates it with every protocol.
+
+    With ``caches`` (the cache pipeline) batches are gathered from the uint8
+    caches and augmented on the training device.
 
     Returns:
         The results of every protocol; ``None`` in every DDP process but the
@@ -164,9 +182,14 @@ def run_unit(
         config.model, channels_last=config.model.channels_last or uses_gpu(config)
     )
     module = spec.build(model, config.pretrain, train_labels)
-    pretrain_data = Transformed(
-        splits.train, splits.train_indices, spec.transform(config.model)
-    )
+    pretrain_data: Transformed | CachedSubset
+    if caches is None:
+        pretrain_data = Transformed(
+            splits.train, splits.train_indices, spec.transform(config.model)
+        )
+    else:
+        pretrain_data = CachedSubset(caches.train, splits.train_indices)
+        module.batch_transform = spec.batch_transform(config.model)
     pretrain_loader = loader(
         pretrain_data,
         config.pretrain.batch_size_per_device,
@@ -212,6 +235,7 @@ def run_unit(
         seed,
         output / "logs" / name,
         hardware,
+        caches,
     )
     return [
         {
@@ -233,29 +257,34 @@ def evaluate(
     seed: int,
     log_dir: Path,
     hardware: dict[str, Any],
+    caches: Caches | None = None,
 ) -> list[EvalOutcome]:
-    """Runs the configured protocols on a pretrained backbone."""
+    """Runs the configured protocols on a pretrained backbone.
+
+    With ``caches`` the loaders yield uint8 batches, and the backbone gets a
+    :class:`~harness.data.DevicePreprocess` in front that resizes and normalises
+    them on the device (and augments them while fine-tuning).
+    """
     settings = config.evaluation
     size = config.model.input_size
     workers = config.data.num_workers
     batch = settings.batch_size_per_device
-    plain = eval_transform(size)
-    eval_loader = loader(
-        Transformed(splits.eval, range(len(splits.eval)), plain), batch, workers, False
+    data = _EvalData(splits, caches, eval_transform(size))
+    eval_loader = loader(data.eval(), batch, workers, False)
+    holdout = (
+        loader(data.train(splits.holdout_indices), batch, workers, False)
+        if splits.holdout_indices
+        else None
     )
     outcomes = []
     if "linear" in config.run.protocols:
+        encoder = backbone if caches is None else _preprocessed(backbone, size)
         outcomes.append(
             linear_probe(
-                backbone,
+                encoder,
                 num_ftrs,
-                loader(
-                    Transformed(splits.train, splits.train_indices, plain),
-                    batch,
-                    workers,
-                    False,
-                ),
-                _holdout(splits, plain, batch, workers),
+                loader(data.train(splits.train_indices), batch, workers, False),
+                holdout,
                 eval_loader,
                 settings,
                 {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
@@ -263,14 +292,23 @@ def evaluate(
             )
         )
     if "finetune" in config.run.protocols:
-        augmented = Transformed(
-            splits.train,
-            splits.train_indices,
-            BYELViewTransform(input_size=size, min_scale=config.model.min_scale),
-        )
+        augmented: Transformed | CachedSubset
+        if caches is None:
+            augmented = Transformed(
+                splits.train,
+                splits.train_indices,
+                BYELViewTransform(input_size=size, min_scale=config.model.min_scale),
+            )
+            tuned = backbone
+        else:
+            augmented = CachedSubset(caches.train, splits.train_indices)
+            augment = BYELBatchViewTransform(
+                input_size=size, min_scale=config.model.min_scale
+            )
+            tuned = _preprocessed(backbone, size, augment)
         outcomes.append(
             finetune(
-                backbone,
+                tuned,
                 num_ftrs,
                 loader(
                     augmented,
@@ -281,7 +319,7 @@ def evaluate(
                     balanced=settings.class_balance == "sampler",
                     seed=seed,
                 ),
-                _holdout(splits, plain, batch, workers),
+                holdout,
                 eval_loader,
                 settings,
                 {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
@@ -345,15 +383,29 @@ def report(
         print(f"No plots: {error}")
 
 
-def _holdout(splits: Splits, transform: Any, batch: int, workers: int) -> Any:
-    if not splits.holdout_indices:
-        return None
-    return loader(
-        Transformed(splits.train, splits.holdout_indices, transform),
-        batch,
-        workers,
-        False,
-    )
+class _EvalData:
+    """The evaluation's datasets: image files with ``plain``, or the caches."""
+
+    def __init__(self, splits: Splits, caches: Caches | None, plain: Any) -> None:
+        self.splits, self.caches, self.plain = splits, caches, plain
+
+    def train(self, indices: list[int]) -> Transformed | CachedSubset:
+        if self.caches is None:
+            return Transformed(self.splits.train, indices, self.plain)
+        return CachedSubset(self.caches.train, indices)
+
+    def eval(self) -> Transformed | CachedSubset:
+        everything = range(len(self.splits.eval))
+        if self.caches is None:
+            return Transformed(self.splits.eval, everything, self.plain)
+        return CachedSubset(self.caches.eval, everything)
+
+
+def _preprocessed(
+    backbone: torch.nn.Module, size: int, augment: torch.nn.Module | None = None
+) -> torch.nn.Module:
+    """The backbone behind a DevicePreprocess, for uint8 batches of the caches."""
+    return torch.nn.Sequential(DevicePreprocess(size, augment), backbone)
 
 
 def _distributed(hardware: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Optimizer = Literal["lars", "sgd", "adam"]
+OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
 
 
@@ -25,6 +26,8 @@ class ModelSettings:
         min_scale: Smallest random crop, as a share of the image area, of the
             training augmentations of every method and of fine-tuning (the
             published recipe: 0.08; larger values keep more of the face).
+        compile: Whether to ``torch.compile`` the backbones for pretraining (the
+            saved weights and the evaluations use the plain modules).
     """
 
     backbone: str = "resnet18"
@@ -35,6 +38,7 @@ class ModelSettings:
     num_classes: int = 6
     channels_last: bool = False
     min_scale: float = 0.08
+    compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,13 @@ class PretrainSettings:
             schedule.
         warmup_epochs: Linear learning-rate warm-up before a cosine decay.
         temperature: NT-Xent temperature (SimCLR).
+        optimizer_impl: The optimizer's kernels. ``for-loop``: one parameter at a
+            time (Lightly's LARS, torch's ``foreach=False``); ``foreach``:
+            multi-tensor kernels (LARS: :class:`lightly_byel.utils.LARS`, without
+            host synchronisation); ``fused``: torch's fused SGD/AdamW kernels;
+            ``auto``: fused SGD/AdamW on a GPU, foreach on a CPU; LARS from
+            :mod:`lightly_byel.utils` with multi-tensor kernels on a GPU and its
+            loop (no synchronisation either) on a CPU.
     """
 
     epochs: int = 10
@@ -65,6 +76,7 @@ class PretrainSettings:
     momentum_end: float = 1.0
     warmup_epochs: int = 0
     temperature: float = 0.1
+    optimizer_impl: OptimizerImpl = "auto"
 
 
 @dataclass(frozen=True)

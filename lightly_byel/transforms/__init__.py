@@ -1,5 +1,14 @@
 """Augmentations of BYEL."""
 
+from lightly_byel.transforms.batch_transform import (
+    BYELBatchTransform,
+    BYELBatchViewTransform,
+)
 from lightly_byel.transforms.byel_transform import BYELTransform, BYELViewTransform
 
-__all__ = ["BYELTransform", "BYELViewTransform"]
+__all__ = [
+    "BYELBatchTransform",
+    "BYELBatchViewTransform",
+    "BYELTransform",
+    "BYELViewTransform",
+]

@@ -38,3 +38,8 @@ def index_lsd() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def affwild2() -> Iterator[ModuleType]:
     yield from load_script("affwild2")
+
+
+@pytest.fixture(scope="module")
+def throughput() -> Iterator[ModuleType]:
+    yield from load_script("throughput")

@@ -1,6 +1,7 @@
 """End to end: ``benchmarks/affwild2.py`` on the smoke preset, resume, config file."""
 
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -67,6 +68,23 @@ def test_smoke_run_writes_every_output(
         "byel",
         "supervised",
     )
+
+
+def test_cache_pipeline_runs_end_to_end(affwild2: ModuleType, tmp_path: Path) -> None:
+    output = tmp_path / "cached"
+    argv = smoke(output, "--methods", "byel,supervised", "--pipeline", "cache")
+    assert affwild2.main(argv) == 0
+    runs = read_results_json(output / "results.json")["runs"]
+    assert {(r["method"], r["protocol"]) for r in runs} == {
+        (method, protocol)
+        for method in ("byel", "supervised")
+        for protocol in ("linear", "finetune")
+    }
+    assert all(r["pretrain_images_per_second"] > 0 for r in runs)
+    cache_folder = Path(os.environ["LIGHTLY_BYEL_CACHE"]) / "uint8"
+    assert len(list(cache_folder.glob("uint8-32px-*/images.npy"))) == 2  # both splits
+    config = yaml.safe_load((output / "config.yaml").read_text())
+    assert config["data"]["pipeline"] == "cache"
 
 
 def test_refuses_to_mix_runs_and_resume_needs_a_run(

@@ -25,7 +25,7 @@ from functools import partial
 
 import torch
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.methods.base import MomentumMethod, PretrainMethod
@@ -34,7 +34,12 @@ from harness.methods.byol import BYOL
 from harness.methods.simclr import SimCLR
 from harness.methods.supervised import Supervised
 from harness.settings import ModelSettings, PretrainSettings
-from lightly_byel import BYELTransform, BYELViewTransform
+from lightly_byel import (
+    BYELBatchTransform,
+    BYELBatchViewTransform,
+    BYELTransform,
+    BYELViewTransform,
+)
 
 Transform = Callable[[Image.Image | Tensor], Tensor | list[Tensor]]
 
@@ -48,6 +53,8 @@ class MethodSpec:
             ``model(model_settings, pretrain_settings, **options)``.
         transform: Builds the training transform from the model settings: two views
             for the self-supervised methods, one for the supervised baseline.
+        batch_transform: The same augmentations for uint8 batches on the training
+            device (the cache pipeline).
         uses_labels: Whether training uses the synthetic labels.
         description: One line for reports.
         class_weighted: Whether ``model`` takes ``class_weights``, which
@@ -56,6 +63,7 @@ class MethodSpec:
 
     model: Callable[..., PretrainMethod]
     transform: Callable[[ModelSettings], Transform]
+    batch_transform: Callable[[ModelSettings], nn.Module]
     uses_labels: bool
     description: str
     class_weighted: bool = False
@@ -96,28 +104,44 @@ def one_view_transform(model: ModelSettings) -> BYELViewTransform:
     return BYELViewTransform(input_size=model.input_size, min_scale=model.min_scale)
 
 
+def two_view_batch_transform(model: ModelSettings) -> BYELBatchTransform:
+    """Returns the two-view batch transform of the self-supervised methods."""
+    return BYELBatchTransform(input_size=model.input_size, min_scale=model.min_scale)
+
+
+def one_view_batch_transform(model: ModelSettings) -> BYELBatchViewTransform:
+    """Returns the one-view batch transform of the supervised baseline."""
+    return BYELBatchViewTransform(
+        input_size=model.input_size, min_scale=model.min_scale
+    )
+
+
 METHODS: dict[str, MethodSpec] = {
     "byel": MethodSpec(
         model=BYEL,
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL: BYOL + emotion classifier + emotion vector subtraction",
     ),
     "byol": MethodSpec(
         model=BYOL,
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=False,
         description="BYOL without labels",
     ),
     "simclr": MethodSpec(
         model=SimCLR,
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=False,
         description="SimCLR without labels",
     ),
     "supervised": MethodSpec(
         model=Supervised,
         transform=one_view_transform,
+        batch_transform=one_view_batch_transform,
         uses_labels=True,
         description="Supervised cross-entropy on the synthetic labels",
         class_weighted=True,
@@ -125,18 +149,21 @@ METHODS: dict[str, MethodSpec] = {
     "byel-no-subtraction": MethodSpec(
         model=partial(BYEL, subtract=False),
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no emotion vector subtraction",
     ),
     "byel-no-ce": MethodSpec(
         model=partial(BYEL, classification_weight=0.0),
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no emotion cross-entropy",
     ),
     "byel-no-orth": MethodSpec(
         model=partial(BYEL, orthonormality_weight=0.0),
         transform=two_view_transform,
+        batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no orthonormality term",
     ),
@@ -152,6 +179,8 @@ __all__ = [
     "SimCLR",
     "Supervised",
     "Transform",
+    "one_view_batch_transform",
     "one_view_transform",
+    "two_view_batch_transform",
     "two_view_transform",
 ]

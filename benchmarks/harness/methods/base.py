@@ -3,16 +3,12 @@
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import torch
-from lightly.models.utils import (
-    deactivate_requires_grad,
-    get_weight_decay_parameters,
-    update_momentum,
-)
-from lightly.utils.lars import LARS
+from lightly.models.utils import deactivate_requires_grad, get_weight_decay_parameters
+from lightly.utils import lars as lightly_lars
 from lightly.utils.scheduler import CosineWarmupScheduler, cosine_schedule
 from pytorch_lightning import LightningModule
 from pytorch_lightning.core.optimizer import LightningOptimizer
@@ -22,6 +18,7 @@ from torch.optim import Optimizer
 
 from harness.backbones import build_backbone
 from harness.settings import ModelSettings, PretrainSettings
+from lightly_byel.utils import LARS
 
 _Settings = TypeVar("_Settings", ModelSettings, PretrainSettings)
 
@@ -71,6 +68,30 @@ class PretrainMethod(LightningModule):
         )
         if self.model_settings.channels_last:
             self.backbone.to(memory_format=torch.channels_last)
+        # Set by the benchmark for the cache pipeline: augments uint8 batches on
+        # the training device (one view or a list of views, as the transform of
+        # the files pipeline gives). Holds no saved state.
+        self.batch_transform: nn.Module | None = None
+
+    def compiled(self, module: nn.Module) -> Callable[..., Any]:
+        """Returns ``module``, or its ``torch.compile`` with ``compile`` on.
+
+        The compiled callable is kept outside the module tree, so the state dict,
+        checkpoints and the evaluations see the plain module.
+        """
+        if not self.model_settings.compile:
+            return module
+        cache = self.__dict__.setdefault("_compiled", {})
+        if id(module) not in cache:
+            cache[id(module)] = torch.compile(module)
+        return cache[id(module)]  # type: ignore[no-any-return]
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Augments a uint8 training batch on the device (cache pipeline)."""
+        if self.batch_transform is None or not self.trainer.training:
+            return batch
+        images, labels = batch[0], batch[1]
+        return self.batch_transform(images), labels
 
     def forward(self, x: Tensor) -> Tensor:
         """Computes backbone features.
@@ -81,10 +102,14 @@ class PretrainMethod(LightningModule):
         Returns:
             Features of shape ``(batch, num_ftrs)``.
         """
-        if self.model_settings.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        features: Tensor = self.backbone(x)
+        features: Tensor = self.compiled(self.backbone)(self.as_input(x))
         return features.flatten(start_dim=1)
+
+    def as_input(self, x: Tensor) -> Tensor:
+        """Returns images in the backbone's memory format (channels-last or not)."""
+        if self.model_settings.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def log_losses(self, losses: Mapping[str, Tensor], batch_size: int) -> None:
         """Logs ``train_loss`` (on the progress bar) and other losses every step.
@@ -135,7 +160,8 @@ class PretrainMethod(LightningModule):
         lr = (
             settings.lr * settings.batch_size_per_device * self.trainer.world_size / 256
         )
-        optimizer = _make_optimizer(settings, groups, lr)
+        on_gpu = any(p.is_cuda for p in self.parameters())
+        optimizer = make_optimizer(settings, groups, lr, on_gpu)
         scheduler = CosineWarmupScheduler(
             optimizer=optimizer,
             warmup_epochs=int(total_steps / max_epochs * settings.warmup_epochs),
@@ -203,8 +229,33 @@ class MomentumMethod(PretrainMethod):
         # Read before stepping: the step increments the trainer's global step.
         momentum = self.momentum()
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
-        for online, target in self._momentum_pairs:
-            update_momentum(online, target, m=momentum)
+        update_momentum_pairs(self._momentum_pairs, momentum)
+
+
+@torch.no_grad()
+def update_momentum_pairs(
+    pairs: Sequence[tuple[nn.Module, nn.Module]], momentum: float
+) -> None:
+    """Moves every target network towards its online one, in one multi-tensor call.
+
+    ``target = momentum * target + (1 - momentum) * online`` for every parameter
+    of every pair, as Lightly's ``update_momentum`` computes pair by pair with two
+    multi-tensor calls; here one ``torch._foreach_lerp_`` covers all pairs.
+
+    Examples:
+        >>> online, target = nn.Linear(2, 2), nn.Linear(2, 2)
+        >>> expected = 0.9 * target.weight + 0.1 * online.weight
+        >>> update_momentum_pairs([(online, target)], momentum=0.9)
+        >>> torch.allclose(target.weight, expected)
+        True
+    """
+    targets: list[Tensor] = []
+    onlines: list[Tensor] = []
+    for online, target in pairs:
+        targets.extend(target.parameters())
+        onlines.extend(online.parameters())
+    if targets:
+        torch._foreach_lerp_(targets, onlines, 1.0 - momentum)
 
 
 def _as_settings(
@@ -220,19 +271,62 @@ def _as_settings(
     )
 
 
-def _make_optimizer(
-    settings: PretrainSettings, groups: list[dict[str, Any]], lr: float
+def make_optimizer(
+    settings: PretrainSettings,
+    groups: list[dict[str, Any]],
+    lr: float,
+    on_gpu: bool = False,
 ) -> Optimizer:
-    """Creates the optimizer the settings name."""
+    """Creates the optimizer the settings name, with the kernels they name.
+
+    Args:
+        settings: ``optimizer``, ``optimizer_impl`` and ``weight_decay``.
+        groups: Parameter groups.
+        lr: Learning rate.
+        on_gpu: Whether the parameters are on a GPU (``auto`` picks fused kernels
+            there).
+
+    Raises:
+        ValueError: On an unknown optimizer or implementation, or fused LARS.
+
+    Examples:
+        >>> from harness.settings import PretrainSettings
+        >>> params = [{"params": [nn.Parameter(torch.zeros(2))]}]
+        >>> type(make_optimizer(PretrainSettings(), params, 0.1)).__module__
+        'lightly_byel.utils.lars'
+        >>> loop = PretrainSettings(optimizer="sgd", optimizer_impl="for-loop")
+        >>> make_optimizer(loop, params, 0.1).defaults["foreach"]
+        False
+    """
+    impl = settings.optimizer_impl
+    if impl not in ("auto", "for-loop", "foreach", "fused"):
+        raise ValueError(
+            "optimizer_impl must be 'auto', 'for-loop', 'foreach' or 'fused', got "
+            f"{impl!r}."
+        )
+    decay = settings.weight_decay
     if settings.optimizer == "lars":
-        return LARS(groups, lr=lr, momentum=0.9, weight_decay=settings.weight_decay)
+        if impl == "fused":
+            raise ValueError("there is no fused LARS; use foreach or for-loop.")
+        if impl == "for-loop":
+            return lightly_lars.LARS(groups, lr=lr, momentum=0.9, weight_decay=decay)
+        # auto: multi-tensor kernels on CUDA, the loop (faster there) on CPU.
+        foreach = True if impl == "foreach" else None
+        return LARS(groups, lr=lr, momentum=0.9, weight_decay=decay, foreach=foreach)
+    if impl == "auto":
+        impl = "fused" if on_gpu else "foreach"
+    kernels: dict[str, Any] = {
+        "for-loop": {"foreach": False},
+        "foreach": {"foreach": True},
+        "fused": {"fused": True},
+    }[impl]
     if settings.optimizer == "sgd":
         return torch.optim.SGD(
-            groups, lr=lr, momentum=0.9, weight_decay=settings.weight_decay
+            groups, lr=lr, momentum=0.9, weight_decay=decay, **kernels
         )
     if settings.optimizer == "adam":
         # Decoupled weight decay, so the decay does not depend on the gradient scale.
-        return torch.optim.AdamW(groups, lr=lr, weight_decay=settings.weight_decay)
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=decay, **kernels)
     raise ValueError(
         f"optimizer must be 'lars', 'sgd' or 'adam', got {settings.optimizer!r}."
     )

@@ -49,7 +49,8 @@ class BYOL(MomentumMethod):
     @torch.no_grad()
     def forward_momentum(self, x: Tensor) -> Tensor:
         """Returns the target projections ``(batch, out_dim)`` of images."""
-        features = self.backbone_momentum(x).flatten(start_dim=1)
+        backbone = self.compiled(self.backbone_momentum)
+        features = backbone(self.as_input(x)).flatten(start_dim=1)
         projections: Tensor = self.projection_head_momentum(features)
         return projections
 

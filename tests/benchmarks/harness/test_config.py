@@ -8,6 +8,7 @@ from harness.config import (
     PRESETS,
     BenchmarkConfig,
     apply,
+    check,
     from_dict,
     parser,
     preset,
@@ -64,8 +65,15 @@ def test_every_flag_can_be_set_in_a_file() -> None:
         "backbone": "timm:resnet10t",
         "protocols": ["linear"],
         "eval_format": "lsd",
+        "pipeline": "cache",
+        "cache_size": 96,
+        "optimizer_impl": "for-loop",
+        "compile": True,
     }
     changed = apply(config, values, "test")
+    assert changed.data.pipeline == "cache" and changed.data.cache_size == 96
+    assert changed.pretrain.optimizer_impl == "for-loop"
+    assert changed.model.compile is True
     assert changed.pretrain.batch_size_per_device == 8
     assert changed.evaluation.batch_size_per_device == 8
     assert changed.run.resume is True
@@ -81,7 +89,12 @@ def test_every_flag_can_be_set_in_a_file() -> None:
 
 
 def test_resolved_config_round_trips() -> None:
-    config = resolve(["--preset", "smoke", "--methods", "byel", "--epochs", "2"])
+    config = resolve(
+        [
+            *("--preset", "smoke", "--methods", "byel", "--epochs", "2"),
+            *("--pipeline", "cache", "--cache-size", "24", "--compile"),
+        ]
+    )
     again = from_dict(yaml.safe_load(yaml.safe_dump(to_dict(config))))
     assert again == config
 
@@ -113,6 +126,12 @@ def test_bad_file_values_raise(values: dict[str, object], message: str) -> None:
         (["--protocols", "knn"], r"unknown protocols \['knn'\]"),
         (["--config", "missing.yaml"], "does not exist"),
         (["--epochs", "0"], "must be at least 1"),
+        (["--pipeline", "gpu"], "invalid choice: 'gpu'"),
+        (["--cache-size", "4"], "must be at least 8"),
+        (
+            ["--optimizer", "lars", "--optimizer-impl", "fused"],
+            "not available for LARS",
+        ),
     ],
 )
 def test_usage_errors_name_the_problem(
@@ -122,3 +141,16 @@ def test_usage_errors_name_the_problem(
         resolve(argv)
     assert exit_info.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"pipeline": "gpu"}, "data.pipeline must be 'files' or 'cache', got 'gpu'"),
+        ({"cache_size": -2}, "data.cache_size must be a positive whole number"),
+        ({"optimizer_impl": "magic"}, "pretrain.optimizer_impl must be"),
+    ],
+)
+def test_checked_file_values_raise(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check(apply(BenchmarkConfig(), values, "file"))

@@ -5,7 +5,9 @@ import pytest
 import torch
 from harness.config import BenchmarkConfig, DataSettings, preset
 from harness.data import (
+    DevicePreprocess,
     Transformed,
+    build_caches,
     cache_root,
     eval_transform,
     load_splits,
@@ -16,6 +18,7 @@ from harness.data import (
 from PIL import Image
 
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.data.uint8_cache import CachedSubset
 
 TINY = DataSettings(synthetic_images_per_class=3, synthetic_image_size=24)
 
@@ -103,3 +106,49 @@ def test_balanced_loader_draws_classes_evenly() -> None:
         [labels for _, labels in loader(data, 50, 0, True, balanced=True)]
     )
     assert 30 < int((drawn == 1).sum()) < 70
+
+
+def test_caches_feed_the_same_images_as_the_files(tmp_path: Path) -> None:
+    config = replace(preset("smoke"), data=replace(TINY, cache_dir=str(tmp_path)))
+    splits = load_splits(config, seed=0)
+    caches = build_caches(splits, config.data)
+    assert caches.train.size == 24 and caches.eval.size == 24  # the files' size
+    assert caches.train.targets == splits.train.targets
+    assert caches.eval.targets == splits.eval.targets
+    assert build_caches(splits, config.data).train.root == caches.train.root
+
+    indices = [0, 7, 11]
+    files = Transformed(splits.eval, indices, eval_transform(16))
+    cached = CachedSubset(caches.eval, indices)
+    from_files, labels = next(iter(loader(files, 3, 0, shuffle=False)))
+    uint8, cached_labels = next(iter(loader(cached, 3, 0, shuffle=False)))
+    assert uint8.dtype == torch.uint8 and torch.equal(labels, cached_labels)
+    on_device = DevicePreprocess(16).eval()(uint8)
+    # The files path rounds the resized image to uint8 before normalising.
+    torch.testing.assert_close(on_device, from_files, atol=0.03, rtol=0)
+
+    resized = replace(config.data, cache_size=20)
+    assert build_caches(splits, resized).train.size == 20
+
+
+def test_device_preprocess_augments_only_in_training() -> None:
+    calls: list[torch.Tensor] = []
+
+    def augment(images: torch.Tensor) -> torch.Tensor:
+        calls.append(images)
+        return torch.zeros(len(images), 3, 8, 8)
+
+    class Augment(torch.nn.Module):
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return augment(images)
+
+    preprocess = DevicePreprocess(8, Augment())
+    images = torch.full((2, 3, 8, 8), 255, dtype=torch.uint8)
+    assert torch.equal(preprocess.train()(images), torch.zeros(2, 3, 8, 8))
+    plain = preprocess.eval()(images)
+    assert len(calls) == 1
+    expected = (1 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor(
+        [0.229, 0.224, 0.225]
+    )
+    torch.testing.assert_close(plain[:, :, 0, 0], expected.expand(2, 3))
+    assert DevicePreprocess(4).eval()(images).shape == (2, 3, 4, 4)

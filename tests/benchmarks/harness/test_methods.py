@@ -11,10 +11,14 @@ from harness.methods import (
     PretrainMethod,
     Supervised,
 )
+from harness.methods.base import make_optimizer, update_momentum_pairs
 from harness.settings import ModelSettings, PretrainSettings
-from lightly.utils.lars import LARS
-from torch import Tensor
+from lightly.models.utils import update_momentum
+from lightly.utils import lars as lightly_lars
+from torch import Tensor, nn
 from torch.utils.data import DataLoader
+
+from lightly_byel.utils import LARS
 
 MODEL = ModelSettings(backbone="resnet18", input_size=32, hidden_dim=32, out_dim=16)
 PRETRAIN = PretrainSettings(epochs=1, batch_size_per_device=4, lr=0.1)
@@ -208,3 +212,189 @@ def test_channels_last_backbone() -> None:
     module = METHODS["simclr"].model(model, PRETRAIN)
     assert module.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     assert module(torch.randn(2, 3, 32, 32)).shape == (2, 512)
+
+
+def test_channels_last_gives_the_same_features() -> None:
+    images = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0)
+    plain = METHODS["byol"].model(MODEL, PRETRAIN).eval()
+    torch.manual_seed(0)
+    model = ModelSettings(**{**vars(MODEL), "channels_last": True})
+    fast = METHODS["byol"].model(model, PRETRAIN).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast(images), plain(images), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            fast.forward_momentum(images),
+            plain.forward_momentum(images),
+            rtol=1e-4,
+            atol=1e-4,
+        )
+
+
+def test_bf16_autocast_step_matches_fp32_on_cpu() -> None:
+    torch.manual_seed(0)
+    module = METHODS["byel"].model(MODEL, PRETRAIN)
+    views, labels = next(iter(_loader(two_views=True)))
+
+    def loss(autocast: bool) -> Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            predictions = [module.forward_online(view) for view in views]
+            targets = [module.forward_momentum(view) for view in views]
+            total: Tensor = module.criterion(
+                predictions, targets, labels, module.prediction_head.classifier
+            )
+        return total
+
+    exact, low = loss(False), loss(True)
+    assert low.dtype == torch.float32 and torch.isfinite(low)
+    assert abs(low.item() - exact.item()) < 0.05 * abs(exact.item())
+    low.backward()
+    grads = [p.grad for p in module.backbone.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_update_momentum_pairs_matches_lightly() -> None:
+    torch.manual_seed(0)
+    online = [nn.Linear(4, 3), nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))]
+    ours = [copy.deepcopy(m) for m in online]
+    theirs = [copy.deepcopy(m) for m in online]
+    for module in online:
+        for p in module.parameters():
+            p.data.add_(torch.randn_like(p))
+    for momentum in (0.99, 0.5, 1.0, 0.0):
+        update_momentum_pairs(list(zip(online, ours, strict=True)), momentum)
+        for source, target in zip(online, theirs, strict=True):
+            update_momentum(source, target, m=momentum)
+        for mine, lightly in zip(ours, theirs, strict=True):
+            for a, b in zip(mine.parameters(), lightly.parameters(), strict=True):
+                torch.testing.assert_close(a, b)
+    # m = 0 copies the online weights.
+    torch.testing.assert_close(ours[0].weight, online[0].weight)
+
+
+@pytest.mark.parametrize("optimizer", ["lars", "sgd", "adam"])
+def test_optimizer_implementations_take_the_same_steps(optimizer: str) -> None:
+    def train(impl: str) -> tuple[type[torch.optim.Optimizer], list[Tensor]]:
+        torch.manual_seed(0)
+        model = _small_model()
+        groups = [
+            {"params": [model[0].weight, model[3].weight]},
+            {"params": [model[0].bias, *model[2].parameters()], "weight_decay": 0.0},
+        ]
+        settings = PretrainSettings(
+            optimizer=optimizer,  # type: ignore[arg-type]
+            optimizer_impl=impl,  # type: ignore[arg-type]
+            weight_decay=0.01,
+        )
+        opt = make_optimizer(settings, groups, lr=0.1)
+        data = torch.randn(8, 5, generator=torch.Generator().manual_seed(1))
+        for _ in range(3):
+            opt.zero_grad()
+            model(data).pow(2).mean().backward()
+            opt.step()
+        return type(opt), [p.detach().clone() for p in model.parameters()]
+
+    implementations = ["for-loop", "foreach", "auto"]
+    if optimizer != "lars":
+        implementations.append("fused")
+    results = {impl: train(impl) for impl in implementations}
+    reference_type, reference = results["for-loop"]
+    if optimizer == "lars":
+        assert reference_type is lightly_lars.LARS
+        assert results["foreach"][0] is LARS and results["auto"][0] is LARS
+    for impl, (_, params) in results.items():
+        for got, expected in zip(params, reference, strict=True):
+            torch.testing.assert_close(got, expected, msg=impl)
+        assert not torch.equal(params[0], train_untouched()[0]), impl
+
+
+def train_untouched() -> list[Tensor]:
+    torch.manual_seed(0)
+    return [p.detach().clone() for p in _small_model().parameters()]
+
+
+def _small_model() -> nn.Sequential:
+    # No bias right before the batch norm: its gradient would be rounding noise,
+    # which Adam scales up differently in each implementation.
+    return nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.BatchNorm1d(4), nn.Linear(4, 2))
+
+
+def test_fused_lars_and_unknown_implementations_are_refused() -> None:
+    params = [{"params": [nn.Parameter(torch.zeros(2))]}]
+    with pytest.raises(ValueError, match="no fused LARS"):
+        make_optimizer(PretrainSettings(optimizer_impl="fused"), params, 0.1)
+    with pytest.raises(ValueError, match="optimizer_impl must be"):
+        make_optimizer(
+            PretrainSettings(optimizer_impl="magic"),  # type: ignore[arg-type]
+            params,
+            0.1,
+        )
+
+
+def test_batch_transform_augments_uint8_batches_on_the_device() -> None:
+    spec = METHODS["byel"]
+    module = spec.build(MODEL, PRETRAIN)
+    module.batch_transform = spec.batch_transform(MODEL)
+    seen: list[object] = []
+    original = module.training_step
+
+    def record(batch: tuple[list[Tensor], Tensor], batch_idx: int) -> Tensor:
+        seen.append(batch)
+        return original(batch, batch_idx)
+
+    module.training_step = record  # type: ignore[method-assign]
+    images = torch.randint(0, 256, (2 * BATCH, 3, 40, 40), dtype=torch.uint8)
+    labels = torch.arange(2 * BATCH) % MODEL.num_classes
+    samples = list(zip(images, labels, strict=True))
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, DataLoader(samples, batch_size=BATCH))  # type: ignore[arg-type]
+    views, batch_labels = seen[0]  # type: ignore[misc]
+    assert len(views) == 2 and views[0].shape == (BATCH, 3, 32, 32)
+    assert views[0].dtype == torch.float32 and not torch.equal(views[0], views[1])
+    assert batch_labels.tolist() == labels[:BATCH].tolist()
+    # Outside training (e.g. evaluation) batches pass unchanged.
+    assert module.on_after_batch_transfer((images, labels), 0)[0] is images
+
+
+def test_compile_wraps_the_backbones_outside_the_module_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled: list[nn.Module] = []
+
+    def fake_compile(module: nn.Module) -> nn.Module:
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    model = ModelSettings(**{**vars(MODEL), "compile": True})
+    module = METHODS["byol"].model(model, PRETRAIN)
+    keys = set(module.state_dict())
+    _fit(module)
+    assert compiled == [module.backbone, module.backbone_momentum]
+    assert set(module.state_dict()) == keys  # nothing compiled is saved
+
+
+def test_compiled_backbone_computes_the_same_features() -> None:
+    torch.manual_seed(0)
+    plain = METHODS["simclr"].model(MODEL, PRETRAIN).eval()
+    model = ModelSettings(**{**vars(MODEL), "compile": True})
+    fast = METHODS["simclr"].model(model, PRETRAIN).eval()
+    fast.load_state_dict(plain.state_dict())
+    images = torch.randn(2, 3, 32, 32)
+    original = torch.compile
+
+    def eager_compile(module: nn.Module) -> object:
+        # The graph capture and functionalisation of torch.compile, without
+        # generating C++ (the inductor backend), which takes minutes on CPU.
+        return original(module, backend="aot_eager")
+
+    with pytest.MonkeyPatch.context() as patch, torch.no_grad():
+        patch.setattr(torch, "compile", eager_compile)
+        torch.testing.assert_close(fast(images), plain(images))

@@ -1,0 +1,841 @@
+"""BYEL augmentations for a whole batch on its device, drawn per sample."""
+
+import math
+from dataclasses import dataclass, fields
+from typing import cast
+
+import torch
+from lightly.transforms.utils import IMAGENET_NORMALIZE
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torchvision.io import decode_jpeg, encode_jpeg
+
+from lightly_byel.transforms.byel_transform import (
+    _check_interval,
+    _check_positive_int,
+    _check_range,
+    _degree_range,
+)
+
+_CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
+_ERASE_RATIO = (0.3, 3.3)
+_ATTEMPTS = 10
+# ITU-R 601-2 luma, as torchvision's rgb_to_grayscale.
+_GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class BYELBatchParams:
+    """Random parameters of one batch of views, one row per sample.
+
+    :meth:`BYELBatchViewTransform.draw_params` draws them and
+    :meth:`BYELBatchViewTransform.apply_params` applies them. A step whose field is
+    ``None`` is skipped for the whole batch; within a batch, a sample that the step
+    passes over holds the step's identity value. ``B`` is the batch size and ``S``
+    the output side. Boxes are ``(top, left, height, width)`` in pixels.
+
+    Attributes:
+        crop: ``(B, 4)`` int64 crop boxes inside the input image.
+        flip: ``(B,)`` bool, True to flip horizontally.
+        rotation: ``(B,)`` float32 counter-clockwise degrees, 0 for no rotation.
+        jitter_factors: ``(B, 4)`` float32 brightness, contrast, saturation and
+            hue factors as in torchvision's ``adjust_*``; ``(1, 1, 1, 0)`` for no
+            color jitter.
+        jitter_order: ``(B, 4)`` int64, the jitter operations of each sample in
+            the order they run (0 brightness, 1 contrast, 2 saturation, 3 hue);
+            ``None`` for the order 0, 1, 2, 3. Needs ``jitter_factors``.
+        gray: ``(B,)`` bool, True to convert to grayscale.
+        blur_sigma: ``(B,)`` float32 standard deviation of the Gaussian blur, 0 for
+            no blur.
+        jpeg_quality: ``(B,)`` int64 JPEG quality in [1, 100], 0 for no JPEG.
+        noise: ``(B, 3, S, S)`` float32 noise added before normalisation, zero for
+            no noise.
+        erase: ``(B, 4)`` int64 boxes erased after normalisation, empty
+            (height or width 0) for no erasing.
+
+    Examples:
+        >>> import torch
+        >>> whole = torch.tensor([[0, 0, 8, 8], [0, 0, 8, 8]])
+        >>> params = BYELBatchParams(crop=whole, flip=torch.tensor([True, False]))
+        >>> transform = BYELBatchViewTransform(input_size=8, normalize=None)
+        >>> images = torch.rand(2, 3, 8, 8)
+        >>> views = transform.apply_params(images, params)
+        >>> torch.equal(views[0], images[0].flip(-1)), torch.equal(views[1], images[1])
+        (True, True)
+    """
+
+    crop: Tensor
+    flip: Tensor | None = None
+    rotation: Tensor | None = None
+    jitter_factors: Tensor | None = None
+    jitter_order: Tensor | None = None
+    gray: Tensor | None = None
+    blur_sigma: Tensor | None = None
+    jpeg_quality: Tensor | None = None
+    noise: Tensor | None = None
+    erase: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.jitter_order is not None and self.jitter_factors is None:
+            raise ValueError("jitter_order needs jitter_factors, got None.")
+
+
+class BYELBatchViewTransform(nn.Module):
+    """Transforms a batch of face images into one augmented view each for BYEL [0].
+
+    The batch counterpart of :class:`BYELViewTransform`, with the same arguments and
+    the same steps in the same order, for augmenting on the GPU where per-sample
+    transforms in DataLoader workers cannot keep up: every sample draws its own
+    crop, flip, jitter factors and order, and so on, from the same distributions
+    as :class:`BYELViewTransform`, and the whole batch is transformed at once.
+
+    All random numbers come from ``torch.rand``, ``torch.randn`` and
+    ``torch.randint`` on the images' device and with the given generator (the
+    device's global generator by default), and every step runs once on the whole
+    batch, each sample getting its own result through ``torch.where`` or an
+    identity parameter. So the default recipe never waits for the device; move
+    the module to the images' device (``.to``) so that the normalisation buffers
+    are there too. Only ``jpeg_prob > 0`` synchronises: JPEG re-compression reads
+    the qualities on the host and encodes and decodes each selected image on the
+    CPU.
+
+    Differences from :class:`BYELViewTransform`: unlike the per-sample transform,
+    the whole pipeline runs in float32 and does not round to uint8 between steps
+    (nor float input to uint8 at the start), so values differ by rounding only;
+    the rotation interpolates bilinearly (``v2.RandomRotation`` defaults to
+    nearest). The crop and resize is torchvision's antialiased ``resized_crop``
+    written as two matrix products per image, so with TF32 matmuls enabled
+    (``torch.backends.cuda.matmul.allow_tf32``) it is only accurate to about 1e-3.
+
+    Input to this transform:
+        A batch of equally sized images, a tensor of shape ``(B, C, H, W)`` with
+        ``C`` 1 or 3, uint8 in [0, 255] or floating point in [0, 1], on any device.
+
+    Output of this transform:
+        A float32 tensor of shape ``(B, 3, input_size, input_size)`` on the
+        images' device.
+
+    - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
+
+    Examples:
+        >>> import torch
+        >>> transform = BYELBatchViewTransform(input_size=32)
+        >>> images = torch.randint(0, 256, (4, 3, 48, 40), dtype=torch.uint8)
+        >>> generator = torch.Generator().manual_seed(0)
+        >>> views = transform(images, generator=generator)
+        >>> views.shape, views.dtype
+        (torch.Size([4, 3, 32, 32]), torch.float32)
+        >>> params = transform.draw_params(4, 48, 40, generator=generator)
+        >>> params.crop.shape, params.jitter_order.shape
+        (torch.Size([4, 4]), torch.Size([4, 4]))
+        >>> transform.apply_params(images, params).shape
+        torch.Size([4, 3, 32, 32])
+    """
+
+    mean: Tensor | None
+    std: Tensor | None
+
+    def __init__(
+        self,
+        input_size: int = 128,
+        cj_prob: float = 0.3,
+        cj_strength: float = 1.0,
+        cj_bright: float = 0.8,
+        cj_contrast: float = 0.8,
+        cj_sat: float = 0.8,
+        cj_hue: float = 0.2,
+        min_scale: float = 0.08,
+        random_gray_scale: float = 0.2,
+        gaussian_blur: float = 0.2,
+        kernel_size: int = 3,
+        sigmas: tuple[float, float] = (1.0, 2.0),
+        hf_prob: float = 0.5,
+        rr_prob: float = 0.0,
+        rr_degrees: float | tuple[float, float] = 15.0,
+        jpeg_prob: float = 0.0,
+        jpeg_quality: tuple[int, int] = (30, 90),
+        noise_prob: float = 0.0,
+        noise_sigma: float = 0.05,
+        erase_prob: float = 0.0,
+        erase_scale: tuple[float, float] = (0.02, 0.15),
+        normalize: dict[str, list[float]] | None = IMAGENET_NORMALIZE,
+    ) -> None:
+        """Builds the batch view transform.
+
+        Args:
+            input_size: Side of the square output views in pixels.
+            cj_prob: Probability that color jitter is applied.
+            cj_strength: Multiplies ``cj_bright``, ``cj_contrast``, ``cj_sat`` and
+                ``cj_hue``.
+            cj_bright: How much to jitter brightness.
+            cj_contrast: How much to jitter contrast.
+            cj_sat: How much to jitter saturation.
+            cj_hue: How much to jitter hue, at most 0.5 after ``cj_strength``.
+            min_scale: Minimum area of the random crop relative to the image.
+            random_gray_scale: Probability of conversion to grayscale.
+            gaussian_blur: Probability of Gaussian blur.
+            kernel_size: Side of the Gaussian blur kernel, odd.
+            sigmas: Range of the blur's standard deviation.
+            hf_prob: Probability of a horizontal flip.
+            rr_prob: Probability of a random rotation.
+            rr_degrees: Rotation range: ``d`` for ``[-d, d]`` or a ``(min, max)``
+                tuple, counter-clockwise degrees.
+            jpeg_prob: Probability of JPEG re-compression (synchronises, see the
+                class docstring).
+            jpeg_quality: Range of the JPEG quality, within [1, 100].
+            noise_prob: Probability of additive Gaussian noise.
+            noise_sigma: Standard deviation of that noise, on the [0, 1] scale.
+            erase_prob: Probability of erasing a random rectangle (an occluder).
+            erase_scale: Range of the erased area relative to the view.
+            normalize: Dictionary with ``mean`` and ``std`` for the normalisation,
+                or ``None`` for views in [0, 1].
+
+        Raises:
+            ValueError: If an argument is out of its range.
+        """
+        super().__init__()
+        _check_positive_int("input_size", input_size)
+        for name, probability in (
+            ("cj_prob", cj_prob),
+            ("random_gray_scale", random_gray_scale),
+            ("gaussian_blur", gaussian_blur),
+            ("hf_prob", hf_prob),
+            ("rr_prob", rr_prob),
+            ("jpeg_prob", jpeg_prob),
+            ("noise_prob", noise_prob),
+            ("erase_prob", erase_prob),
+        ):
+            _check_range(name, probability, 0.0, 1.0)
+        _check_range("min_scale", min_scale, 0.0, 1.0, low_open=True)
+        _check_interval("sigmas", sigmas, 0.0, math.inf, low_open=True)
+        _check_interval("jpeg_quality", jpeg_quality, 1, 100)
+        _check_interval("erase_scale", erase_scale, 0.0, 1.0, low_open=True)
+        _check_range("noise_sigma", noise_sigma, 0.0, math.inf)
+        _check_range("cj_strength", cj_strength, 0.0, math.inf)
+        _check_range("cj_hue", cj_strength * cj_hue, 0.0, 0.5)
+        self.rr_degrees = _degree_range(rr_degrees)
+        _check_positive_int("kernel_size", kernel_size)
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
+
+        self.input_size = input_size
+        self.cj_prob = cj_prob
+        # The factor ranges of v2.ColorJitter: brightness, contrast, saturation, hue.
+        self.jitter_ranges = (
+            *(
+                (max(0.0, 1.0 - cj_strength * value), 1.0 + cj_strength * value)
+                for value in (cj_bright, cj_contrast, cj_sat)
+            ),
+            (-cj_strength * cj_hue, cj_strength * cj_hue),
+        )
+        self.min_scale = min_scale
+        self.random_gray_scale = random_gray_scale
+        self.gaussian_blur = gaussian_blur
+        self.kernel_size = kernel_size
+        self.sigmas = (float(sigmas[0]), float(sigmas[1]))
+        self.hf_prob = hf_prob
+        self.rr_prob = rr_prob
+        self.jpeg_prob = jpeg_prob
+        self.jpeg_quality = (int(jpeg_quality[0]), int(jpeg_quality[1]))
+        self.noise_prob = noise_prob
+        self.noise_sigma = noise_sigma
+        self.erase_prob = erase_prob
+        self.erase_scale = (float(erase_scale[0]), float(erase_scale[1]))
+        mean: Tensor | None = None
+        std: Tensor | None = None
+        if normalize:
+            mean = torch.tensor(normalize["mean"], dtype=torch.float32).view(
+                1, -1, 1, 1
+            )
+            std = torch.tensor(normalize["std"], dtype=torch.float32).view(1, -1, 1, 1)
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
+
+    def forward(
+        self, images: Tensor, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Returns one augmented view of each image.
+
+        Args:
+            images: Tensor of shape ``(B, C, H, W)`` with ``C`` 1 or 3, uint8 in
+                [0, 255] or floating point in [0, 1].
+            generator: Random generator on the images' device, or ``None`` for the
+                device's global generator.
+
+        Returns:
+            A float32 tensor of shape ``(B, 3, input_size, input_size)`` on the
+            images' device.
+
+        Raises:
+            ValueError: If the images are not such a tensor or the generator is on
+                another device.
+        """
+        _check_images(images)
+        batch_size, _, height, width = images.shape
+        params = self.draw_params(
+            batch_size, height, width, device=images.device, generator=generator
+        )
+        return self.apply_params(images, params)
+
+    def draw_params(
+        self,
+        batch_size: int,
+        height: int,
+        width: int,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> BYELBatchParams:
+        """Draws the random parameters of a batch, independently for every sample.
+
+        Args:
+            batch_size: Number of images ``B``.
+            height: Height of the input images.
+            width: Width of the input images.
+            device: Device of the parameters, that of the images.
+            generator: Random generator on ``device``, or ``None`` for the device's
+                global generator.
+
+        Returns:
+            The parameters; the fields of steps switched off are ``None``.
+
+        Raises:
+            ValueError: If a size is not a positive integer or the generator is on
+                another device.
+        """
+        for name, value in (
+            ("batch_size", batch_size),
+            ("height", height),
+            ("width", width),
+        ):
+            _check_positive_int(name, value)
+        device = torch.device(device)
+        _check_generator(generator, device)
+        size = self.input_size
+
+        def uniform(low: float, high: float, *shape: int) -> Tensor:
+            drawn = torch.rand(shape, device=device, generator=generator)
+            return low + (high - low) * drawn
+
+        def chosen(probability: float) -> Tensor:
+            return uniform(0.0, 1.0, batch_size) < probability
+
+        crop = self._draw_crop(batch_size, height, width, device, generator)
+        flip = chosen(self.hf_prob) if self.hf_prob > 0 else None
+        rotation = None
+        if self.rr_prob > 0:
+            angle = uniform(*self.rr_degrees, batch_size)
+            rotation = torch.where(chosen(self.rr_prob), angle, 0.0)
+        jitter_factors = jitter_order = None
+        if self.cj_prob > 0:
+            jittered = chosen(self.cj_prob)
+            jitter_factors = torch.stack(
+                [
+                    torch.where(jittered, uniform(low, high, batch_size), identity)
+                    for (low, high), identity in zip(
+                        self.jitter_ranges, (1.0, 1.0, 1.0, 0.0), strict=True
+                    )
+                ],
+                dim=1,
+            )
+            # Sorting uniform keys gives a uniformly random permutation per row.
+            jitter_order = uniform(0.0, 1.0, batch_size, 4).argsort(dim=1)
+        gray = chosen(self.random_gray_scale) if self.random_gray_scale > 0 else None
+        blur_sigma = None
+        if self.gaussian_blur > 0:
+            sigma = uniform(*self.sigmas, batch_size)
+            blur_sigma = torch.where(chosen(self.gaussian_blur), sigma, 0.0)
+        jpeg_quality = None
+        if self.jpeg_prob > 0:
+            low, high = self.jpeg_quality
+            quality = torch.randint(
+                low, high + 1, (batch_size,), device=device, generator=generator
+            )
+            jpeg_quality = torch.where(chosen(self.jpeg_prob), quality, 0)
+        noise = None
+        if self.noise_prob > 0:
+            shape = (batch_size, 3, size, size)
+            gaussian = torch.randn(shape, device=device, generator=generator)
+            noisy = chosen(self.noise_prob).view(-1, 1, 1, 1)
+            noise = torch.where(noisy, self.noise_sigma * gaussian, 0.0)
+        erase = None
+        if self.erase_prob > 0:
+            erase = self._draw_erase(batch_size, device, generator)
+            erase = torch.where(chosen(self.erase_prob).unsqueeze(1), erase, 0)
+        return BYELBatchParams(
+            crop=crop,
+            flip=flip,
+            rotation=rotation,
+            jitter_factors=jitter_factors,
+            jitter_order=jitter_order,
+            gray=gray,
+            blur_sigma=blur_sigma,
+            jpeg_quality=jpeg_quality,
+            noise=noise,
+            erase=erase,
+        )
+
+    def apply_params(self, images: Tensor, params: BYELBatchParams) -> Tensor:
+        """Transforms the images with the given parameters.
+
+        Args:
+            images: Tensor of shape ``(B, C, H, W)`` with ``C`` 1 or 3, uint8 in
+                [0, 255] or floating point in [0, 1].
+            params: Parameters of the batch on the images' device, from
+                :meth:`draw_params` or built by hand.
+
+        Returns:
+            A float32 tensor of shape ``(B, 3, input_size, input_size)``.
+
+        Raises:
+            ValueError: If the images are not such a tensor or the parameters are
+                for another batch size.
+        """
+        _check_images(images)
+        batch_size = images.shape[0]
+        for field in fields(params):
+            value = getattr(params, field.name)
+            if value is not None and value.shape[0] != batch_size:
+                raise ValueError(
+                    f"params.{field.name} has {value.shape[0]} rows, expected one "
+                    f"per image ({batch_size})."
+                )
+        if images.dtype == torch.uint8:
+            views = images.to(torch.float32) / 255
+        else:
+            views = images.to(torch.float32).clamp(0, 1)
+        views = _resized_crop(views, params.crop, params.flip, self.input_size)
+        views = views.expand(-1, 3, -1, -1)
+        if params.rotation is not None:
+            views = _rotate(views, params.rotation)
+        if params.jitter_factors is not None:
+            views = _color_jitter(views, params.jitter_factors, params.jitter_order)
+        if params.gray is not None:
+            gray = _grayscale(views).expand_as(views)
+            views = torch.where(params.gray.view(-1, 1, 1, 1), gray, views)
+        if params.blur_sigma is not None:
+            views = _gaussian_blur(views, params.blur_sigma, self.kernel_size)
+        if params.jpeg_quality is not None:
+            views = _jpeg(views, params.jpeg_quality)
+        if params.noise is not None:
+            views = (views + params.noise.to(views.dtype)).clamp(0, 1)
+        if self.mean is not None and self.std is not None:
+            views = (views - self.mean.to(views.device)) / self.std.to(views.device)
+        if params.erase is not None:
+            views = _erase(views, params.erase)
+        return views
+
+    def extra_repr(self) -> str:
+        """The main settings, shown in the module's repr."""
+        return (
+            f"input_size={self.input_size}, min_scale={self.min_scale}, "
+            f"hf_prob={self.hf_prob}, cj_prob={self.cj_prob}, "
+            f"random_gray_scale={self.random_gray_scale}, "
+            f"gaussian_blur={self.gaussian_blur}, rr_prob={self.rr_prob}, "
+            f"jpeg_prob={self.jpeg_prob}, noise_prob={self.noise_prob}, "
+            f"erase_prob={self.erase_prob}"
+        )
+
+    def _draw_crop(
+        self,
+        batch_size: int,
+        height: int,
+        width: int,
+        device: torch.device,
+        generator: torch.Generator | None,
+    ) -> Tensor:
+        """Crop boxes as v2.RandomResizedCrop draws them, ``(B, 4)`` int64."""
+        scale = (self.min_scale, 1.0)
+        area = height * width
+        w, h = _draw_sides(batch_size, area, scale, _CROP_RATIO, device, generator)
+        valid = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+        h, w = _first_valid(valid, h, w)
+        top = _random_offset(height - h + 1, generator)
+        left = _random_offset(width - w + 1, generator)
+        found = valid.any(dim=1)
+        fallback = _central_crop(height, width)
+        return torch.stack(
+            [
+                torch.where(found, value, default)
+                for value, default in zip((top, left, h, w), fallback, strict=True)
+            ],
+            dim=1,
+        )
+
+    def _draw_erase(
+        self,
+        batch_size: int,
+        device: torch.device,
+        generator: torch.Generator | None,
+    ) -> Tensor:
+        """Boxes as v2.RandomErasing draws them, ``(B, 4)`` int64, empty if none fit."""
+        size = self.input_size
+        area = size * size
+        h, w = _draw_sides(
+            batch_size, area, self.erase_scale, _ERASE_RATIO, device, generator
+        )
+        valid = (h < size) & (w < size)
+        h, w = _first_valid(valid, h, w)
+        top = _random_offset(size - h + 1, generator)
+        left = _random_offset(size - w + 1, generator)
+        boxes = torch.stack([top, left, h, w], dim=1)
+        return torch.where(valid.any(dim=1, keepdim=True), boxes, 0)
+
+
+class BYELBatchTransform(nn.Module):
+    """Transforms a batch of face images into the two views BYEL trains on [0].
+
+    Both views are drawn independently with the same
+    :class:`BYELBatchViewTransform`, whose arguments it takes (see there).
+
+    - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
+
+    Examples:
+        >>> import torch
+        >>> transform = BYELBatchTransform(input_size=32)
+        >>> images = torch.randint(0, 256, (4, 3, 40, 40), dtype=torch.uint8)
+        >>> views = transform(images)
+        >>> len(views), views[0].shape
+        (2, torch.Size([4, 3, 32, 32]))
+    """
+
+    def __init__(
+        self,
+        input_size: int = 128,
+        cj_prob: float = 0.3,
+        cj_strength: float = 1.0,
+        cj_bright: float = 0.8,
+        cj_contrast: float = 0.8,
+        cj_sat: float = 0.8,
+        cj_hue: float = 0.2,
+        min_scale: float = 0.08,
+        random_gray_scale: float = 0.2,
+        gaussian_blur: float = 0.2,
+        kernel_size: int = 3,
+        sigmas: tuple[float, float] = (1.0, 2.0),
+        hf_prob: float = 0.5,
+        rr_prob: float = 0.0,
+        rr_degrees: float | tuple[float, float] = 15.0,
+        jpeg_prob: float = 0.0,
+        jpeg_quality: tuple[int, int] = (30, 90),
+        noise_prob: float = 0.0,
+        noise_sigma: float = 0.05,
+        erase_prob: float = 0.0,
+        erase_scale: tuple[float, float] = (0.02, 0.15),
+        normalize: dict[str, list[float]] | None = IMAGENET_NORMALIZE,
+    ) -> None:
+        """Builds the two-view transform; the arguments are BYELViewTransform's."""
+        super().__init__()
+        self.view_transform = BYELBatchViewTransform(
+            input_size=input_size,
+            cj_prob=cj_prob,
+            cj_strength=cj_strength,
+            cj_bright=cj_bright,
+            cj_contrast=cj_contrast,
+            cj_sat=cj_sat,
+            cj_hue=cj_hue,
+            min_scale=min_scale,
+            random_gray_scale=random_gray_scale,
+            gaussian_blur=gaussian_blur,
+            kernel_size=kernel_size,
+            sigmas=sigmas,
+            hf_prob=hf_prob,
+            rr_prob=rr_prob,
+            rr_degrees=rr_degrees,
+            jpeg_prob=jpeg_prob,
+            jpeg_quality=jpeg_quality,
+            noise_prob=noise_prob,
+            noise_sigma=noise_sigma,
+            erase_prob=erase_prob,
+            erase_scale=erase_scale,
+            normalize=normalize,
+        )
+
+    def forward(
+        self, images: Tensor, generator: torch.Generator | None = None
+    ) -> list[Tensor]:
+        """Returns two views of each image, each ``(B, 3, input_size, input_size)``.
+
+        Args:
+            images: Tensor of shape ``(B, C, H, W)``, see
+                :meth:`BYELBatchViewTransform.forward`.
+            generator: Random generator on the images' device, or ``None`` for the
+                device's global generator.
+        """
+        views: list[Tensor] = [
+            self.view_transform(images, generator=generator) for _ in range(2)
+        ]
+        return views
+
+
+def _check_images(images: Tensor) -> None:
+    if not isinstance(images, Tensor):
+        raise ValueError(
+            f"expected a tensor of images (B, C, H, W), got {type(images).__name__}."
+        )
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(
+            "expected images of shape (B, C, H, W) with C in (1, 3), "
+            f"got shape {tuple(images.shape)}."
+        )
+    if images.numel() == 0:
+        raise ValueError(
+            f"expected a non-empty batch of images, got shape {tuple(images.shape)}."
+        )
+    if not (images.is_floating_point() or images.dtype == torch.uint8):
+        raise ValueError(
+            f"expected uint8 or floating point images, got dtype {images.dtype}."
+        )
+
+
+def _check_generator(generator: torch.Generator | None, device: torch.device) -> None:
+    if generator is None:
+        return
+    own = generator.device
+    same_index = own.index is None or device.index is None or own.index == device.index
+    if own.type != device.type or not same_index:
+        raise ValueError(
+            f"the generator is on device {own} but the images are on device "
+            f"{device}; pass a generator on the images' device."
+        )
+
+
+def _draw_sides(
+    batch_size: int,
+    area: int,
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
+    """Rounded sides of the candidate boxes of torchvision's 10 attempts.
+
+    Returns ``round(sqrt(a * r))`` and ``round(sqrt(a / r))`` as ``(B, 10)`` int64,
+    for an area ``a`` uniform in ``area * scale`` and ``log(r)`` uniform in
+    ``log(ratio)``.
+    """
+    shape = (batch_size, _ATTEMPTS)
+    fraction = torch.rand(shape, device=device, generator=generator)
+    target = area * (scale[0] + (scale[1] - scale[0]) * fraction)
+    low, high = math.log(ratio[0]), math.log(ratio[1])
+    log_ratio = torch.rand(shape, device=device, generator=generator)
+    aspect = torch.exp(low + (high - low) * log_ratio)
+    along = torch.sqrt(target * aspect).round().long()
+    across = torch.sqrt(target / aspect).round().long()
+    return along, across
+
+
+def _first_valid(valid: Tensor, *candidates: Tensor) -> tuple[Tensor, ...]:
+    """Picks from each ``(B, 10)`` candidate the first valid attempt, as ``(B,)``."""
+    # argmax returns the first maximum: the first True, or 0 if none is valid.
+    first = valid.to(torch.uint8).argmax(dim=1, keepdim=True)
+    return tuple(candidate.gather(1, first).squeeze(1) for candidate in candidates)
+
+
+def _random_offset(positions: Tensor, generator: torch.Generator | None) -> Tensor:
+    """Uniform integers in ``[0, positions)``, one per entry of ``positions``."""
+    drawn = torch.rand(positions.shape, device=positions.device, generator=generator)
+    offset = (drawn * positions).floor().long()
+    return torch.minimum(offset, positions - 1)
+
+
+def _central_crop(height: int, width: int) -> tuple[int, int, int, int]:
+    """The fallback of v2.RandomResizedCrop: the central crop within the ratios."""
+    in_ratio = width / height
+    if in_ratio < min(_CROP_RATIO):
+        w, h = width, round(width / min(_CROP_RATIO))
+    elif in_ratio > max(_CROP_RATIO):
+        w, h = round(height * max(_CROP_RATIO)), height
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
+def _resize_weights(start: Tensor, length: Tensor, size: int, output: int) -> Tensor:
+    """Antialiased bilinear resampling of ``[start, start + length)`` as matrices.
+
+    Row ``k`` of sample ``b`` holds the weights of the ``size`` input pixels for
+    output pixel ``k``: the triangle filter of ``F.interpolate(mode="bilinear",
+    antialias=True, align_corners=False)`` stretched by the downscaling factor,
+    over the pixels of the crop only and normalised, as torchvision crops and
+    then resizes. For upscaling this is plain bilinear interpolation.
+
+    Returns:
+        Float32 tensor of shape ``(B, output, size)``.
+    """
+    device = start.device
+    start = start.to(torch.float32).view(-1, 1, 1)
+    length = length.to(torch.float32).view(-1, 1, 1)
+    scale = length / output
+    centre = (torch.arange(output, device=device).view(1, -1, 1) + 0.5) * scale
+    pixel = torch.arange(size, device=device).view(1, 1, -1) - start
+    support = scale.clamp(min=1.0)
+    weights = (1 - (pixel + 0.5 - centre).abs() / support).clamp(min=0)
+    weights = torch.where((pixel >= 0) & (pixel < length), weights, 0.0)
+    return weights / weights.sum(dim=2, keepdim=True)
+
+
+def _resized_crop(
+    images: Tensor, crop: Tensor, flip: Tensor | None, size: int
+) -> Tensor:
+    """Crops, resizes to ``size`` and flips every image with its own parameters.
+
+    Resampling is separable, so each image is one matrix product per axis with
+    weights that are zero outside its crop; flipping reverses the rows of the
+    horizontal weights. This equals torchvision's ``resized_crop`` with
+    ``antialias=True`` on float images, for upscaling and downscaling alike.
+    """
+    _, _, height, width = images.shape
+    top, left, h, w = crop.unbind(dim=1)
+    rows = _resize_weights(top, h, height, size)
+    columns = _resize_weights(left, w, width, size)
+    if flip is not None:
+        columns = torch.where(flip.view(-1, 1, 1), columns.flip(1), columns)
+    return rows.unsqueeze(1) @ images @ columns.transpose(1, 2).unsqueeze(1)
+
+
+def _rotate(images: Tensor, degrees: Tensor) -> Tensor:
+    """Rotates square images counter-clockwise about their centre.
+
+    Matches torchvision's ``rotate(interpolation=BILINEAR, fill=0)``: bilinear
+    sampling with zeros outside, times the sampled coverage of the image, which
+    is how torchvision blends in its fill value.
+    """
+    batch_size, channels, height, width = images.shape
+    radians = degrees.to(torch.float32) * (math.pi / 180)
+    cos, sin, zero = radians.cos(), radians.sin(), torch.zeros_like(radians)
+    # Output pixel -> input pixel in normalised coordinates; those are isotropic
+    # for a square image.
+    theta = torch.stack(
+        [torch.stack([cos, -sin, zero], dim=1), torch.stack([sin, cos, zero], dim=1)],
+        dim=1,
+    )
+    grid = F.affine_grid(
+        theta, [batch_size, channels + 1, height, width], align_corners=False
+    )
+    coverage = torch.ones_like(images[:, :1])
+    sampled = F.grid_sample(
+        torch.cat([images, coverage], dim=1),
+        grid,
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )
+    rotated = sampled[:, :channels] * sampled[:, channels:]
+    return torch.where(degrees.view(-1, 1, 1, 1) != 0, rotated, images)
+
+
+def _grayscale(images: Tensor) -> Tensor:
+    """Luma of ``(B, 3, H, W)`` images, ``(B, 1, H, W)``."""
+    r, g, b = _GRAY_WEIGHTS
+    return images[:, 0:1] * r + images[:, 1:2] * g + images[:, 2:3] * b
+
+
+def _color_jitter(images: Tensor, factors: Tensor, order: Tensor | None) -> Tensor:
+    """Applies brightness, contrast, saturation and hue in each sample's order.
+
+    At each of the four positions every operation runs on the whole batch and
+    each sample keeps the result of its own operation for that position.
+    """
+    factors = factors.to(images.dtype).view(-1, 4, 1, 1, 1)
+    brightness, contrast, saturation, hue = factors.unbind(1)
+    if order is None:
+        order = torch.arange(4, device=images.device).expand(images.shape[0], 4)
+    for position in range(4):
+        operation = order[:, position].view(-1, 1, 1, 1)
+        images = torch.where(operation == 0, (images * brightness).clamp(0, 1), images)
+        images = torch.where(operation == 1, _adjust_contrast(images, contrast), images)
+        images = torch.where(
+            operation == 2, _blend(images, _grayscale(images), saturation), images
+        )
+        # A hue round trip through HSV is not exact, so hue 0 keeps the input.
+        images = torch.where(
+            (operation == 3) & (hue != 0), _adjust_hue(images, hue), images
+        )
+    return images
+
+
+def _blend(images: Tensor, other: Tensor, ratio: Tensor) -> Tensor:
+    return (images * ratio + other * (1 - ratio)).clamp(0, 1)
+
+
+def _adjust_contrast(images: Tensor, factor: Tensor) -> Tensor:
+    mean = _grayscale(images).mean(dim=(1, 2, 3), keepdim=True)
+    return _blend(images, mean, factor)
+
+
+def _adjust_hue(images: Tensor, factor: Tensor) -> Tensor:
+    """Shifts the hue (in turns) of ``(B, 3, H, W)`` images in [0, 1]."""
+    red, green, blue = images[:, 0:1], images[:, 1:2], images[:, 2:3]
+    value = images.amax(dim=1, keepdim=True)
+    spread = value - images.amin(dim=1, keepdim=True)
+    saturation = spread / torch.where(value > 0, value, 1.0)
+    divisor = torch.where(spread > 0, spread, 1.0)
+    # Hue in sixths of a turn, from whichever channel is the largest (red first).
+    sixths = torch.where(
+        value == red,
+        (green - blue) / divisor,
+        torch.where(
+            value == green,
+            2 + (blue - red) / divisor,
+            4 + (red - green) / divisor,
+        ),
+    )
+    sixths = 6 * torch.remainder(sixths / 6 + factor, 1.0)
+    # HSV to RGB: channel n (5 red, 3 green, 1 blue) is
+    # v - v s clamp(min(k, 4 - k), 0, 1) with k = (n + sixths) mod 6.
+    channels = []
+    for n in (5, 3, 1):
+        k = torch.remainder(n + sixths, 6)
+        ramp = torch.minimum(k, 4 - k).clamp(0, 1)
+        channels.append(value - value * saturation * ramp)
+    return torch.cat(channels, dim=1)
+
+
+def _gaussian_blur(images: Tensor, sigma: Tensor, kernel_size: int) -> Tensor:
+    """Blurs each image with its own sigma; sigma 0 keeps the image.
+
+    One grouped convolution per axis, each image channel its own group, with
+    torchvision's kernel and reflect padding.
+    """
+    batch_size, channels, height, width = images.shape
+    half = (kernel_size - 1) / 2
+    offsets = torch.linspace(-half, half, kernel_size, device=images.device)
+    safe_sigma = torch.where(sigma > 0, sigma, 1.0).to(torch.float32).view(-1, 1)
+    kernel = torch.exp(-0.5 * (offsets / safe_sigma) ** 2)
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(
+        channels, dim=0
+    )
+    groups = batch_size * channels
+    pad = kernel_size // 2
+    flat = images.reshape(1, groups, height, width)
+    flat = F.pad(flat, (pad, pad, pad, pad), mode="reflect")
+    flat = F.conv2d(flat, kernel.view(groups, 1, kernel_size, 1), groups=groups)
+    flat = F.conv2d(flat, kernel.view(groups, 1, 1, kernel_size), groups=groups)
+    blurred = flat.view(batch_size, channels, height, width)
+    return torch.where(sigma.view(-1, 1, 1, 1) > 0, blurred, images)
+
+
+def _jpeg(images: Tensor, quality: Tensor) -> Tensor:
+    """Re-compresses each image with quality > 0 as JPEG, on the CPU.
+
+    The only step that synchronises: it reads the qualities on the host and
+    encodes the image rounded to uint8, one at a time.
+    """
+    views = list(images.unbind(0))
+    for index, level in enumerate(quality.tolist()):
+        if level > 0:
+            pixels = (views[index] * 255).round().clamp(0, 255).to(torch.uint8)
+            encoded = cast(Tensor, encode_jpeg(pixels.cpu(), quality=level))
+            decoded = cast(Tensor, decode_jpeg(encoded))
+            views[index] = decoded.to(images.device, torch.float32) / 255
+    return torch.stack(views)
+
+
+def _erase(images: Tensor, boxes: Tensor) -> Tensor:
+    """Sets each image's box to 0; an empty box keeps the image."""
+    _, _, height, width = images.shape
+    top, left, h, w = (side.view(-1, 1, 1) for side in boxes.unbind(dim=1))
+    rows = torch.arange(height, device=images.device).view(1, -1, 1)
+    columns = torch.arange(width, device=images.device).view(1, 1, -1)
+    inside = (rows >= top) & (rows < top + h) & (columns >= left) & (columns < left + w)
+    return torch.where(inside.unsqueeze(1), 0.0, images)

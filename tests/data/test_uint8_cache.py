@@ -1,0 +1,131 @@
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from lightly_byel.data import LSDImageFolder, uint8_cache
+from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
+
+
+def _folder(root: Path, size: int = 20, per_class: int = 3) -> LSDImageFolder:
+    rng = np.random.default_rng(0)
+    for name in ("ANGER", "HAPPINESS"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return LSDImageFolder(root)
+
+
+def test_cache_holds_the_exact_pixels_and_labels(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces")
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=20)
+    assert len(cache) == len(data) == 6
+    assert cache.targets == data.targets and cache.classes == data.classes
+    for i in range(len(data)):
+        image, label = cache[i]
+        expected, expected_label = data[i]
+        assert image.dtype == torch.uint8 and image.shape == (3, 20, 20)
+        assert torch.equal(image, torch.from_numpy(np.array(expected)).permute(2, 0, 1))
+        assert label == expected_label
+    images, labels = cache.batch([5, 0, 5])
+    assert images.shape == (3, 3, 20, 20)
+    assert torch.equal(images[0], cache[5][0]) and torch.equal(images[1], cache[0][0])
+    assert labels.dtype == torch.int64
+    assert labels.tolist() == [data.targets[5], data.targets[0], data.targets[5]]
+
+
+def test_other_sizes_are_resized_with_pillow(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces", size=24)
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=12)
+    expected = data[2][0].resize((12, 12), Image.Resampling.BILINEAR)
+    assert torch.equal(
+        cache[2][0], torch.from_numpy(np.array(expected)).permute(2, 0, 1)
+    )
+
+
+def test_cache_is_reused_and_rebuilt_when_a_file_changes(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces")
+    first = UInt8ImageCache.build(data, tmp_path / "cache", size=20)
+    stamp = (first.root / "images.npy").stat().st_mtime_ns
+    again = UInt8ImageCache.build(data, tmp_path / "cache", size=20, num_workers=0)
+    assert again.root == first.root
+    assert (again.root / "images.npy").stat().st_mtime_ns == stamp
+
+    changed = Path(data.samples[0][0])
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(changed)
+    os.utime(changed, ns=(stamp + 10**9, stamp + 10**9))
+    rebuilt = UInt8ImageCache.build(
+        LSDImageFolder(tmp_path / "faces"), tmp_path / "cache", size=20
+    )
+    assert rebuilt.root != first.root
+    assert rebuilt[0][0][0].unique().tolist() == [255]
+    assert UInt8ImageCache.build(data, tmp_path / "cache", size=16).root not in (
+        first.root,
+        rebuilt.root,
+    )
+
+
+def test_build_in_worker_processes_gives_the_same_cache(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces")
+    alone = UInt8ImageCache.build(data, tmp_path / "one", size=20)
+    workers = UInt8ImageCache.build(data, tmp_path / "two", size=20, num_workers=2)
+    assert np.array_equal(alone.images, workers.images)
+    assert alone.targets == workers.targets
+
+
+def test_an_interrupted_build_leaves_nothing_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _folder(tmp_path / "faces")
+
+    def killed(folder: Path, *args: object) -> None:
+        (folder / "images.npy").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(uint8_cache, "_decode_into", killed)
+    with pytest.raises(KeyboardInterrupt):
+        UInt8ImageCache.build(data, tmp_path / "cache", size=20)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_bad_caches_and_arguments_are_named(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces")
+    with pytest.raises(FileNotFoundError, match=r"no cache\.json"):
+        UInt8ImageCache(tmp_path / "faces")
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=20)
+    meta = json.loads((cache.root / "cache.json").read_text())
+    (cache.root / "cache.json").write_text(json.dumps({**meta, "count": 7}))
+    with pytest.raises(ValueError, match=r"inconsistent.*delete the folder"):
+        UInt8ImageCache(cache.root)
+    for size in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="size must be a positive integer"):
+            UInt8ImageCache.build(data, tmp_path / "c", size=size)  # type: ignore[arg-type]
+    data.transform = lambda image: image
+    with pytest.raises(ValueError, match="without a transform"):
+        UInt8ImageCache.build(data, tmp_path / "c", size=20)
+
+
+def test_cached_subset_batches_through_a_dataloader(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces")
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=20)
+    subset = CachedSubset(cache, [4, 1, 3])
+    assert len(subset) == 3 and subset.labels() == [data.targets[i] for i in (4, 1, 3)]
+    assert torch.equal(subset[0][0], cache[4][0])
+    for workers in (0, 1):
+        batches = list(
+            DataLoader(
+                subset, batch_size=2, num_workers=workers, collate_fn=collate_batch
+            )
+        )
+        assert [len(labels) for _, labels in batches] == [2, 1]
+        images = torch.cat([images for images, _ in batches])
+        assert torch.equal(images, cache.batch([4, 1, 3])[0])
+    # Without __getitems__ (a plain dataset), collate_batch stacks samples.
+    images, labels = collate_batch([cache[0], cache[1]])
+    assert images.shape == (2, 3, 20, 20) and labels.tolist() == data.targets[:2]

@@ -1,0 +1,377 @@
+import copy
+import inspect
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import torch
+from lightly.models.utils import get_weight_decay_parameters
+from lightly.utils.lars import LARS as LightlyLARS
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from lightly_byel.utils import LARS
+
+CONFIGS = [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.5, momentum=0.9, weight_decay=1.5e-6),
+    dict(lr=0.3, momentum=0.9, weight_decay=0.1, trust_coefficient=0.02),
+    dict(lr=0.2, momentum=0.8, dampening=0.3, weight_decay=0.1),
+    dict(lr=0.1, momentum=0.9, weight_decay=1.5e-6, nesterov=True),
+    dict(lr=1.0, weight_decay=0.1, trust_coefficient=1.0, eps=1e-3),
+]
+CONFIG_IDS = [
+    "sgd",
+    "momentum",
+    "lars",
+    "strong-decay-trust",
+    "dampening",
+    "nesterov",
+    "no-momentum-eps",
+]
+TOLERANCES = {
+    torch.float32: {},  # assert_close's float32 defaults
+    torch.float64: {"rtol": 1e-12, "atol": 1e-14},
+}
+
+OptimizerClass = Callable[..., Optimizer]
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    # The models are tiny: a second thread only adds waiting on a busy machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_model(dtype: torch.dtype = torch.float64) -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4)
+    )
+    return model.to(dtype)
+
+
+def param_groups(model: nn.Module) -> list[dict[str, Any]]:
+    """Decay and no-decay groups, the way Lightly's benchmarks set up LARS."""
+    decay, no_decay = get_weight_decay_parameters([model])
+    return [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def backward(model: nn.Module, seed: int, set_to_none: bool = True) -> Tensor:
+    dtype = next(model.parameters()).dtype
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(32, 8, generator=generator, dtype=dtype).to(device)
+    y = torch.randn(32, 4, generator=generator, dtype=dtype).to(device)
+    model.zero_grad(set_to_none=set_to_none)
+    loss = (model(x) - y).pow(2).mean()
+    loss.backward()
+    return loss
+
+
+def train(model: nn.Module, optimizer: Optimizer, steps: int, seed: int = 0) -> None:
+    for step in range(steps):
+        backward(model, seed + step)
+        optimizer.step()
+
+
+def assert_same(
+    model: nn.Module,
+    optimizer: Optimizer,
+    ref_model: nn.Module,
+    ref_optimizer: Optimizer,
+    **tolerance: float,
+) -> None:
+    """Parameters and momentum buffers agree, and the same parameters have state."""
+    for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, **tolerance)
+        assert (p in optimizer.state) == (q in ref_optimizer.state)
+        if q in ref_optimizer.state:
+            assert optimizer.state[p].keys() == ref_optimizer.state[q].keys()
+            torch.testing.assert_close(
+                optimizer.state[p]["momentum_buffer"],
+                ref_optimizer.state[q]["momentum_buffer"],
+                **tolerance,
+            )
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_matches_lightly(
+    config: dict[str, Any], dtype: torch.dtype, foreach: bool
+) -> None:
+    model = make_model(dtype)
+    ref_model = copy.deepcopy(model)
+    initial = copy.deepcopy(model)
+    optimizer = LARS(param_groups(model), **config, foreach=foreach)
+    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    train(model, optimizer, steps=5)
+    train(ref_model, ref_optimizer, steps=5)
+    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[dtype])
+    for layer in (0, 3):  # the weights moved (a bias before a BatchNorm may not)
+        assert not torch.equal(model[layer].weight, initial[layer].weight)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_foreach_and_loop_agree_exactly_on_cpu(config: dict[str, Any]) -> None:
+    model = make_model(torch.float32)
+    loop_model = copy.deepcopy(model)
+    optimizer = LARS(param_groups(model), **config, foreach=True)
+    loop_optimizer = LARS(param_groups(loop_model), **config, foreach=False)
+    train(model, optimizer, steps=3)
+    train(loop_model, loop_optimizer, steps=3)
+    assert_same(model, optimizer, loop_model, loop_optimizer, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+def test_momentum_buffers_do_not_alias_gradients(foreach: bool) -> None:
+    # Without weight decay d_p is the gradient; zeroing gradients in place (or
+    # accumulating into them) must not touch the buffers.
+    model = make_model()
+    ref_model = copy.deepcopy(model)
+    optimizer = LARS(model.parameters(), lr=0.1, momentum=0.9, foreach=foreach)
+    ref_optimizer = LightlyLARS(ref_model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(3):
+        for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
+            backward(m, seed=step, set_to_none=False)
+            opt.step()
+    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64])
+
+
+class EdgeCases(nn.Module):
+    """A zero parameter, a zero gradient, no gradient, and a late gradient."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.zero = nn.Parameter(torch.zeros(4, 3, dtype=dtype))
+        self.still = nn.Parameter(torch.randn(5, dtype=dtype))
+        self.frozen = nn.Parameter(torch.randn(2, dtype=dtype))
+        self.late = nn.Parameter(torch.randn(3, dtype=dtype))
+        self.live = nn.Parameter(torch.randn(3, 4, dtype=dtype))
+
+    def loss(self, step: int) -> Tensor:
+        x = torch.linspace(-1.0, 2.0, 3, dtype=self.zero.dtype)
+        loss = (self.zero @ x).sum() + (self.still * 0).sum()
+        loss = loss + (self.live @ self.zero @ x).pow(2).sum()
+        if step > 0:
+            loss = loss + (self.late * x).sum()
+        return loss
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_edge_cases_match_lightly(
+    dtype: torch.dtype, foreach: bool, momentum: float
+) -> None:
+    model = EdgeCases(dtype)
+    ref_model = copy.deepcopy(model)
+    still, frozen = model.still.detach().clone(), model.frozen.detach().clone()
+    config = dict(lr=0.1, momentum=momentum, weight_decay=0.1, trust_coefficient=0.1)
+    optimizer = LARS(model.parameters(), **config, foreach=foreach)
+    ref_optimizer = LightlyLARS(ref_model.parameters(), **config)
+    for step in range(3):
+        for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
+            opt.zero_grad()
+            m.loss(step).backward()
+            if step == 0:
+                assert m.still.grad is not None and not m.still.grad.any()
+                assert m.frozen.grad is None and m.late.grad is None
+            opt.step()
+        assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[dtype])
+    # A zero gradient gets no weight decay; no gradient, no update and no state.
+    assert torch.equal(model.still, still)
+    assert torch.equal(model.frozen, frozen)
+    assert model.frozen not in optimizer.state
+    assert model.zero.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("saver", "loader"),
+    [(LARS, LightlyLARS), (LightlyLARS, LARS), (LARS, LARS)],
+    ids=["ours-to-lightly", "lightly-to-ours", "ours-to-ours"],
+)
+def test_state_dict_loads_across_classes(
+    saver: OptimizerClass, loader: OptimizerClass
+) -> None:
+    config = dict(lr=0.2, momentum=0.9, weight_decay=0.1, trust_coefficient=0.01)
+    model = make_model()
+    optimizer = saver(param_groups(model), **config)
+    train(model, optimizer, steps=3)
+
+    resumed_model = copy.deepcopy(model)
+    # Other hyperparameters: the state dict's must replace them.
+    resumed = loader(param_groups(resumed_model), lr=1.0, weight_decay=0.5)
+    checkpoint = io.BytesIO()
+    torch.save(optimizer.state_dict(), checkpoint)
+    checkpoint.seek(0)
+    resumed.load_state_dict(torch.load(checkpoint))
+    assert_same(model, optimizer, resumed_model, resumed, rtol=0, atol=0)
+
+    train(model, optimizer, steps=2, seed=3)
+    train(resumed_model, resumed, steps=2, seed=3)
+    assert_same(model, optimizer, resumed_model, resumed, **TOLERANCES[torch.float64])
+
+
+def test_loading_lightly_state_keeps_foreach() -> None:
+    model = make_model()
+    ref_optimizer = LightlyLARS(model.parameters(), lr=0.1)
+    optimizer = LARS(model.parameters(), lr=0.1, foreach=False)
+    optimizer.load_state_dict(ref_optimizer.state_dict())
+    assert [group["foreach"] for group in optimizer.param_groups] == [False]
+
+
+def test_closure_returns_loss() -> None:
+    model = make_model()
+    ref_model = copy.deepcopy(model)
+    optimizer = LARS(param_groups(model), lr=0.1, momentum=0.9, weight_decay=0.1)
+    ref_optimizer = LightlyLARS(
+        param_groups(ref_model), lr=0.1, momentum=0.9, weight_decay=0.1
+    )
+    losses = []
+    for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
+        closure_losses: list[Tensor] = []
+
+        def closure(m: nn.Module = m, out: list[Tensor] = closure_losses) -> Tensor:
+            assert torch.is_grad_enabled()
+            out.append(backward(m, seed=0))
+            return out[-1]
+
+        assert opt.step(closure) is closure_losses[-1]
+        losses.append(closure_losses[-1])
+    torch.testing.assert_close(losses[0], losses[1])
+    assert_same(model, optimizer, ref_model, ref_optimizer)
+
+
+def test_step_without_closure_returns_none() -> None:
+    model = make_model()
+    optimizer = LARS(model.parameters(), lr=0.1)
+    backward(model, seed=0)
+    assert optimizer.step() is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(lr=-0.1),
+        dict(lr=0.1, momentum=-0.9),
+        dict(lr=0.1, weight_decay=-1e-6),
+        dict(lr=0.1, nesterov=True),
+        dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+    ],
+    ids=["lr", "momentum", "weight-decay", "nesterov-no-momentum", "nesterov-damp"],
+)
+def test_invalid_arguments_raise_like_lightly(kwargs: dict[str, Any]) -> None:
+    params = list(make_model().parameters())
+    with pytest.raises(ValueError) as ours:
+        LARS(params, **kwargs)
+    with pytest.raises(ValueError) as lightly:
+        LightlyLARS(params, **kwargs)
+    assert str(ours.value) == str(lightly.value)
+
+
+def test_defaults_match_lightly() -> None:
+    params = list(make_model().parameters())
+    defaults = LARS(params).defaults
+    assert defaults.pop("foreach") is None
+    assert defaults == LightlyLARS(params, lr=0).defaults
+    lightly_signature = inspect.signature(LightlyLARS)
+    for name, parameter in inspect.signature(LARS).parameters.items():
+        if name not in ("lr", "foreach"):
+            assert parameter.default == lightly_signature.parameters[name].default
+
+
+class HostReadError(RuntimeError):
+    pass
+
+
+@contextmanager
+def host_reads_forbidden(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Makes every way of reading a tensor's value into Python raise."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise HostReadError
+
+    with monkeypatch.context() as patch:
+        for name in ("__bool__", "__float__", "__int__", "item", "tolist"):
+            patch.setattr(torch.Tensor, name, forbidden)
+        yield
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+def test_step_reads_no_tensor_value_on_cpu(
+    monkeypatch: pytest.MonkeyPatch, foreach: bool
+) -> None:
+    config = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
+    model = make_model()
+    ref_model = copy.deepcopy(model)
+    optimizer = LARS(param_groups(model), **config, foreach=foreach)
+    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    for step in range(2):  # the first step creates the momentum buffers
+        backward(model, seed=step)
+        with host_reads_forbidden(monkeypatch):
+            optimizer.step()
+        train(ref_model, ref_optimizer, steps=1, seed=step)
+    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64])
+
+    # The check can fail: Lightly's LARS branches on the norms.
+    with host_reads_forbidden(monkeypatch), pytest.raises(HostReadError):
+        ref_optimizer.step()
+    assert bool(torch.ones(())) and torch.ones(()).item() == 1.0  # restored
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("foreach", [True, False])
+def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
+    config = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
+    model = make_model(torch.float32).cuda()
+    ref_model = copy.deepcopy(model)
+    optimizer = LARS(param_groups(model), **config, foreach=foreach)
+    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    for step in range(2):
+        backward(model, seed=step)
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            optimizer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        train(ref_model, ref_optimizer, steps=1, seed=step)
+    assert_same(model, optimizer, ref_model, ref_optimizer)
+
+    # The check can fail: Lightly's LARS synchronises on the norms.
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with pytest.raises(RuntimeError, match="synchroniz"):
+            ref_optimizer.step()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+def test_default_picks_the_loop_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightly_byel.utils import lars
+
+    used: list[str] = []
+    loop, multi = lars._lars_loop, lars._lars_foreach
+
+    def record(name: str, update: Callable[..., None]) -> Callable[..., None]:
+        def wrapped(*args: Any, **kwargs: Any) -> None:
+            used.append(name)
+            update(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(lars, "_lars_loop", record("loop", loop))
+    monkeypatch.setattr(lars, "_lars_foreach", record("foreach", multi))
+    for foreach in (None, True, False):
+        model = make_model()
+        train(model, LARS(param_groups(model), lr=0.1, foreach=foreach), steps=1)
+    # Two parameter groups a step: None and False loop on CPU, True does not.
+    assert used == ["loop", "loop", "foreach", "foreach", "loop", "loop"]
