@@ -15,6 +15,11 @@ memory, in one or more modes:
 - ``cache``: end to end from the same files through the uint8 cache (decoded once;
   the build time is reported apart): batches are gathered, pinned, copied and
   augmented on the device.
+- ``files-data`` and ``cache-data``: the data path of ``files`` and ``cache`` alone,
+  two views per image and no training step (method ``-``): how many images a second
+  the CPU side can supply with ``--num-workers`` workers. ``cache-gather``: the
+  cache's batches copied to the device, without augmentation: the CPU's whole share
+  of the ``cache`` pipeline when the device augments.
 
 The end-to-end modes read synthetic-face JPEGs made by the embedded generator at
 ``--image-size`` (LSD-like: 112 px), or an LSD-layout split given with ``--data``.
@@ -58,7 +63,16 @@ from lightly_byel.data import LSDImageFolder
 from lightly_byel.data.synthfaces import SPLITS
 from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache
 
-MODES = ("device", "device-augment", "files", "cache")
+MODES = (
+    "device",
+    "device-augment",
+    "files",
+    "cache",
+    "files-data",
+    "cache-data",
+    "cache-gather",
+)
+DATA_ONLY = ("files-data", "cache-data", "cache-gather")
 DEFAULT_OUTPUT = Path("benchmarks") / "results" / "throughput"
 
 
@@ -227,6 +241,65 @@ class _Prepared(Dataset[Any]):
         return self.batches[index]
 
 
+def measure_data(
+    setup: Setup,
+    mode: str,
+    data: LSDImageFolder | None,
+    cache: UInt8ImageCache | None,
+) -> Measurement:
+    """Times the data path of ``files`` or ``cache`` without a training step.
+
+    ``files-data``: batches of two views from the workers, copied to the device.
+    ``cache-data``: cached uint8 batches copied to the device and augmented there
+    into two views. ``cache-gather``: cached uint8 batches copied to the device.
+    Each batch's time runs from the end of the previous one.
+    """
+    device = torch.device(setup.device)
+    model = ModelSettings(input_size=setup.input_size)
+    spec = METHODS["byel"]
+    augment = None
+    if mode == "files-data":
+        assert data is not None
+        dataset: Any = Transformed(data, range(len(data)), spec.transform(model))
+    else:
+        assert cache is not None
+        dataset = CachedSubset(cache, range(len(cache)))
+        if mode == "cache-data":
+            augment = spec.batch_transform(model).to(device)
+    batches = loader(dataset, setup.batch_size, setup.num_workers, True, drop_last=True)
+    times: list[float] = []
+    last = time.perf_counter()
+    done = 0
+    while done < setup.warmup + setup.steps:
+        for images, _ in batches:
+            if mode == "cache-gather":
+                views = [images.to(device, non_blocking=True)]
+            elif augment is not None:
+                views = augment(images.to(device, non_blocking=True))
+            else:
+                views = [view.to(device, non_blocking=True) for view in images]
+            assert len(views) == (1 if mode == "cache-gather" else 2)
+            _synchronize(device)
+            now = time.perf_counter()
+            if done >= setup.warmup:
+                times.append(now - last)
+            last = now
+            done += 1
+            if done == setup.warmup + setup.steps:
+                break
+    peak, kind = _peak_memory(device)
+    median = statistics.median(times)
+    return Measurement(
+        method="-",
+        mode=mode,
+        images_per_second=setup.batch_size / median,
+        median_step_ms=median * 1000,
+        peak_memory_mib=peak,
+        peak_memory_kind=kind,
+        steps=len(times),
+    )
+
+
 def _device_batches(
     setup: Setup, method: str, mode: str, device: torch.device
 ) -> list[Any]:
@@ -364,12 +437,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=torch.cuda.get_device_name(0) if on_gpu else "cpu",
     )
     data, cache, data_info = None, None, dict[str, Any]()
-    if {"files", "cache"} & set(modes):
-        data, cache, data_info = _data(args, "cache" in modes)
+    if {"files", "cache", *DATA_ONLY} & set(modes):
+        with_cache = bool({"cache", "cache-data", "cache-gather"} & set(modes))
+        data, cache, data_info = _data(args, with_cache)
     results: list[Measurement] = []
     for mode in modes:
-        for method in methods:
-            result = measure(replace(setup, device=device), method, mode, data, cache)
+        for method in ("-",) if mode in DATA_ONLY else methods:
+            measured = replace(setup, device=device)
+            if mode in DATA_ONLY:
+                result = measure_data(measured, mode, data, cache)
+            else:
+                result = measure(measured, method, mode, data, cache)
             results.append(result)
             print(
                 f"{method:>11} {mode:>14}: {result.images_per_second:9.1f} images/s, "

@@ -18,7 +18,8 @@ def test_every_mode_and_method_is_measured_and_written(
     argv = [
         *TINY,
         *("--methods", "byel,byol,supervised"),
-        *("--modes", "device,device-augment,files,cache"),
+        "--modes",
+        "device,device-augment,files,cache,files-data,cache-data,cache-gather",
         *("--cache-dir", str(tmp_path / "cache"), "--output", str(output)),
     ]
     assert throughput.main(argv) == 0
@@ -36,7 +37,7 @@ def test_every_mode_and_method_is_measured_and_written(
         (method, mode)
         for mode in ("device", "device-augment", "files", "cache")
         for method in ("byel", "byol", "supervised")
-    ]
+    ] + [("-", "files-data"), ("-", "cache-data"), ("-", "cache-gather")]
     for r in results:
         assert r["steps"] == 2
         assert r["images_per_second"] == pytest.approx(4 / r["median_step_ms"] * 1000)
