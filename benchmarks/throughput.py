@@ -24,7 +24,9 @@ memory, in one or more modes:
 The end-to-end modes read synthetic-face JPEGs made by the embedded generator at
 ``--image-size`` (LSD-like: 112 px), or an LSD-layout split given with ``--data``.
 Every figure is written with the device, precision, batch, backbone and image size.
-The BYEL/BYOL ratio of each mode is printed too.
+The BYEL/BYOL ratio of each mode is printed too, from the median over
+``--repeats`` alternating measurements of each (one by default: on a noisy machine,
+``benchmarks/overhead.py`` alternates steps and measures the ratio more tightly).
 
 Run from the repository root, e.g. on a GPU::
 
@@ -41,6 +43,7 @@ It writes ``throughput.json`` and ``throughput.md`` to ``--output`` (default
 
 import argparse
 import json
+import logging
 import resource
 import statistics
 import sys
@@ -352,11 +355,18 @@ def table(setup: Setup, results: Sequence[Measurement]) -> str:
 
 
 def byel_byol_ratios(results: Sequence[Measurement]) -> dict[str, float]:
-    """BYEL's median step time over BYOL's, for every mode that measured both."""
-    steps = {(r.method, r.mode): r.median_step_ms for r in results}
+    """BYEL's median step time over BYOL's, for every mode that measured both.
+
+    A method measured several times (``--methods byel,byol,byel,byol``, which
+    alternates them so that drifts of the machine hit both) counts with the median
+    of its measurements.
+    """
+    steps: dict[tuple[str, str], list[float]] = {}
+    for r in results:
+        steps.setdefault((r.method, r.mode), []).append(r.median_step_ms)
     return {
-        mode: steps[("byel", mode)] / steps[("byol", mode)]
-        for (method, mode) in steps
+        mode: statistics.median(times) / statistics.median(steps[("byol", mode)])
+        for (method, mode), times in steps.items()
         if method == "byel" and ("byol", mode) in steps
     }
 
@@ -386,6 +396,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int_at_least(1), default=5 if gpu else 2)
     p.add_argument("--steps", type=int_at_least(1), default=30 if gpu else 5)
     p.add_argument("--num-workers", type=int_at_least(0), default=2)
+    p.add_argument(
+        "--repeats",
+        type=int_at_least(1),
+        default=1,
+        help="measure every method this many times, in alternating order",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--data", help="an LSD-layout training split (class folders)")
     p.add_argument(
@@ -403,6 +419,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measures every method in every mode and writes the results."""
     args = parse_args(argv)
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     methods = tuple(name.strip() for name in args.methods.split(",") if name.strip())
     modes = tuple(name.strip() for name in args.modes.split(",") if name.strip())
     unknown = [m for m in methods if m not in METHODS] + [
@@ -442,7 +460,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         data, cache, data_info = _data(args, with_cache)
     results: list[Measurement] = []
     for mode in modes:
-        for method in ("-",) if mode in DATA_ONLY else methods:
+        order = [
+            method
+            for repeat in range(args.repeats)
+            # Alternating the order (A B, B A, ...) spreads drifts of the machine.
+            for method in (methods if repeat % 2 == 0 else methods[::-1])
+        ]
+        for method in ("-",) if mode in DATA_ONLY else order:
             measured = replace(setup, device=device)
             if mode in DATA_ONLY:
                 result = measure_data(measured, mode, data, cache)

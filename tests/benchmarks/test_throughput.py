@@ -58,7 +58,7 @@ def test_every_mode_and_method_is_measured_and_written(
     assert "| byel | cache |" in table and "BYEL/BYOL step-time ratio, files" in table
     assert table in capsys.readouterr().out
 
-    # A second run opens the cache instead of building it.
+    # A second run opens the cache instead of building it; repeats alternate.
     assert (
         throughput.main(
             [
@@ -66,7 +66,9 @@ def test_every_mode_and_method_is_measured_and_written(
                 "--modes",
                 "cache",
                 "--methods",
-                "byel",
+                "byel,byol",
+                "--repeats",
+                "2",
                 "--output",
                 str(output),
             ]
@@ -75,6 +77,7 @@ def test_every_mode_and_method_is_measured_and_written(
     )
     again = json.loads((output / "throughput.json").read_text())
     assert "cache_open_seconds" in again["data"]
+    assert [r["method"] for r in again["results"]] == ["byel", "byol", "byol", "byel"]
 
 
 def test_unknown_names_are_refused(throughput: ModuleType) -> None:
@@ -90,3 +93,9 @@ def test_ratio_needs_both_methods(throughput: ModuleType) -> None:
         make("byel", "files", 10.0, 50.0, 1.0, "x", 2),
     ]
     assert throughput.byel_byol_ratios(results) == {"device": pytest.approx(1.1)}
+    repeated = [
+        *results,
+        make("byel", "device", 10.0, 130.0, 1.0, "x", 2),
+        make("byel", "device", 10.0, 90.0, 1.0, "x", 2),
+    ]
+    assert throughput.byel_byol_ratios(repeated) == {"device": pytest.approx(1.1)}
