@@ -19,6 +19,7 @@ from torchvision.transforms.v2 import functional as F
 
 from harness.config import BenchmarkConfig, DataSettings
 from harness.evaluation.class_balance import inverse_frequency_weights
+from lightly_byel._locks import exclusive_lock
 from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
 from lightly_byel.data.synthfaces import GENERATOR_VERSION, SPLITS, generate
 from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
@@ -86,6 +87,7 @@ def synthetic_data(settings: DataSettings) -> Path:
     The data lives in the cache folder under a name made of the generator version
     and the settings, and is generated into a temporary folder that is renamed
     when complete, so an interrupted generation never leaves a half data set.
+    Processes that ask at once (DDP ranks) wait for the first to finish.
     """
     name = (
         f"synthfaces-v{GENERATOR_VERSION}-n{settings.synthetic_images_per_class}"
@@ -95,22 +97,26 @@ def synthetic_data(settings: DataSettings) -> Path:
     if (root / "dataset.json").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
-    try:
-        print(f"Generating the synthetic-face data into {root} (once) ...")
-        generate(
-            staging,
-            images_per_class=settings.synthetic_images_per_class,
-            image_size=settings.synthetic_image_size,
-            seed=settings.synthetic_seed,
-            workers=max(1, min(4, os.cpu_count() or 1)),
-        )
-        if root.exists():  # left behind without dataset.json: not usable
-            shutil.rmtree(root)
-        os.replace(staging, root)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    # The processes of a DDP run take turns: the first generates, the others wait.
+    with exclusive_lock(root.parent / f".{name}.lock"):
+        if (root / "dataset.json").is_file():
+            return root
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
+        try:
+            print(f"Generating the synthetic-face data into {root} (once) ...")
+            generate(
+                staging,
+                images_per_class=settings.synthetic_images_per_class,
+                image_size=settings.synthetic_image_size,
+                seed=settings.synthetic_seed,
+                workers=max(1, min(4, os.cpu_count() or 1)),
+            )
+            if root.exists():  # left behind without dataset.json: not usable
+                shutil.rmtree(root)
+            os.replace(staging, root)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
     return root
 
 

@@ -32,6 +32,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from lightly_byel._locks import exclusive_lock
 from lightly_byel.data.images import LabeledImageFiles
 
 CACHE_FORMAT = 1
@@ -146,15 +147,20 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         if (root / "cache.json").is_file():
             return cls(root)
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=parent))
-        try:
-            _decode_into(staging, dataset, size, num_workers)
-            if root.exists():  # left without cache.json: not usable
-                shutil.rmtree(root)
-            os.replace(staging, root)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+        # Processes that build the same cache at once (the ranks of a DDP run)
+        # take turns: the first builds it, the others find it finished.
+        with exclusive_lock(parent / f".{root.name}.lock"):
+            if (root / "cache.json").is_file():
+                return cls(root)
+            staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=parent))
+            try:
+                _decode_into(staging, dataset, size, num_workers)
+                if root.exists():  # left without cache.json: not usable
+                    shutil.rmtree(root)
+                os.replace(staging, root)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging)
         return cls(root)
 
     def __len__(self) -> int:

@@ -1,6 +1,9 @@
 import json
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,7 +94,9 @@ def test_an_interrupted_build_leaves_nothing_usable(
     monkeypatch.setattr(uint8_cache, "_decode_into", killed)
     with pytest.raises(KeyboardInterrupt):
         UInt8ImageCache.build(data, tmp_path / "cache", size=20)
-    assert list((tmp_path / "cache").iterdir()) == []
+    # Only the (empty) lock file stays; no folder, finished or not.
+    left = list((tmp_path / "cache").iterdir())
+    assert [p.is_dir() for p in left] == [False] and left[0].suffix == ".lock"
 
 
 def test_bad_caches_and_arguments_are_named(tmp_path: Path) -> None:
@@ -129,3 +134,28 @@ def test_cached_subset_batches_through_a_dataloader(tmp_path: Path) -> None:
     # Without __getitems__ (a plain dataset), collate_batch stacks samples.
     images, labels = collate_batch([cache[0], cache[1]])
     assert images.shape == (2, 3, 20, 20) and labels.tolist() == data.targets[:2]
+
+
+def test_concurrent_builds_decode_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _folder(tmp_path / "faces")
+    decoded: list[Path] = []
+    decode = uint8_cache._decode_into
+
+    def counted(folder: Path, *args: Any) -> None:
+        decoded.append(folder)
+        time.sleep(0.2)  # long enough for the other build to wait on the lock
+        decode(folder, *args)
+
+    monkeypatch.setattr(uint8_cache, "_decode_into", counted)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        builds = [
+            pool.submit(UInt8ImageCache.build, data, tmp_path / "cache", 20)
+            for _ in range(2)
+        ]
+        roots = {build.result().root for build in builds}
+    assert len(decoded) == 1 and len(roots) == 1
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()) == [
+        roots.pop().name
+    ]
