@@ -163,6 +163,17 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
                     shutil.rmtree(staging)
         return cls(root)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # DataLoader workers started with "spawn" (macOS, Windows) unpickle the
+        # dataset: send the folder and map the file again, not the pixels.
+        state = self.__dict__.copy()
+        del state["images"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.images = np.load(self.root / "images.npy", mmap_mode="r")
+
     def __len__(self) -> int:
         return len(self.targets)
 

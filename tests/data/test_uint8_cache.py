@@ -1,5 +1,6 @@
 import json
 import os
+import pickle
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -159,3 +160,13 @@ def test_concurrent_builds_decode_once(
     assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()) == [
         roots.pop().name
     ]
+
+
+def test_pickles_without_its_pixels(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "faces", size=64)
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=64)
+    payload = pickle.dumps(CachedSubset(cache, [0, 1]))
+    assert len(payload) < cache.images.nbytes / 4
+    subset = pickle.loads(payload)
+    assert isinstance(subset.cache.images, np.memmap)
+    assert torch.equal(subset.__getitems__([0, 1])[0], cache.batch([0, 1])[0])
