@@ -218,17 +218,7 @@ def measure(
         callbacks=[clock],
     )
     trainer.fit(module, batches)
-    peak, kind = _peak_memory(device)
-    median = statistics.median(clock.times)
-    return Measurement(
-        method=method,
-        mode=mode,
-        images_per_second=setup.batch_size / median,
-        median_step_ms=median * 1000,
-        peak_memory_mib=peak,
-        peak_memory_kind=kind,
-        steps=len(clock.times),
-    )
+    return _summary(method, mode, clock.times, setup.batch_size, device)
 
 
 class _Prepared(Dataset[Any]):
@@ -290,12 +280,19 @@ def measure_data(
             done += 1
             if done == setup.warmup + setup.steps:
                 break
+    return _summary("-", mode, times, setup.batch_size, device)
+
+
+def _summary(
+    method: str, mode: str, times: list[float], batch_size: int, device: torch.device
+) -> Measurement:
+    """The measurement of timed steps (seconds each) of ``batch_size`` images."""
     peak, kind = _peak_memory(device)
     median = statistics.median(times)
     return Measurement(
-        method="-",
+        method=method,
         mode=mode,
-        images_per_second=setup.batch_size / median,
+        images_per_second=batch_size / median,
         median_step_ms=median * 1000,
         peak_memory_mib=peak,
         peak_memory_kind=kind,
@@ -454,7 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         num_workers=args.num_workers,
         device=torch.cuda.get_device_name(0) if on_gpu else "cpu",
     )
-    data, cache, data_info = None, None, dict[str, Any]()
+    data, cache = None, None
+    data_info: dict[str, Any] = {}
     if {"files", "cache", *DATA_ONLY} & set(modes):
         with_cache = bool({"cache", "cache-data", "cache-gather"} & set(modes))
         data, cache, data_info = _data(args, with_cache)
