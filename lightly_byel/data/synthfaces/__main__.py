@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from lightly_byel.data.classes import LSD_CLASSES
+from lightly_byel.data.synthfaces.faces import FRAMINGS
 from lightly_byel.data.synthfaces.generate import generate
 from lightly_byel.data.synthfaces.preview import contact_sheet
 
@@ -102,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         "validation balance with as many images as training",
     )
     parser.add_argument(
+        "--framing",
+        choices=FRAMINGS,
+        default="aligned",
+        help="aligned face crops like LSD and Aff-Wild2 (the face fills the frame, "
+        "the eyes at a fixed height) or loose head-and-shoulders shots",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace a data set in --output"
     )
     parser.add_argument(
@@ -146,13 +154,16 @@ def main(argv: list[str] | None = None) -> int:
             eval_counts=args.eval_counts,
             overwrite=args.overwrite,
             progress=None if args.quiet else report,
+            framing=args.framing,
         )
     except (FileExistsError, NotADirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.preview:
         columns = min(8, summary.identities)
-        sheet = contact_sheet(args.seed, args.image_size, columns, summary.identities)
+        sheet = contact_sheet(
+            args.seed, args.image_size, columns, summary.identities, args.framing
+        )
         sheet.save(args.preview)
     if not args.quiet:
         rate = summary.images / summary.seconds

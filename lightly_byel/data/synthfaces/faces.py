@@ -18,6 +18,13 @@ from lightly_byel.data.classes import LSD_CLASSES
 Domain = Literal["clean", "shifted"]
 """``"clean"``: the rendered training look; ``"shifted"``: the photo-like stand-in."""
 
+Framing = Literal["aligned", "loose"]
+"""``"aligned"``: a face crop like LSD and Aff-Wild2 ``cropped_aligned`` (the face
+fills the frame, the eyes at a fixed height); ``"loose"``: a head-and-shoulders
+shot with the head anywhere near the centre."""
+
+FRAMINGS: tuple[Framing, ...] = ("aligned", "loose")
+
 Occluder = Literal["none", "hand", "object", "strands"]
 """What covers part of a face in the shifted domain."""
 
@@ -137,7 +144,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         eye_openness=0.75 + 0.45 * float(u[11]),
         iris=_color(_IRIS_COLORS[int(u[12] * len(_IRIS_COLORS))] * (1 - 0.5 * skin_t)),
         brow_height=0.85 + 0.3 * float(u[13]),
-        brow_thickness=0.6 + 0.9 * float(u[14]),
+        brow_thickness=0.8 + 0.6 * float(u[14]),
         brow_arch=float(u[15]),
         brow_color=_color(hair * 0.55),
         nose_length=0.8 + 0.4 * float(u[16]),
@@ -149,7 +156,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         hair_style=int(rng.choice(6, p=(0.08, 0.26, 0.2, 0.24, 0.08, 0.14))),
         hair_color=_color(hair),
         fringe=float(u[24]),
-        glasses=int(rng.choice(3, p=(0.7, 0.15, 0.15))),
+        glasses=int(rng.choice(3, p=(0.8, 0.1, 0.1))),
         glasses_color=_color(np.array([20.0, 20.0, 25.0]) + 160.0 * u[25:28] ** 3),
         beard=beard,
         age=age,
@@ -157,18 +164,16 @@ def sample_identity(rng: np.random.Generator) -> Identity:
     )
 
 
-def sample_action_units(
-    expression: str, domain: Domain, rng: np.random.Generator
-) -> dict[int, float]:
+def sample_action_units(expression: str, rng: np.random.Generator) -> dict[int, float]:
     """Draw action-unit intensities in [0, 1] for one image of an expression.
 
-    One overall intensity (a Beta draw, often subtle) scales the prototype's units,
-    each jittered; other units get a small random background activation so that no
-    single unit gives a class away. The shifted domain is weaker on average.
+    One overall intensity (a Beta draw: mostly clear, sometimes subtle) scales the
+    prototype's units, each jittered; other units get a weak random background
+    activation so that no single unit gives a class away. Both domains draw from
+    the same distribution: the domain shift changes the look, not the expression.
 
     Args:
         expression: One of ``LSD_CLASSES``.
-        domain: ``"clean"`` or ``"shifted"``.
         rng: Source of randomness.
 
     Returns:
@@ -179,29 +184,24 @@ def sample_action_units(
 
     Examples:
         >>> import numpy as np
-        >>> aus = sample_action_units("HAPPINESS", "clean", np.random.default_rng(0))
+        >>> aus = sample_action_units("HAPPINESS", np.random.default_rng(0))
         >>> aus[12] > 0.1
         True
     """
     if expression not in PROTOTYPES:
         raise ValueError(f"expression must be one of {LSD_CLASSES}, got {expression!r}")
     required, optional = PROTOTYPES[expression]
-    if domain == "clean":
-        overall = 0.15 + 0.85 * rng.beta(2.0, 1.3)
-        background = 0.25
-    else:
-        overall = 0.1 + 0.8 * rng.beta(1.6, 2.0)
-        background = 0.35
+    overall = 0.2 + 0.8 * rng.beta(2.2, 1.3)
     active = set(required) | {au for au in optional if rng.random() < 0.5}
-    jitter = rng.uniform(0.7, 1.15, len(ACTION_UNITS))
+    jitter = rng.uniform(0.75, 1.15, len(ACTION_UNITS))
     idle = rng.random(len(ACTION_UNITS))
-    idle_level = rng.uniform(0.0, background, len(ACTION_UNITS))
+    idle_level = rng.uniform(0.0, 0.2, len(ACTION_UNITS))
     units: dict[int, float] = {}
     for k, au in enumerate(ACTION_UNITS):
         if au in active:
             units[au] = float(min(1.0, overall * jitter[k]))
         else:
-            units[au] = float(idle_level[k]) if idle[k] < 0.3 else 0.0
+            units[au] = float(idle_level[k]) if idle[k] < 0.2 else 0.0
     return units
 
 
@@ -210,7 +210,9 @@ class Pose:
     """Head pose and framing of one image.
 
     Angles are in degrees (yaw positive turns the face to the image's right);
-    ``scale`` multiplies the face size; shifts are fractions of the image size.
+    ``scale`` multiplies the face size; shifts are fractions of the image size
+    (from the eye midpoint's fixed place in aligned framing, from the image centre
+    in loose framing).
     """
 
     yaw: float
@@ -221,30 +223,42 @@ class Pose:
     shift_y: float
 
 
-def sample_pose(domain: Domain, rng: np.random.Generator) -> Pose:
+def sample_pose(
+    domain: Domain, rng: np.random.Generator, framing: Framing = "aligned"
+) -> Pose:
     """Draw a head pose; the shifted domain has a wider range.
+
+    Aligned crops have undone most roll, scale and position, as a face aligner
+    does; what remains is the head's turn (yaw and pitch) and small residuals.
 
     Args:
         domain: ``"clean"`` or ``"shifted"``.
         rng: Source of randomness.
+        framing: ``"aligned"`` or ``"loose"``.
 
     Returns:
         A pose.
 
     Examples:
         >>> import numpy as np
-        >>> abs(sample_pose("clean", np.random.default_rng(0)).yaw) <= 20
+        >>> abs(sample_pose("clean", np.random.default_rng(0)).yaw) <= 18
         True
     """
     wide = domain == "shifted"
-    yaw_limit, yaw_sd = (40.0, 18.0) if wide else (20.0, 8.0)
-    angle_sd = 8.0 if wide else 4.0
-    low, high = (0.82, 1.15) if wide else (0.93, 1.07)
-    shift = 0.07 if wide else 0.03
+    if framing == "aligned":
+        yaw_limit, yaw_sd = (32.0, 13.0) if wide else (18.0, 7.0)
+        pitch_sd, roll_sd = (7.0, 4.0) if wide else (4.0, 2.0)
+        low, high = (0.92, 1.08) if wide else (0.96, 1.04)
+        shift = 0.03 if wide else 0.015
+    else:
+        yaw_limit, yaw_sd = (40.0, 18.0) if wide else (20.0, 8.0)
+        pitch_sd = roll_sd = 8.0 if wide else 4.0
+        low, high = (0.82, 1.15) if wide else (0.93, 1.07)
+        shift = 0.07 if wide else 0.03
     return Pose(
         yaw=float(np.clip(rng.normal(0.0, yaw_sd), -yaw_limit, yaw_limit)),
-        pitch=float(np.clip(rng.normal(0.0, angle_sd), -2 * angle_sd, 2 * angle_sd)),
-        roll=float(np.clip(rng.normal(0.0, angle_sd), -2 * angle_sd, 2 * angle_sd)),
+        pitch=float(np.clip(rng.normal(0.0, pitch_sd), -2 * pitch_sd, 2 * pitch_sd)),
+        roll=float(np.clip(rng.normal(0.0, roll_sd), -2 * roll_sd, 2 * roll_sd)),
         scale=float(rng.uniform(low, high)),
         shift_x=float(rng.uniform(-shift, shift)),
         shift_y=float(rng.uniform(-shift, shift)),
@@ -252,7 +266,7 @@ def sample_pose(domain: Domain, rng: np.random.Generator) -> Pose:
 
 
 def sample_occluder(domain: Domain, rng: np.random.Generator) -> Occluder:
-    """Draw an occluder: none in the clean domain, one in three shifted images.
+    """Draw an occluder: none in the clean domain, one in four shifted images.
 
     Args:
         domain: ``"clean"`` or ``"shifted"``.
@@ -266,7 +280,7 @@ def sample_occluder(domain: Domain, rng: np.random.Generator) -> Occluder:
         >>> sample_occluder("clean", np.random.default_rng(0))
         'none'
     """
-    if domain == "clean" or rng.random() >= 0.35:
+    if domain == "clean" or rng.random() >= 0.25:
         return "none"
     kinds: tuple[Occluder, ...] = ("hand", "object", "strands")
     return kinds[int(rng.integers(len(kinds)))]

@@ -29,8 +29,10 @@ from PIL import Image
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.synthfaces.faces import (
     ACTION_UNITS,
+    FRAMINGS,
     PROTOTYPES,
     Domain,
+    Framing,
     Identity,
     Occluder,
     Pose,
@@ -41,7 +43,7 @@ from lightly_byel.data.synthfaces.faces import (
 )
 from lightly_byel.data.synthfaces.render import render_face
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "2.0.0"
 """Bumped whenever the same arguments would give different images."""
 
 SPLITS: tuple[str, str] = (
@@ -74,6 +76,7 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "shift_x",
     "shift_y",
     "occluder",
+    "framing",
 )
 """Columns of ``metadata.csv``; ``file`` is relative to the data set root."""
 
@@ -81,7 +84,7 @@ NOTE = (
     "Procedurally rendered faces; no image shows a real person. Both splits are "
     "synthetic: validation_set_real_images is a shifted rendering (other identities, "
     "photo-like light, skin and background texture, blur, noise, JPEG artefacts, "
-    "colour casts, occluders, wider pose, weaker expressions) "
+    "colour casts, occluders, wider pose; the same expressions) "
     "standing in for real photographs. It is not real data."
 )
 
@@ -117,6 +120,7 @@ def render_sample(
     image_size: int,
     identities: int,
     identity: int | None = None,
+    framing: Framing = "aligned",
 ) -> Sample:
     """Render the image ``number`` of class ``label`` in a split.
 
@@ -128,6 +132,7 @@ def render_sample(
         image_size: Width and height in pixels.
         identities: Size of the split's identity pool.
         identity: Show this identity of the pool instead of the drawn one.
+        framing: ``"aligned"`` face crops or ``"loose"`` head-and-shoulders shots.
 
     Returns:
         The image and its metadata.
@@ -143,10 +148,10 @@ def render_sample(
     drawn = int(rng.integers(identities))
     chosen = drawn if identity is None else identity
     person = _identity(seed, code, chosen)
-    units = sample_action_units(LSD_CLASSES[label], domain, rng)
-    pose = sample_pose(domain, rng)
+    units = sample_action_units(LSD_CLASSES[label], rng)
+    pose = sample_pose(domain, rng, framing)
     occluder = sample_occluder(domain, rng)
-    image = render_face(person, units, pose, domain, image_size, rng, occluder)
+    image = render_face(person, units, pose, domain, image_size, rng, occluder, framing)
     return Sample(image, code * identities + chosen, units, pose, occluder)
 
 
@@ -208,6 +213,7 @@ class _Job:
     label: int
     start: int
     stop: int
+    framing: Framing
 
 
 def _format(value: float, digits: int) -> str:
@@ -219,7 +225,13 @@ def _render_chunk(job: _Job) -> list[list[str]]:
     rows = []
     for number in range(job.start, job.stop):
         sample = render_sample(
-            job.seed, job.split, job.label, number, job.image_size, job.identities
+            job.seed,
+            job.split,
+            job.label,
+            number,
+            job.image_size,
+            job.identities,
+            framing=job.framing,
         )
         name = f"{number:05d}.jpg"
         sample.image.save(folder / name, format="JPEG", quality=_JPEG_QUALITY)
@@ -238,6 +250,7 @@ def _render_chunk(job: _Job) -> list[list[str]]:
                 *(_format(angle, 2) for angle in (pose.yaw, pose.pitch, pose.roll)),
                 *(_format(v, 4) for v in (pose.scale, pose.shift_x, pose.shift_y)),
                 sample.occluder,
+                job.framing,
             ]
         )
     return rows
@@ -291,6 +304,7 @@ def generate(
     eval_counts: Sequence[int] | Literal["lsd"] | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    framing: Framing = "aligned",
 ) -> GenerationSummary:
     """Write a procedural face data set in the LSD layout.
 
@@ -313,12 +327,15 @@ def generate(
             or ``"lsd"`` for the real validation set's balance.
         overwrite: Replace a data set already in ``output``.
         progress: Called as ``progress(done, total)`` after each batch of images.
+        framing: ``"aligned"`` face crops like LSD and Aff-Wild2's
+            ``cropped_aligned`` frames (the face fills the frame, the eyes at a
+            fixed height), or ``"loose"`` head-and-shoulders shots.
 
     Returns:
         A summary of what was written.
 
     Raises:
-        ValueError: If a count, size or worker number is out of range.
+        ValueError: If a count, size, worker number or framing is out of range.
         FileExistsError: If ``output`` holds a data set and ``overwrite`` is false.
         NotADirectoryError: If ``output`` is a file.
 
@@ -342,6 +359,8 @@ def generate(
         raise ValueError(f"workers must be positive, got {workers}")
     if identities is not None and identities < 1:
         raise ValueError(f"identities must be positive, got {identities}")
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
     per_split = images_per_class * len(LSD_CLASSES)
     counts = {
         SPLITS[0]: _check_counts("train_counts", train_counts)
@@ -375,6 +394,7 @@ def generate(
                         label,
                         start,
                         stop,
+                        framing,
                     )
                 )
     total = sum(sum(c) for c in counts.values())
@@ -412,6 +432,7 @@ def generate(
             "image_size": image_size,
             "images_per_class": images_per_class,
             "identities_per_split": identities,
+            "framing": framing,
             "jpeg_quality": _JPEG_QUALITY,
         },
         "classes": list(LSD_CLASSES),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PIL import Image, ImageDraw, ImageFont
 
 from lightly_byel.data.classes import LSD_CLASSES
+from lightly_byel.data.synthfaces.faces import Framing
 from lightly_byel.data.synthfaces.generate import SPLITS, render_sample
 
 _LABEL_WIDTH = 84
@@ -12,7 +13,11 @@ _HEADER = 20
 
 
 def contact_sheet(
-    seed: int = 0, image_size: int = 64, columns: int = 8, identities: int = 300
+    seed: int = 0,
+    image_size: int = 64,
+    columns: int = 8,
+    identities: int = 300,
+    framing: Framing = "aligned",
 ) -> Image.Image:
     """Render a labelled grid of faces from both splits.
 
@@ -26,6 +31,7 @@ def contact_sheet(
         image_size: Cell width and height in pixels.
         columns: Identities shown per split, at most ``identities``.
         identities: Size of each split's identity pool.
+        framing: ``"aligned"`` face crops or ``"loose"`` head-and-shoulders shots.
 
     Returns:
         An RGB image.
@@ -57,7 +63,14 @@ def contact_sheet(
             draw.text((4, y + image_size // 2 - 6), name, fill=(0, 0, 0), font=font)
             for column in range(columns):
                 sample = render_sample(
-                    seed, split, label, column, image_size, identities, identity=column
+                    seed,
+                    split,
+                    label,
+                    column,
+                    image_size,
+                    identities,
+                    identity=column,
+                    framing=framing,
                 )
                 sheet.paste(sample.image, (_LABEL_WIDTH + column * image_size, y))
     return sheet

@@ -62,6 +62,7 @@ def test_refuses_an_existing_data_set(
         ["--workers", "x"],
         ["--eval-counts", "1,2,3"],
         ["--train-counts", "0,0,0,0,0,0"],
+        ["--framing", "tight"],
     ],
 )
 def test_bad_values_exit_with_usage(
@@ -78,3 +79,12 @@ def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--output", "unused", *SMALL, "--seed", "-1"])
     assert exit_info.value.code == 2
     assert "expected a seed >= 0, got -1" in capsys.readouterr().err
+
+
+def test_framing(tmp_path: Path) -> None:
+    preview = tmp_path / "sheet.png"
+    args = ["--output", str(tmp_path / "d"), *SMALL, "--quiet", "--framing", "loose"]
+    assert main([*args, "--preview", str(preview)]) == 0
+    description = json.loads((tmp_path / "d" / DATASET_FILE).read_text())
+    assert description["parameters"]["framing"] == "loose"
+    assert preview.is_file()

@@ -12,3 +12,10 @@ def test_contact_sheet_grid() -> None:
 def test_more_columns_than_identities() -> None:
     with pytest.raises(ValueError, match="columns"):
         contact_sheet(columns=4, identities=3)
+
+
+def test_the_sheet_shows_the_framing_asked_for() -> None:
+    aligned = contact_sheet(image_size=20, columns=2, identities=2)
+    loose = contact_sheet(image_size=20, columns=2, identities=2, framing="loose")
+    assert aligned.size == loose.size
+    assert aligned.tobytes() != loose.tobytes()
