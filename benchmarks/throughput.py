@@ -185,10 +185,10 @@ def measure(
             _Prepared(_device_batches(setup, method, mode, device)), batch_size=None
         )
         if mode == "device-augment":
-            module.batch_transform = spec.batch_transform(model)
+            module.batch_transform = spec.batch_views(model)
     elif mode == "files":
         assert data is not None
-        dataset = Transformed(data, range(len(data)), spec.transform(model))
+        dataset = Transformed(data, range(len(data)), spec.views(model))
         batches = loader(
             dataset, setup.batch_size, setup.num_workers, True, drop_last=True
         )
@@ -201,7 +201,7 @@ def measure(
             True,
             drop_last=True,
         )
-        module.batch_transform = spec.batch_transform(model)
+        module.batch_transform = spec.batch_views(model)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     clock = StepClock(setup.warmup)
@@ -253,12 +253,12 @@ def measure_data(
     augment = None
     if mode == "files-data":
         assert data is not None
-        dataset: Any = Transformed(data, range(len(data)), spec.transform(model))
+        dataset: Any = Transformed(data, range(len(data)), spec.views(model))
     else:
         assert cache is not None
         dataset = CachedSubset(cache, range(len(cache)))
         if mode == "cache-data":
-            augment = spec.batch_transform(model).to(device)
+            augment = spec.batch_views(model).to(device)
     batches = loader(dataset, setup.batch_size, setup.num_workers, True, drop_last=True)
     times: list[float] = []
     last = time.perf_counter()
@@ -420,12 +420,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     methods = tuple(name.strip() for name in args.methods.split(",") if name.strip())
     modes = tuple(name.strip() for name in args.modes.split(",") if name.strip())
-    unknown = [m for m in methods if m not in METHODS] + [
+    trained = sorted(name for name, spec in METHODS.items() if spec.pretrains)
+    unknown = [m for m in methods if m not in trained] + [
         m for m in modes if m not in MODES
     ]
     if unknown:
         raise SystemExit(
-            f"unknown methods or modes {unknown}; methods: {sorted(METHODS)}, "
+            f"unknown or untrained methods or modes {unknown}; methods: {trained}, "
             f"modes: {list(MODES)}."
         )
     device = args.device

@@ -12,6 +12,8 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
+from harness.small_resnet import parse_small_resnet, small_resnet
+
 # torchvision families whose classifier is the ``fc`` attribute.
 _FC_FAMILIES = ("resnet", "resnext", "wide_resnet", "regnet")
 # torchvision families whose classifier is the ``classifier`` Sequential.
@@ -25,7 +27,9 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
     Args:
         name: A torchvision classification model (families ``resnet``, ``resnext``,
             ``wide_resnet``, ``regnet``, ``efficientnet``, ``mobilenet``,
-            ``convnext``), e.g. ``resnet50``, or ``timm:NAME`` for any timm model.
+            ``convnext``), e.g. ``resnet50``; ``timm:NAME`` for any timm model; or
+            a narrow ResNet for small faces, ``resnet10-wW`` or ``resnet18-wW``
+            (see :mod:`harness.small_resnet`).
         pretrained: A local checkpoint to load into the encoder, or ``None`` for
             random weights. It may hold the encoder's state dict, a Lightning
             checkpoint (``"state_dict"``, whose ``backbone.`` entries are taken when
@@ -48,7 +52,13 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
         >>> num_ftrs, backbone(torch.randn(2, 3, 32, 32)).shape
         (512, torch.Size([2, 512]))
     """
-    if name.startswith(_TIMM_PREFIX):
+    backbone: nn.Module
+    head_prefixes: tuple[str, ...]
+    small = parse_small_resnet(name)
+    if small is not None:
+        depth, width = small
+        backbone, num_ftrs, head_prefixes = small_resnet(depth, width), 8 * width, ()
+    elif name.startswith(_TIMM_PREFIX):
         backbone, num_ftrs, head_prefixes = _timm_backbone(name[len(_TIMM_PREFIX) :])
     else:
         backbone, num_ftrs, head_prefixes = _torchvision_backbone(name)

@@ -1,5 +1,6 @@
 """The benchmark's data: the training and evaluation splits and their loaders."""
 
+import csv
 import os
 import shutil
 import tempfile
@@ -21,7 +22,12 @@ from harness.config import BenchmarkConfig, DataSettings
 from harness.evaluation.class_balance import inverse_frequency_weights
 from lightly_byel._locks import exclusive_lock
 from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
-from lightly_byel.data.synthfaces import GENERATOR_VERSION, SPLITS, generate
+from lightly_byel.data.synthfaces import (
+    GENERATOR_VERSION,
+    METADATA_FILE,
+    SPLITS,
+    generate,
+)
 from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
 
 
@@ -144,11 +150,17 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         evaluation = AffWild2Expr(eval_dir, data.eval_annotations)
     else:
         evaluation = LSDImageFolder(eval_dir)
-    train_indices, holdout_indices = stratified_split(
-        train.targets, config.evaluation.holdout_fraction, seed
-    )
+    fraction = config.evaluation.holdout_fraction
+    people = generated_identities(train)
+    if people is None:
+        train_indices, holdout_indices = stratified_split(train.targets, fraction, seed)
+        holdout = "class-stratified random images"
+    else:
+        train_indices, holdout_indices = grouped_split(people, fraction, seed)
+        holdout = "people held out by identity (metadata.csv)"
     description = {
         "source": source,
+        "holdout": holdout,
         "train_dir": str(train_dir),
         "eval_dir": str(eval_dir),
         "eval_format": data.eval_format,
@@ -159,6 +171,60 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "eval_class_counts": evaluation.class_counts(),
     }
     return Splits(train, train_indices, holdout_indices, evaluation, description)
+
+
+def generated_identities(dataset: LabeledImageFiles) -> list[int] | None:
+    """The person each sample shows, for data the synthetic-face generator wrote.
+
+    Read from the generator's ``metadata.csv`` beside the split folder; ``None``
+    when there is none (real data) or it does not list every sample.
+    """
+    if not isinstance(dataset, LSDImageFolder):
+        return None
+    root = Path(dataset.root).parent
+    table = root / METADATA_FILE
+    if not table.is_file():
+        return None
+    with open(table, newline="", encoding="utf-8") as handle:
+        people = {
+            os.path.normpath(root / row["file"]): int(row["identity"])
+            for row in csv.DictReader(handle)
+        }
+    try:
+        return [people[os.path.normpath(path)] for path, _ in dataset.samples]
+    except KeyError:
+        return None
+
+
+def grouped_split(
+    groups: Sequence[int], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Splits sample indices into kept and held-out, whole groups (people) at a time.
+
+    Randomly ordered groups are held out until ``fraction`` of the samples is;
+    the group that crosses the mark goes to whichever side leaves the held-out
+    share closest to ``fraction``.
+
+    Examples:
+        >>> kept, held = grouped_split([0, 0, 1, 1, 2, 2, 3, 3, 4, 4], 0.2, seed=0)
+        >>> len(held), len({[0, 0, 1, 1, 2, 2, 3, 3, 4, 4][i] for i in held})
+        (2, 1)
+    """
+    members: dict[int, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    order = np.random.default_rng(seed).permutation(sorted(members))
+    target = fraction * len(groups)
+    held: list[int] = []
+    for group in order.tolist():
+        if len(held) >= target:
+            break
+        with_group = len(held) + len(members[group])
+        if with_group - target > target - len(held):
+            break
+        held.extend(members[group])
+    held_set = set(held)
+    return [i for i in range(len(groups)) if i not in held_set], sorted(held)
 
 
 def stratified_split(

@@ -35,7 +35,8 @@ from harness.data import (
 from harness.evaluation.finetune import finetune
 from harness.evaluation.linear_probe import linear_probe
 from harness.evaluation.outcome import EvalOutcome
-from harness.methods import METHODS
+from harness.methods import METHODS, MethodSpec, PretrainMethod
+from harness.progress import Progress
 from harness.reporting import plots
 from harness.reporting.results import (
     environment_info,
@@ -133,24 +134,29 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
     device = torch.cuda.get_device_name(0) if uses_gpu(config) else "cpu"
     environment = environment_info(device)
     runs: list[dict[str, Any]] = []
-    for method in config.run.methods:
-        for seed in config.run.seeds:
-            unit = units / f"{method}-seed{seed}.json"
-            if config.run.resume and unit.is_file():
-                print(f"{method}, seed {seed}: finished earlier, read from {unit}")
-                runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
-            else:
-                unit_runs = run_unit(
-                    config, splits, method, seed, output, hardware, caches
-                )
-                if unit_runs is None:
-                    continue
-                write_text_atomic(
-                    unit, json.dumps({"runs": unit_runs}, indent=2) + "\n"
-                )
-                runs.extend(unit_runs)
-            if writer:
-                report(output, runs, config, splits, environment)
+    # Seed by seed, so that the first seed compares every method early and the
+    # estimate of the time left knows every method's cost after it.
+    order = [
+        (seed, method) for seed in config.run.seeds for method in config.run.methods
+    ]
+    progress = Progress([method for _, method in order])
+    for seed, method in order:
+        unit = units / f"{method}-seed{seed}.json"
+        if config.run.resume and unit.is_file():
+            print(f"{method}, seed {seed}: finished earlier, read from {unit}")
+            runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
+            progress.skip(method)
+        else:
+            progress.start(method)
+            unit_runs = run_unit(config, splits, method, seed, output, hardware, caches)
+            progress.finish()
+            if unit_runs is None:
+                continue
+            write_text_atomic(unit, json.dumps({"runs": unit_runs}, indent=2) + "\n")
+            runs.extend(unit_runs)
+        if writer:
+            report(output, runs, config, splits, environment)
+            print(f"[{progress.status()}]", flush=True)
     return output
 
 
@@ -166,14 +172,14 @@ def run_unit(
     """Pretrains one method with one seed and evaluates it with every protocol.
 
     With ``caches`` (the cache pipeline) batches are gathered from the uint8
-    caches and augmented on the training device.
+    caches and augmented on the training device. A method that does not pretrain
+    (the ``random-init`` control) is evaluated as built.
 
     Returns:
         The results of every protocol; ``None`` in every DDP process but the
         first, which alone evaluates, on one device.
     """
     name = f"{method}-seed{seed}"
-    print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
     pl.seed_everything(seed, workers=True)
     spec = METHODS[method]
     train_labels = [splits.train.targets[i] for i in splits.train_indices]
@@ -182,14 +188,67 @@ def run_unit(
         config.model, channels_last=config.model.channels_last or uses_gpu(config)
     )
     module = spec.build(model, config.pretrain, train_labels)
+    seconds: float | None = None
+    images = 0
+    if spec.pretrains:
+        print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
+        seconds, images = pretrain(
+            config, splits, spec, module, name, seed, output, hardware, caches
+        )
+    else:
+        print(f"\n== {name}: no pretraining, the encoder as initialised ==")
+    if getattr(rank_zero_only, "rank", 0) != 0:
+        return None
+
+    outcomes = evaluate(
+        config,
+        splits,
+        module.backbone,
+        module.num_ftrs,
+        seed,
+        output / "logs" / name,
+        hardware,
+        caches,
+    )
+    return [
+        {
+            "method": method,
+            "seed": seed,
+            **record(outcome),
+            "pretrain_seconds": seconds,
+            "pretrain_images_per_second": images / seconds
+            if images and seconds
+            else None,
+        }
+        for outcome in outcomes
+    ]
+
+
+def pretrain(
+    config: BenchmarkConfig,
+    splits: Splits,
+    spec: MethodSpec,
+    module: PretrainMethod,
+    name: str,
+    seed: int,
+    output: Path,
+    hardware: dict[str, Any],
+    caches: Caches | None,
+) -> tuple[float, int]:
+    """Trains ``module`` for the configured epochs, from its last checkpoint on resume.
+
+    Returns:
+        The seconds the fit took and the training images it passed through, summed
+        over the processes (fewer for a resumed fit).
+    """
     pretrain_data: Transformed | CachedSubset
     if caches is None:
         pretrain_data = Transformed(
-            splits.train, splits.train_indices, spec.transform(config.model)
+            splits.train, splits.train_indices, spec.views(config.model)
         )
     else:
         pretrain_data = CachedSubset(caches.train, splits.train_indices)
-        module.batch_transform = spec.batch_transform(config.model)
+        module.batch_transform = spec.batch_views(config.model)
     pretrain_loader = loader(
         pretrain_data,
         config.pretrain.batch_size_per_device,
@@ -224,29 +283,7 @@ def run_unit(
         ckpt_path=str(last) if resuming else None,
     )
     images = meter.steps * (pretrain_loader.batch_size or 1) * trainer.world_size
-    if trainer.global_rank != 0:
-        return None
-
-    outcomes = evaluate(
-        config,
-        splits,
-        module.backbone,
-        module.num_ftrs,
-        seed,
-        output / "logs" / name,
-        hardware,
-        caches,
-    )
-    return [
-        {
-            "method": method,
-            "seed": seed,
-            **record(outcome),
-            "pretrain_seconds": meter.seconds,
-            "pretrain_images_per_second": images / meter.seconds if images else None,
-        }
-        for outcome in outcomes
-    ]
+    return meter.seconds, images
 
 
 def evaluate(
@@ -340,6 +377,7 @@ def record(outcome: EvalOutcome) -> dict[str, Any]:
         "accuracy": metrics["accuracy"],
         "per_class_f1": metrics["per_class_f1"],
         "macro_f1_ci95": list(outcome.macro_f1_interval),
+        "holdout_macro_f1": outcome.holdout_macro_f1,
         "confusion_matrix": metrics["confusion_matrix"],
         "selection": outcome.selection,
         "train_seconds": outcome.train_seconds,

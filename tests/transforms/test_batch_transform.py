@@ -11,6 +11,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from lightly_byel import BYELBatchTransform, BYELBatchViewTransform, BYELViewTransform
+from lightly_byel.transforms import batch_transform
 from lightly_byel.transforms.batch_transform import BYELBatchParams
 
 ALL_OPTIONS: dict[str, Any] = {
@@ -522,6 +523,46 @@ def test_default_views_match_the_view_transform_statistics() -> None:
     ours = F.resize(batch.mean(dim=0), [2, 2], antialias=True)
     theirs = F.resize(per_sample.mean(dim=0), [2, 2], antialias=True)
     torch.testing.assert_close(ours, theirs, rtol=0, atol=0.3)
+
+
+@pytest.mark.parametrize("chosen", [0.0, 0.3, 1.0])
+def test_on_a_cpu_only_the_chosen_samples_are_computed(
+    monkeypatch: pytest.MonkeyPatch, chosen: float
+) -> None:
+    # A GPU keeps the batch whole (no host synchronisation); a CPU computes jitter
+    # and blur for the samples that get them, with the same results.
+    options = {
+        **ALL_OPTIONS,
+        "jpeg_prob": 0.0,
+        "cj_prob": chosen,
+        "gaussian_blur": chosen,
+    }
+    transform = BYELBatchViewTransform(input_size=24, **options)
+    images = uint8_images(16, 32, 40)
+    params = transform.draw_params(16, 32, 40, generator=torch.Generator())
+    computed: list[int] = []
+    original = batch_transform._on_chosen
+
+    def counting(images: Tensor, mask: Tensor, step: Any) -> Tensor:
+        def counted(rows: Tensor | slice) -> Tensor:
+            computed.append(len(images[rows]))
+            return step(rows)
+
+        return original(images, mask, counted)
+
+    monkeypatch.setattr(batch_transform, "_on_chosen", counting)
+    subsets = transform.apply_params(images, params)
+    monkeypatch.setattr(
+        batch_transform, "_on_chosen", lambda images, mask, step: step(slice(None))
+    )
+    whole = transform.apply_params(images, params)
+    assert torch.equal(subsets, whole)
+    if chosen == 0.0:
+        assert computed == []
+    elif chosen == 1.0:
+        assert 16 in computed
+    else:
+        assert computed and max(computed) < 16
 
 
 # CUDA

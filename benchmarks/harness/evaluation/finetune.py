@@ -238,9 +238,11 @@ def finetune(
     trainer.fit(model, train_loader, holdout_loader)
     train_seconds = time.perf_counter() - started
 
+    holdout_f1 = None
     if holdout_loader is not None and selection.best_state is not None:
         model.load_state_dict(selection.best_state)
         chosen = holdout_selection(selection.best_epoch)
+        holdout_f1 = selection.best_score
     else:
         chosen = FIXED_SCHEDULE
     # Lightning returns the model to the CPU after fit; predict on the Trainer's
@@ -254,6 +256,7 @@ def finetune(
         macro_f1_interval=bootstrap_interval(
             y_true, y_pred, num_classes, settings.bootstrap_samples, seed
         ),
+        holdout_macro_f1=holdout_f1,
         selection=chosen,
         train_seconds=train_seconds,
         images_per_second=images_per_second(model.images_seen, train_seconds),

@@ -97,13 +97,10 @@ def linear_probe(
         holdout = _features(encoder, holdout_loader, device, num_ftrs)
     mean = train_x.mean(dim=0)
     std = train_x.std(dim=0, unbiased=False).clamp(min=1e-6)
-    classifier, epoch = _fit(
-        (train_x - mean) / std,
-        train_y,
-        None if holdout is None else ((holdout[0] - mean) / std, holdout[1]),
-        num_classes,
-        settings,
-        seed,
+    if holdout is not None:
+        holdout = ((holdout[0] - mean) / std, holdout[1])
+    classifier, epoch, holdout_f1 = _fit(
+        (train_x - mean) / std, train_y, holdout, num_classes, settings, seed
     )
     train_seconds = time.perf_counter() - started
 
@@ -117,6 +114,7 @@ def linear_probe(
         macro_f1_interval=bootstrap_interval(
             y_true, y_pred, num_classes, settings.bootstrap_samples, seed
         ),
+        holdout_macro_f1=holdout_f1,
         selection=FIXED_SCHEDULE if holdout is None else holdout_selection(epoch),
         train_seconds=train_seconds,
         images_per_second=images_per_second(len(train_y), train_seconds),
@@ -145,8 +143,13 @@ def _fit(
     num_classes: int,
     settings: EvalSettings,
     seed: int,
-) -> tuple[nn.Linear, int]:
-    """Trains the classifier; returns it at the selected epoch and that epoch."""
+) -> tuple[nn.Linear, int, float | None]:
+    """Trains the classifier.
+
+    Returns:
+        The classifier at the selected epoch, that epoch, and its holdout macro F1
+        (``None`` without a holdout).
+    """
     device = features.device
     classifier = nn.Linear(features.shape[1], num_classes).to(device)
     nn.init.zeros_(classifier.weight)
@@ -180,6 +183,7 @@ def _fit(
             if f1 > best_f1:
                 best_f1, best_epoch = f1, epoch
                 best_state = copy.deepcopy(classifier.state_dict())
-    if best_state is not None:
-        classifier.load_state_dict(best_state)
-    return classifier, best_epoch
+    if best_state is None:
+        return classifier, best_epoch, None
+    classifier.load_state_dict(best_state)
+    return classifier, best_epoch, best_f1

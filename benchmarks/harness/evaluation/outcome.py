@@ -18,6 +18,9 @@ class EvalOutcome:
         metrics: Macro F1, accuracy, per-class F1 and confusion matrix on the eval
             split.
         macro_f1_interval: Bootstrap 95% interval (low, high) of the macro F1.
+        holdout_macro_f1: Macro F1 on the held-out synthetic images (in-domain) at
+            the reported epoch, which these images selected; ``None`` without a
+            holdout split. Beside the eval split's, it shows the domain gap.
         selection: How the reported epoch was chosen, never on the eval split:
             ``"holdout macro F1, epoch k"`` (1-based) or
             ``"fixed schedule, last epoch"``.
@@ -34,6 +37,7 @@ class EvalOutcome:
     protocol: Protocol
     metrics: ClassificationMetrics
     macro_f1_interval: tuple[float, float]
+    holdout_macro_f1: float | None
     selection: str
     train_seconds: float
     images_per_second: float

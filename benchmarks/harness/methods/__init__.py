@@ -31,6 +31,7 @@ from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.methods.base import MomentumMethod, PretrainMethod
 from harness.methods.byel import BYEL
 from harness.methods.byol import BYOL
+from harness.methods.random_init import RandomInit
 from harness.methods.simclr import SimCLR
 from harness.methods.supervised import Supervised
 from harness.settings import ModelSettings, PretrainSettings
@@ -52,9 +53,10 @@ class MethodSpec:
         model: Builds the LightningModule, called as
             ``model(model_settings, pretrain_settings, **options)``.
         transform: Builds the training transform from the model settings: two views
-            for the self-supervised methods, one for the supervised baseline.
+            for the self-supervised methods, one for the supervised baseline;
+            ``None`` for the no-pretraining control, which is never trained.
         batch_transform: The same augmentations for uint8 batches on the training
-            device (the cache pipeline).
+            device (the cache pipeline); ``None`` where ``transform`` is.
         uses_labels: Whether training uses the synthetic labels.
         description: One line for reports.
         class_weighted: Whether ``model`` takes ``class_weights``, which
@@ -62,11 +64,36 @@ class MethodSpec:
     """
 
     model: Callable[..., PretrainMethod]
-    transform: Callable[[ModelSettings], Transform]
-    batch_transform: Callable[[ModelSettings], nn.Module]
+    transform: Callable[[ModelSettings], Transform] | None
+    batch_transform: Callable[[ModelSettings], nn.Module] | None
     uses_labels: bool
     description: str
     class_weighted: bool = False
+
+    @property
+    def pretrains(self) -> bool:
+        """Whether the method trains its encoder (all but the control do)."""
+        return self.transform is not None
+
+    def views(self, model: ModelSettings) -> Transform:
+        """The training transform of the files pipeline.
+
+        Raises:
+            ValueError: For a method that does not pretrain.
+        """
+        if self.transform is None:
+            raise ValueError(f"{self.description}: never trained, no transform.")
+        return self.transform(model)
+
+    def batch_views(self, model: ModelSettings) -> nn.Module:
+        """The training augmentation of uint8 batches on the device (cache pipeline).
+
+        Raises:
+            ValueError: For a method that does not pretrain.
+        """
+        if self.batch_transform is None:
+            raise ValueError(f"{self.description}: never trained, no transform.")
+        return self.batch_transform(model)
 
     def build(
         self,
@@ -146,6 +173,13 @@ METHODS: dict[str, MethodSpec] = {
         description="Supervised cross-entropy on the synthetic labels",
         class_weighted=True,
     ),
+    "random-init": MethodSpec(
+        model=RandomInit,
+        transform=None,
+        batch_transform=None,
+        uses_labels=False,
+        description="No pretraining: the same encoder as initialised (control)",
+    ),
     "byel-no-subtraction": MethodSpec(
         model=partial(BYEL, subtract=False),
         transform=two_view_transform,
@@ -176,6 +210,7 @@ __all__ = [
     "MethodSpec",
     "MomentumMethod",
     "PretrainMethod",
+    "RandomInit",
     "SimCLR",
     "Supervised",
     "Transform",

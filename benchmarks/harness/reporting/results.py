@@ -80,6 +80,7 @@ RUN_FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "accuracy": (_is_number, "a finite number"),
     "per_class_f1": (_is_scores, "an object of class name to number"),
     "macro_f1_ci95": (_is_interval, "a list [low, high] of numbers"),
+    "holdout_macro_f1": (_is_number_or_none, "a finite number or null"),
     "confusion_matrix": (_is_matrix, "a square list of lists of counts"),
     "selection": (lambda value: isinstance(value, str), "a string"),
     "train_seconds": (_is_number, "a finite number"),
@@ -89,7 +90,9 @@ RUN_FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 """Fields every run has, with a check of each value and what the check expects.
 
-The pretraining fields are ``null`` for a method without pretraining.
+The pretraining fields are ``null`` for a method without pretraining;
+``holdout_macro_f1`` (the same protocol's macro F1 on the held-out synthetic images)
+is ``null`` for a run without a holdout split.
 """
 
 
@@ -312,8 +315,11 @@ def results_markdown(
     lines.append(
         "Macro F1 (the ABAW metric), accuracy and per-class F1 on the eval split: "
         "mean ± standard deviation over seeds. The 95% interval is the bootstrap "
-        "interval over eval images, averaged over seeds. Training used synthetic "
-        "labels only; the column *selection* says how the epoch was chosen."
+        "interval over eval images, averaged over seeds. *Holdout* is the macro F1 "
+        "on the held-out synthetic images (in-domain, the split that selects the "
+        "epoch); the difference to the eval split's is the domain gap. Training "
+        "used synthetic labels only; the column *selection* says how the epoch was "
+        "chosen."
     )
     if context:
         lines += ["", context]
@@ -323,11 +329,13 @@ def results_markdown(
         for method, method_runs in methods.items():
             low = statistics.fmean(run["macro_f1_ci95"][0] for run in method_runs)
             high = statistics.fmean(run["macro_f1_ci95"][1] for run in method_runs)
+            holdout = [run["holdout_macro_f1"] for run in method_runs]
             rows.append(
                 [
                     method,
                     mean_std([run["macro_f1"] for run in method_runs], 4),
                     f"[{low:.4f}, {high:.4f}]",
+                    "n/a" if None in holdout else mean_std(holdout, 4),
                     mean_std([run["accuracy"] for run in method_runs], 4),
                     str(len(method_runs)),
                     _selection_summary([run["selection"] for run in method_runs]),
@@ -335,9 +343,17 @@ def results_markdown(
             )
         lines += ["", f"## {title}", ""]
         lines += _table(
-            ["method", "macro F1", "95% interval", "accuracy", "seeds", "selection"],
+            [
+                "method",
+                "macro F1",
+                "95% interval",
+                "holdout macro F1",
+                "accuracy",
+                "seeds",
+                "selection",
+            ],
             rows,
-            "lrrrrl",
+            "lrrrrrl",
         )
         per_class = []
         for method, method_runs in methods.items():

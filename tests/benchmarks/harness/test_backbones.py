@@ -8,12 +8,43 @@ from harness.backbones import build_backbone
 
 @pytest.mark.parametrize(
     ("name", "num_ftrs"),
-    [("resnet18", 512), ("mobilenet_v3_small", 1024), ("timm:resnet18", 512)],
+    [
+        ("resnet18", 512),
+        ("mobilenet_v3_small", 1024),
+        ("timm:resnet18", 512),
+        ("resnet10-w32", 256),
+        ("resnet18-w8", 64),
+    ],
 )
 def test_build_backbone_returns_flat_features(name: str, num_ftrs: int) -> None:
     backbone, features = build_backbone(name, pretrained=None)
     assert features == num_ftrs
     assert backbone.eval()(torch.randn(2, 3, 32, 32)).shape == (2, num_ftrs)
+
+
+def test_small_resnets_keep_the_face_larger_for_longer(tmp_path: Path) -> None:
+    small, _ = build_backbone("resnet10-w32")
+    imagenet, _ = build_backbone("resnet18")
+    images = torch.randn(1, 3, 48, 48)
+    # One stride less than ImageNet's stem: 24 px after the stem, not 12.
+    assert small[:3](images).shape[-1] == 24
+    stem = torch.nn.Sequential(
+        imagenet.conv1, imagenet.bn1, imagenet.relu, imagenet.maxpool
+    )
+    assert stem(images).shape[-1] == 12
+    assert sum(p.numel() for p in small.parameters()) < 0.15 * sum(
+        p.numel() for p in imagenet.parameters()
+    )
+    # Checkpoints of the encoder load back through --pretrained.
+    torch.save(small.state_dict(), tmp_path / "small.pt")
+    loaded, _ = build_backbone("resnet10-w32", pretrained=str(tmp_path / "small.pt"))
+    assert torch.equal(loaded.eval()(images), small.eval()(images))
+
+
+@pytest.mark.parametrize("name", ["resnet34-w16", "resnet10-w0", "resnet10-wide"])
+def test_other_small_resnet_names_are_not_small_resnets(name: str) -> None:
+    with pytest.raises(ValueError, match="unknown backbone"):
+        build_backbone(name)
 
 
 def test_build_backbone_drops_the_classifier() -> None:

@@ -10,6 +10,8 @@ from harness.data import (
     build_caches,
     cache_root,
     eval_transform,
+    generated_identities,
+    grouped_split,
     load_splits,
     loader,
     stratified_split,
@@ -17,7 +19,8 @@ from harness.data import (
 )
 from PIL import Image
 
-from lightly_byel.data import LSD_CLASSES
+from lightly_byel.data import LSD_CLASSES, LSDImageFolder
+from lightly_byel.data.synthfaces import METADATA_FILE, SPLITS, generate
 from lightly_byel.data.uint8_cache import CachedSubset
 
 TINY = DataSettings(synthetic_images_per_class=3, synthetic_image_size=24)
@@ -31,6 +34,39 @@ def test_stratified_split_is_per_class_and_seeded() -> None:
     assert stratified_split(labels, 0.2, seed=3) == (kept, held)
     assert stratified_split(labels, 0.2, seed=4)[1] != held
     assert stratified_split(labels, 0.0, seed=0) == (list(range(35)), [])
+
+
+def test_grouped_split_holds_out_whole_groups_near_the_fraction() -> None:
+    groups = [g for g in range(20) for _ in range(5 + g % 3)]
+    kept, held = grouped_split(groups, 0.1, seed=0)
+    assert sorted(kept + held) == list(range(len(groups)))
+    assert not {groups[i] for i in kept} & {groups[i] for i in held}
+    assert abs(len(held) - 0.1 * len(groups)) <= 4
+    assert grouped_split(groups, 0.1, seed=0) == (kept, held)
+    assert grouped_split(groups, 0.1, seed=1)[1] != held
+    assert grouped_split(groups, 0.0, seed=0) == (list(range(len(groups))), [])
+
+
+def test_generated_data_is_held_out_by_person(tmp_path: Path) -> None:
+    generate(tmp_path / "faces", images_per_class=10, image_size=16, identities=10)
+    config = replace(
+        preset("smoke"), data=DataSettings(data_root=str(tmp_path / "faces"))
+    )
+    config = replace(
+        config, evaluation=replace(config.evaluation, holdout_fraction=0.2)
+    )
+    splits = load_splits(config, seed=0)
+    people = generated_identities(splits.train)
+    assert people is not None and len(set(people)) == 10
+    held = {people[i] for i in splits.holdout_indices}
+    assert held and not held & {people[i] for i in splits.train_indices}
+    assert splits.description["holdout"] == "people held out by identity (metadata.csv)"
+    # Without the generator's metadata (real data) the holdout is random images.
+    (tmp_path / "faces" / METADATA_FILE).unlink()
+    assert generated_identities(LSDImageFolder(tmp_path / "faces" / SPLITS[0])) is None
+    splits = load_splits(config, seed=0)
+    assert splits.description["holdout"] == "class-stratified random images"
+    assert len(splits.holdout_indices) == 12
 
 
 def test_synthetic_data_is_generated_once_into_the_cache(

@@ -58,20 +58,28 @@ def test_registry_holds_the_methods_and_ablations() -> None:
         "byel-no-subtraction",
         "byel-no-ce",
         "byel-no-orth",
+        "random-init",
     }
     assert {name for name, spec in METHODS.items() if not spec.uses_labels} == {
         "byol",
         "simclr",
+        "random-init",
     }
+    assert [name for name, spec in METHODS.items() if not spec.pretrains] == [
+        "random-init"
+    ]
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+TRAINED = sorted(name for name, spec in METHODS.items() if spec.pretrains)
+
+
+@pytest.mark.parametrize("name", TRAINED)
 def test_every_method_trains_two_steps(name: str) -> None:
     spec = METHODS[name]
     module = spec.model(MODEL, PRETRAIN)
     assert isinstance(module, PretrainMethod)
     two_views = name != "supervised"
-    views = spec.transform(MODEL)(torch.rand(3, 40, 40))
+    views = spec.views(MODEL)(torch.rand(3, 40, 40))
     if two_views:
         assert [tuple(v.shape) for v in views] == [(3, 32, 32)] * 2
     else:
@@ -84,6 +92,24 @@ def test_every_method_trains_two_steps(name: str) -> None:
     if name.startswith("byel"):
         assert {"train_byol", "train_ce", "train_orth"} <= set(trainer.callback_metrics)
     assert module(torch.randn(2, 3, 32, 32)).shape == (2, module.num_ftrs)
+
+
+def test_the_random_init_control_is_the_shared_encoder_never_trained() -> None:
+    spec = METHODS["random-init"]
+    torch.manual_seed(0)
+    control = spec.build(MODEL, PRETRAIN)
+    torch.manual_seed(0)
+    supervised = METHODS["supervised"].build(MODEL, PRETRAIN)
+    # The same encoder with the same initial weights as a trained method starts from.
+    control_weights = control.backbone.state_dict()
+    for name, tensor in supervised.backbone.state_dict().items():
+        assert torch.equal(control_weights[name], tensor), name
+    with pytest.raises(RuntimeError, match="never trained"):
+        control.training_step((torch.randn(2, 3, 32, 32), torch.zeros(2)), 0)
+    with pytest.raises(ValueError, match="never trained"):
+        spec.views(MODEL)
+    with pytest.raises(ValueError, match="never trained"):
+        spec.batch_views(MODEL)
 
 
 @pytest.mark.parametrize(
@@ -334,7 +360,7 @@ def test_fused_lars_and_unknown_implementations_are_refused() -> None:
 def test_batch_transform_augments_uint8_batches_on_the_device() -> None:
     spec = METHODS["byel"]
     module = spec.build(MODEL, PRETRAIN)
-    module.batch_transform = spec.batch_transform(MODEL)
+    module.batch_transform = spec.batch_views(MODEL)
     seen: list[object] = []
     original = module.training_step
 

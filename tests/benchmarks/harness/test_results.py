@@ -15,7 +15,13 @@ from harness.reporting.results import (
 CLASSES = ["ANGER", "HAPPINESS"]
 
 
-def run(method: str, seed: int, protocol: str, macro_f1: float) -> dict[str, Any]:
+def run(
+    method: str,
+    seed: int,
+    protocol: str,
+    macro_f1: float,
+    holdout: float | None = None,
+) -> dict[str, Any]:
     return {
         "method": method,
         "seed": seed,
@@ -24,6 +30,7 @@ def run(method: str, seed: int, protocol: str, macro_f1: float) -> dict[str, Any
         "accuracy": macro_f1 + 0.1,
         "per_class_f1": {"ANGER": macro_f1 - 0.1, "HAPPINESS": macro_f1 + 0.1},
         "macro_f1_ci95": [macro_f1 - 0.05, macro_f1 + 0.05],
+        "holdout_macro_f1": holdout,
         "confusion_matrix": [[3, 1], [2, 4]],
         "selection": f"holdout macro F1, epoch {seed + 1}",
         "train_seconds": 2.5,
@@ -34,10 +41,10 @@ def run(method: str, seed: int, protocol: str, macro_f1: float) -> dict[str, Any
 
 
 RUNS = [
-    run("byel", 0, "finetune", 0.3),
-    run("byel", 1, "finetune", 0.4),
+    run("byel", 0, "finetune", 0.3, holdout=0.8),
+    run("byel", 1, "finetune", 0.4, holdout=0.9),
     run("byol", 0, "finetune", 0.2),
-    run("byel", 0, "linear", 0.25),
+    run("byel", 0, "linear", 0.25, holdout=0.5),
 ]
 
 
@@ -73,6 +80,7 @@ def test_environment_names_the_versions() -> None:
         ({"confusion_matrix": [[1, 2]]}, "'confusion_matrix' must be a square"),
         ({"seed": True}, "'seed' must be an integer"),
         ({"per_class_f1": {"ANGER": "high"}}, "'per_class_f1'"),
+        ({"holdout_macro_f1": "0.8"}, "'holdout_macro_f1' must be a finite number or"),
     ],
 )
 def test_schema_errors_name_the_field(
@@ -104,12 +112,14 @@ def test_markdown_tables() -> None:
     linear = text.index("## Linear probe")
     finetune = text.index("## Fine-tuning")
     assert linear < finetune
-    # byel fine-tuned with two seeds: mean 0.35, sample std 0.0707.
+    # byel fine-tuned with two seeds: mean 0.35, sample std 0.0707; its holdout
+    # (in-domain) score sits beside the eval split's.
     assert (
-        "| byel | 0.3500 ± 0.0707 | [0.3000, 0.4000] | 0.4500 ± 0.0707 | 2 | "
-        "holdout macro F1 (epochs 1, 2) |"
+        "| byel | 0.3500 ± 0.0707 | [0.3000, 0.4000] | 0.8500 ± 0.0707 | "
+        "0.4500 ± 0.0707 | 2 | holdout macro F1 (epochs 1, 2) |"
     ) in text
-    assert "| byol | 0.2000 ± n/a |" in text
+    # A run without a holdout split has no in-domain score.
+    assert "| byol | 0.2000 ± n/a | [0.1500, 0.2500] | n/a | 0.3000 ± n/a |" in text
     assert "| method | ANGER | HAPPINESS |" in text
     assert "| byel | 0.250 ± 0.071 | 0.450 ± 0.071 |" in text
     assert text.endswith("|\n")

@@ -1,0 +1,171 @@
+r"""Which encoder, input size and schedule learn the most per second on this machine.
+
+For every combination of ``--backbones``, ``--sizes`` and ``--epochs`` it runs the
+benchmark itself (``benchmarks/affwild2.py``'s code) with the supervised method and
+the ``random-init`` control, evaluated by a linear probe, and tabulates the
+pretraining seconds against the macro F1 on the held-out synthetic people (in-domain)
+and on the eval split. Supervised training on the synthetic labels is the fixed,
+method-independent check of what an encoder can learn in a budget; no
+self-supervised method takes part in the choice. The random-init row of the same
+encoder shows what its random features give without any training.
+
+Run from the repository root, e.g.::
+
+    python benchmarks/preset_search.py --backbones resnet18,resnet10-w32 \
+        --sizes 48,64 --epochs 10,20
+
+Any other flag goes to ``benchmarks/affwild2.py`` (``--preset``, ``--lr``,
+``--batch-size-per-device``, ...). Each combination keeps its own results folder
+under ``--output`` (default ``benchmarks/results/preset_search``), so an interrupted
+search continues where it stopped; ``preset_search.json`` and ``preset_search.md``
+collect the table.
+"""
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.backbones import build_backbone
+from harness.config import int_at_least, resolve
+from harness.reporting.results import (
+    environment_info,
+    read_results_json,
+    write_text_atomic,
+)
+from harness.run import run_benchmark
+
+DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"
+METHODS = ("supervised", "random-init")
+
+
+def parse_args(
+    argv: Sequence[str] | None,
+) -> tuple[argparse.Namespace, list[str]]:
+    """The search's own flags, and the rest for the benchmark."""
+    p = argparse.ArgumentParser(
+        prog="python benchmarks/preset_search.py",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    p.add_argument("--backbones", default="resnet18,resnet10-w32")
+    p.add_argument("--sizes", default="48")
+    p.add_argument("--epochs", default="20")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    return p.parse_known_args(argv)
+
+
+def names(text: str) -> list[str]:
+    """Comma-separated names, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def search_cell(
+    backbone: str, size: int, epochs: int, output: Path, benchmark_argv: list[str]
+) -> dict[str, Any]:
+    """Runs (or reads back) one combination; returns its row of the table."""
+    folder = output / f"{backbone.replace(':', '-')}-{size}px-{epochs}ep"
+    argv = [
+        *benchmark_argv,
+        "--backbone",
+        backbone,
+        "--input-size",
+        str(size),
+        "--epochs",
+        str(epochs),
+        "--methods",
+        ",".join(METHODS),
+        "--protocols",
+        "linear",
+        "--seeds",
+        "0",
+        "--output",
+        str(folder),
+    ]
+    # A folder from an interrupted search is continued, not refused.
+    config = resolve([*argv, "--resume"] if folder.is_dir() else argv)
+    started = time.perf_counter()
+    run_benchmark(config)
+    seconds = time.perf_counter() - started
+    runs = {
+        run["method"]: run for run in read_results_json(folder / "results.json")["runs"]
+    }
+    encoder, _ = build_backbone(backbone)
+    trained, control = runs["supervised"], runs["random-init"]
+    return {
+        "backbone": backbone,
+        "input_size": size,
+        "epochs": epochs,
+        "parameters": sum(p.numel() for p in encoder.parameters()),
+        "pretrain_seconds": trained["pretrain_seconds"],
+        "pretrain_images_per_second": trained["pretrain_images_per_second"],
+        "supervised_holdout_macro_f1": trained["holdout_macro_f1"],
+        "supervised_eval_macro_f1": trained["macro_f1"],
+        "random_init_holdout_macro_f1": control["holdout_macro_f1"],
+        "random_init_eval_macro_f1": control["macro_f1"],
+        "cell_seconds": seconds,
+        "results": str(folder / "results.json"),
+    }
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a Markdown table, best supervised holdout score first."""
+
+    def score(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    def seconds(value: float | None) -> str:
+        return "resumed" if value is None else f"{value:.0f}"
+
+    lines = [
+        "| backbone | size | epochs | parameters | pretraining s | images/s "
+        "| supervised holdout | supervised eval | random-init holdout "
+        "| random-init eval |",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ranked = sorted(rows, key=lambda row: -(row["supervised_holdout_macro_f1"] or 0.0))
+    for row in ranked:
+        rate = row["pretrain_images_per_second"]
+        lines.append(
+            f"| {row['backbone']} | {row['input_size']} | {row['epochs']} "
+            f"| {row['parameters'] / 1e6:.2f} M | {seconds(row['pretrain_seconds'])} "
+            f"| {'n/a' if rate is None else f'{rate:.0f}'} "
+            f"| {score(row['supervised_holdout_macro_f1'])} "
+            f"| {score(row['supervised_eval_macro_f1'])} "
+            f"| {score(row['random_init_holdout_macro_f1'])} "
+            f"| {score(row['random_init_eval_macro_f1'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the search and writes its table; returns the exit status."""
+    args, benchmark_argv = parse_args(argv)
+    sizes = [int_at_least(16)(size) for size in names(args.sizes)]
+    epochs = [int_at_least(1)(count) for count in names(args.epochs)]
+    rows = []
+    for backbone in names(args.backbones):
+        for size in sizes:
+            for count in epochs:
+                print(f"\n=== {backbone} at {size} px, {count} epochs ===", flush=True)
+                rows.append(
+                    search_cell(backbone, size, count, args.output, benchmark_argv)
+                )
+                report = {
+                    "rows": rows,
+                    "benchmark_flags": benchmark_argv,
+                    "environment": environment_info("cpu"),
+                }
+                write_text_atomic(
+                    args.output / "preset_search.json",
+                    json.dumps(report, indent=2) + "\n",
+                )
+                write_text_atomic(args.output / "preset_search.md", table(rows))
+    print()
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
