@@ -23,6 +23,7 @@ collect the table.
 
 import argparse
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,11 +31,7 @@ from typing import Any
 
 from harness.backbones import build_backbone
 from harness.config import int_at_least, resolve
-from harness.reporting.results import (
-    environment_info,
-    read_results_json,
-    write_text_atomic,
-)
+from harness.reporting.results import read_results_json, write_text_atomic
 from harness.run import run_benchmark
 
 DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"
@@ -64,8 +61,14 @@ def names(text: str) -> list[str]:
 def search_cell(
     backbone: str, size: int, epochs: int, output: Path, benchmark_argv: list[str]
 ) -> dict[str, Any]:
-    """Runs (or reads back) one combination; returns its row of the table."""
-    folder = output / f"{backbone.replace(':', '-')}-{size}px-{epochs}ep"
+    """Runs (or reads back) one combination; returns its row of the table.
+
+    The row names its results file and the software and hardware it ran on.
+    """
+    # The benchmark flags are part of the name, so that searches with other
+    # flags (a learning rate, a batch size) keep their own folders.
+    name = "-".join([backbone, f"{size}px", f"{epochs}ep", *benchmark_argv])
+    folder = output / re.sub(r"[^A-Za-z0-9.=_-]+", "-", name.replace("--", ""))
     argv = [
         *benchmark_argv,
         "--backbone",
@@ -88,9 +91,8 @@ def search_cell(
     started = time.perf_counter()
     run_benchmark(config)
     seconds = time.perf_counter() - started
-    runs = {
-        run["method"]: run for run in read_results_json(folder / "results.json")["runs"]
-    }
+    results = read_results_json(folder / "results.json")
+    runs = {run["method"]: run for run in results["runs"]}
     encoder, _ = build_backbone(backbone)
     trained, control = runs["supervised"], runs["random-init"]
     return {
@@ -106,10 +108,11 @@ def search_cell(
         "random_init_eval_macro_f1": control["macro_f1"],
         "cell_seconds": seconds,
         "results": str(folder / "results.json"),
+        "environment": results["environment"],
     }
 
 
-def table(rows: Sequence[dict[str, Any]]) -> str:
+def table(rows: Sequence[dict[str, Any]], benchmark_argv: Sequence[str]) -> str:
     """The rows as a Markdown table, best supervised holdout score first."""
 
     def score(value: float | None) -> str:
@@ -118,7 +121,10 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     def seconds(value: float | None) -> str:
         return "resumed" if value is None else f"{value:.0f}"
 
+    flags = " ".join(benchmark_argv) or "none"
     lines = [
+        f"Benchmark flags besides the preset's: `{flags}`.",
+        "",
         "| backbone | size | epochs | parameters | pretraining s | images/s "
         "| supervised holdout | supervised eval | random-init holdout "
         "| random-init eval |",
@@ -144,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, benchmark_argv = parse_args(argv)
     sizes = [int_at_least(16)(size) for size in names(args.sizes)]
     epochs = [int_at_least(1)(count) for count in names(args.epochs)]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for backbone in names(args.backbones):
         for size in sizes:
             for count in epochs:
@@ -152,18 +158,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(
                     search_cell(backbone, size, count, args.output, benchmark_argv)
                 )
-                report = {
-                    "rows": rows,
-                    "benchmark_flags": benchmark_argv,
-                    "environment": environment_info("cpu"),
-                }
+                report = {"rows": rows, "benchmark_flags": benchmark_argv}
                 write_text_atomic(
                     args.output / "preset_search.json",
                     json.dumps(report, indent=2) + "\n",
                 )
-                write_text_atomic(args.output / "preset_search.md", table(rows))
+                write_text_atomic(
+                    args.output / "preset_search.md", table(rows, benchmark_argv)
+                )
     print()
-    print(table(rows))
+    print(table(rows, benchmark_argv))
     return 0
 
 

@@ -155,7 +155,8 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
             write_text_atomic(unit, json.dumps({"runs": unit_runs}, indent=2) + "\n")
             runs.extend(unit_runs)
         if writer:
-            report(output, runs, config, splits, environment)
+            last_of_seed = method == config.run.methods[-1]
+            report(output, runs, config, splits, environment, figures=last_of_seed)
             print(f"[{progress.status()}]", flush=True)
     return output
 
@@ -391,22 +392,21 @@ def report(
     config: BenchmarkConfig,
     splits: Splits,
     environment: dict[str, Any],
+    figures: bool = True,
 ) -> None:
-    """Writes results.json, results.md and the plots for the runs so far."""
+    """Writes results.json and results.md, and with ``figures`` the plots.
+
+    The plots take seconds to draw, so the run draws them once a seed's methods
+    are done rather than after every unit.
+    """
     resolved = {**to_dict(config), "data_used": splits.description}
     write_results_json(output / "results.json", runs, resolved, environment)
-    data = splits.description
-    context = (
-        f"Data: {data['source']}; {data['train_images']} training images, "
-        f"{data['holdout_images']} held out for selection, {data['eval_images']} "
-        f"evaluation images. Preset {config.preset}, backbone "
-        f"{config.model.backbone} at {config.model.input_size} px, "
-        f"{config.pretrain.epochs} pretraining epochs; class imbalance: "
-        f"{config.evaluation.class_balance}."
-    )
     write_text_atomic(
-        output / "results.md", results_markdown(runs, list(LSD_CLASSES), context)
+        output / "results.md",
+        results_markdown(runs, list(LSD_CLASSES), settings_text(config, splits)),
     )
+    if not figures:
+        return
     try:
         plots.plot_macro_f1(runs, output / "macro_f1.png")
         plots.plot_confusion_matrices(runs, list(LSD_CLASSES), output / "confusion.png")
@@ -419,6 +419,36 @@ def report(
             plots.plot_training_curves(logs, output / "training_curves.png")
     except ImportError as error:
         print(f"No plots: {error}")
+
+
+def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
+    """The data and settings behind the results: shared ones, then each method's."""
+    data, model = splits.description, config.model
+    pretrain, evaluation = config.pretrain, config.evaluation
+    holdout = data.get("holdout", "class-stratified random images")
+    shared = (
+        f"backbone {model.backbone} at {model.input_size} px, {pretrain.epochs} "
+        f"pretraining epochs of batch {pretrain.batch_size_per_device} per device, "
+        f"{pretrain.optimizer} at learning rate {pretrain.lr} per 256 images "
+        f"(cosine schedule, weight decay {pretrain.weight_decay}), the BYEL "
+        f"augmentations with crops of at least {model.min_scale} of the image"
+    )
+    evaluations = (
+        f"linear probe {evaluation.linear_epochs} epochs, fine-tuning "
+        f"{evaluation.finetune_epochs} epochs at learning rate "
+        f"{evaluation.finetune_lr}; class imbalance: {evaluation.class_balance}"
+    )
+    own = "; ".join(
+        f"{method}: {METHODS[method].own_settings(pretrain)}"
+        for method in config.run.methods
+    )
+    return (
+        f"Data: {data['source']}; {data['train_images']} training images, "
+        f"{data['holdout_images']} held out for selection ({holdout}), "
+        f"{data['eval_images']} evaluation images. Preset {config.preset}.\n\n"
+        f"Shared by every method: {shared}; {evaluations}.\n\n"
+        f"Each method's own settings: {own}."
+    )
 
 
 class _EvalData:

@@ -43,3 +43,8 @@ def affwild2() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def throughput() -> Iterator[ModuleType]:
     yield from load_script("throughput")
+
+
+@pytest.fixture(scope="module")
+def preset_search() -> Iterator[ModuleType]:
+    yield from load_script("preset_search")

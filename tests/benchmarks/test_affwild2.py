@@ -70,6 +70,28 @@ def test_smoke_run_writes_every_output(
     )
 
 
+def test_random_init_control_and_in_domain_scores(
+    affwild2: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "control"
+    assert affwild2.main(smoke(output, "--methods", "supervised,random-init")) == 0
+    printed = capsys.readouterr().out
+    # Progress as it goes: units done of the total and the time left.
+    assert "[1/2 units done" in printed and "[2/2 units done" in printed
+    assert "left]" in printed
+    runs = read_results_json(output / "results.json")["runs"]
+    control = [r for r in runs if r["method"] == "random-init"]
+    assert {r["protocol"] for r in control} == {"linear", "finetune"}
+    assert all(r["pretrain_seconds"] is None for r in control)
+    assert not (output / "checkpoints" / "random-init-seed0").exists()
+    for r in runs:
+        assert 0.0 <= r["holdout_macro_f1"] <= 1.0
+    markdown = (output / "results.md").read_text()
+    assert "| holdout macro F1 |" in markdown
+    assert "random-init: no pretraining" in markdown
+    assert "people held out by identity" in markdown
+
+
 def test_cache_pipeline_runs_end_to_end(affwild2: ModuleType, tmp_path: Path) -> None:
     output = tmp_path / "cached"
     argv = smoke(output, "--methods", "byel,supervised", "--pipeline", "cache")

@@ -81,8 +81,11 @@ def test_every_mode_and_method_is_measured_and_written(
 
 
 def test_unknown_names_are_refused(throughput: ModuleType) -> None:
-    with pytest.raises(SystemExit, match=r"unknown methods or modes \['tpu'\]"):
+    with pytest.raises(SystemExit, match=r"unknown or untrained .* \['tpu'\]"):
         throughput.main([*TINY, "--modes", "tpu"])
+    # The no-pretraining control has no training step to time.
+    with pytest.raises(SystemExit, match=r"\['random-init'\]"):
+        throughput.main([*TINY, "--methods", "random-init"])
 
 
 def test_ratio_needs_both_methods(throughput: ModuleType) -> None:

@@ -61,6 +61,8 @@ class MethodSpec:
         description: One line for reports.
         class_weighted: Whether ``model`` takes ``class_weights``, which
             :meth:`build` sets to the inverse class frequencies.
+        own_settings: States the settings only this method uses (a momentum, a
+            temperature), for the results; the shared ones are stated once.
     """
 
     model: Callable[..., PretrainMethod]
@@ -69,6 +71,7 @@ class MethodSpec:
     uses_labels: bool
     description: str
     class_weighted: bool = False
+    own_settings: Callable[[PretrainSettings], str] = lambda settings: "none"
 
     @property
     def pretrains(self) -> bool:
@@ -121,6 +124,21 @@ class MethodSpec:
         return self.model(model, pretrain)
 
 
+def momentum_settings(settings: PretrainSettings) -> str:
+    """The target network's momentum schedule (BYOL, BYEL)."""
+    return (
+        f"target momentum {settings.momentum_start} to {settings.momentum_end} (cosine)"
+    )
+
+
+def byel_settings(settings: PretrainSettings) -> str:
+    """BYEL's own settings: the momentum and the published loss."""
+    return (
+        f"{momentum_settings(settings)}; loss terms and emotion vector "
+        "subtraction as published, weights 1, unless the name says otherwise"
+    )
+
+
 def two_view_transform(model: ModelSettings) -> BYELTransform:
     """Returns the two-view transform of the self-supervised methods."""
     return BYELTransform(input_size=model.input_size, min_scale=model.min_scale)
@@ -150,6 +168,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL: BYOL + emotion classifier + emotion vector subtraction",
+        own_settings=byel_settings,
     ),
     "byol": MethodSpec(
         model=BYOL,
@@ -157,6 +176,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=False,
         description="BYOL without labels",
+        own_settings=momentum_settings,
     ),
     "simclr": MethodSpec(
         model=SimCLR,
@@ -164,6 +184,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=False,
         description="SimCLR without labels",
+        own_settings=lambda settings: f"NT-Xent temperature {settings.temperature}",
     ),
     "supervised": MethodSpec(
         model=Supervised,
@@ -172,6 +193,9 @@ METHODS: dict[str, MethodSpec] = {
         uses_labels=True,
         description="Supervised cross-entropy on the synthetic labels",
         class_weighted=True,
+        own_settings=lambda settings: (
+            "cross-entropy weighted by inverse class frequency"
+        ),
     ),
     "random-init": MethodSpec(
         model=RandomInit,
@@ -179,6 +203,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=None,
         uses_labels=False,
         description="No pretraining: the same encoder as initialised (control)",
+        own_settings=lambda settings: "no pretraining",
     ),
     "byel-no-subtraction": MethodSpec(
         model=partial(BYEL, subtract=False),
@@ -186,6 +211,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no emotion vector subtraction",
+        own_settings=byel_settings,
     ),
     "byel-no-ce": MethodSpec(
         model=partial(BYEL, classification_weight=0.0),
@@ -193,6 +219,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no emotion cross-entropy",
+        own_settings=byel_settings,
     ),
     "byel-no-orth": MethodSpec(
         model=partial(BYEL, orthonormality_weight=0.0),
@@ -200,6 +227,7 @@ METHODS: dict[str, MethodSpec] = {
         batch_transform=two_view_batch_transform,
         uses_labels=True,
         description="BYEL ablation: no orthonormality term",
+        own_settings=byel_settings,
     ),
 }
 
