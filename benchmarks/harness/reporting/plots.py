@@ -119,7 +119,11 @@ def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
     panels[0].set_ylabel("macro F1", fontsize=FONT_SIZE)
-    panels[0].legend(loc="lower left", fontsize=FONT_SIZE - 2)
+    # Below the panels, where no method's markers are.
+    handles, labels = panels[0].get_legend_handles_labels()
+    figure.legend(
+        handles, labels, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
+    )
     figure.suptitle(
         "Expression macro F1 (ABAW metric), trained on synthetic labels only",
         fontsize=FONT_SIZE + 2,
