@@ -124,8 +124,8 @@ class BYELLoss(nn.Module):
                 of shape ``(batch, dim)``.
             targets: The target projections ``[t_1, t_2]`` of the same two views, each
                 of shape ``(batch, dim)``. No gradient flows into them.
-            labels: Class indices of shape ``(batch,)``, or ``None`` for an
-                unlabeled batch.
+            labels: Class indices of shape ``(batch,)``, of any integer dtype, on
+                the predictions' device, or ``None`` for an unlabeled batch.
             classifier: The emotion classifier, usually
                 ``BYELPredictionHead.classifier``.
 
@@ -135,7 +135,8 @@ class BYELLoss(nn.Module):
         Raises:
             ValueError: If there are not exactly two views, the shapes disagree, or
                 the labels are not integer class indices in
-                ``[0, classifier.num_classes)`` of shape ``(batch,)``.
+                ``[0, classifier.num_classes)`` of shape ``(batch,)`` on the
+                predictions' device.
         """
         return self.terms(predictions, targets, labels, classifier).total
 
@@ -155,7 +156,7 @@ class BYELLoss(nn.Module):
         """
         p1, p2, t1, t2 = _check_views(predictions, targets, classifier)
         if labels is not None:
-            _check_labels(labels, batch_size=p1.shape[0], classifier=classifier)
+            labels = _check_labels(labels, predictions=p1, classifier=classifier)
 
         # The loss runs in at least float32 even when the network runs in bf16/fp16.
         dtype = torch.promote_types(p1.dtype, torch.float32)
@@ -230,8 +231,9 @@ def _check_views(
 
 
 def _check_labels(
-    labels: Tensor, batch_size: int, classifier: "EmotionClassifier"
-) -> None:
+    labels: Tensor, predictions: Tensor, classifier: "EmotionClassifier"
+) -> Tensor:
+    """Validates the labels and returns them as int64 class indices."""
     if not isinstance(labels, Tensor):
         raise ValueError(
             f"labels must be a tensor of class indices or None, got "
@@ -242,14 +244,24 @@ def _check_labels(
             f"labels must be an integer tensor of class indices, got dtype "
             f"{labels.dtype}."
         )
+    batch_size = predictions.shape[0]
     if tuple(labels.shape) != (batch_size,):
         raise ValueError(
             f"labels must have shape (batch,) = ({batch_size},) to match the "
             f"predictions, got {tuple(labels.shape)}."
         )
+    if labels.device != predictions.device:
+        raise ValueError(
+            f"labels must be on the predictions' device {predictions.device}, got "
+            f"labels on {labels.device}."
+        )
+    # Indexing and cross-entropy need int64: a uint8 index tensor would act as a
+    # boolean mask, and other integer dtypes are rejected by the kernels.
+    labels = labels.long()
     low, high = torch.stack(torch.aminmax(labels)).tolist()
     if low < 0 or high >= classifier.num_classes:
         raise ValueError(
             f"labels must lie in [0, {classifier.num_classes}), got values from {low} "
             f"to {high}."
         )
+    return labels

@@ -259,6 +259,39 @@ def test_bad_labels_raise(labels: Tensor, message: str) -> None:
         BYELLoss()(predictions, targets, labels, classifier)
 
 
+@pytest.mark.parametrize(
+    "dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]
+)
+@pytest.mark.parametrize("config", [{}, {"subtract": False}])
+def test_any_integer_label_dtype_gives_the_int64_loss(
+    dtype: torch.dtype, config: dict[str, bool]
+) -> None:
+    predictions, targets, labels, classifier = make_inputs(12)
+    criterion = BYELLoss(**config)
+    expected = criterion(predictions, targets, labels, classifier)
+    expected_grads = torch.autograd.grad(expected, [*predictions, classifier.weight])
+    loss = criterion(predictions, targets, labels.to(dtype), classifier)
+    grads = torch.autograd.grad(loss, [*predictions, classifier.weight])
+    assert torch.equal(loss, expected)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        assert torch.equal(grad, expected_grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int32])
+def test_out_of_range_labels_of_small_dtypes_raise(dtype: torch.dtype) -> None:
+    predictions, targets, labels, classifier = make_inputs()
+    labels = labels.clone()
+    labels[3] = CLASSES
+    with pytest.raises(ValueError, match=r"\[0, 6\).*to 6"):
+        BYELLoss()(predictions, targets, labels.to(dtype), classifier)
+
+
+def test_labels_on_another_device_raise() -> None:
+    predictions, targets, labels, classifier = make_inputs()
+    with pytest.raises(ValueError, match="device cpu, got labels on meta"):
+        BYELLoss()(predictions, targets, labels.to("meta"), classifier)
+
+
 def test_bad_views_raise() -> None:
     predictions, targets, labels, classifier = make_inputs()
     criterion = BYELLoss()
@@ -323,5 +356,17 @@ def test_cuda_bad_label_raises_before_any_kernel_assert() -> None:
             [p.cuda() for p in predictions],
             [t.cuda() for t in targets],
             labels.cuda(),
+            classifier.cuda(),
+        )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_labels_on_cpu_raise() -> None:
+    predictions, targets, labels, classifier = make_inputs(12)
+    with pytest.raises(ValueError, match="device cuda:0, got labels on cpu"):
+        BYELLoss()(
+            [p.cuda() for p in predictions],
+            [t.cuda() for t in targets],
+            labels,
             classifier.cuda(),
         )
