@@ -14,6 +14,10 @@ class EmotionClassifier(nn.Module):
     :class:`~lightly_byel.loss.BYELLoss`. The logits are
     ``BatchNorm1d(num_classes)(x @ W)`` [0].
 
+    A training batch whose statistics are not finite leaves the running statistics
+    of the batch normalisation as they were, so one diverged batch cannot spoil
+    evaluation for good; its logits may still be NaN, for the caller to detect.
+
     - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
 
     Attributes:
@@ -28,6 +32,9 @@ class EmotionClassifier(nn.Module):
         >>> classifier.emotion_vectors(torch.tensor([0, 5, 5])).shape
         torch.Size([3, 256])
         >>> bool(classifier.orthonormality_loss() < 1e-4)
+        True
+        >>> _ = classifier(torch.full((8, 256), float("nan")))
+        >>> bool(classifier.batch_norm.running_mean.isfinite().all())
         True
     """
 
@@ -66,9 +73,33 @@ class EmotionClassifier(nn.Module):
             x: Predictions of shape ``(batch, input_dim)``.
 
         Returns:
-            Logits of shape ``(batch, num_classes)``.
+            Logits of shape ``(batch, num_classes)``. In training mode, a batch whose
+            statistics are not finite gives non-finite logits and leaves the
+            running statistics unchanged.
         """
-        logits: Tensor = self.batch_norm(x @ self.weight)
+        batch_norm = self.batch_norm
+        logits: Tensor
+        mean, var, count = (
+            batch_norm.running_mean,
+            batch_norm.running_var,
+            batch_norm.num_batches_tracked,
+        )
+        if not batch_norm.training or mean is None or var is None or count is None:
+            logits = batch_norm(x @ self.weight)
+            return logits
+        # One NaN or inf batch would otherwise leave the running statistics
+        # non-finite for good, and every evaluation after it NaN.
+        saved = (mean.clone(), var.clone(), count.clone())
+        logits = batch_norm(x @ self.weight)
+        with torch.no_grad():
+            # Chosen on the device with torch.where rather than with a Python `if`,
+            # so that the check never waits for the accelerator. Written through
+            # `.data`: autograd keeps the running buffers with the batch norm's graph
+            # (its training-mode backward never reads them), and an in-place write
+            # that autograd sees would fail that backward.
+            finite = mean.isfinite().all() & var.isfinite().all()
+            for buffer, old in zip((mean, var, count), saved, strict=True):
+                buffer.data.copy_(torch.where(finite, buffer, old))
         return logits
 
     def emotion_vectors(self, labels: Tensor) -> Tensor:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 from lightly.models.modules.heads import BYOLPredictionHead, ProjectionHead
-from torch import nn
+from torch import Tensor, nn
 
 from lightly_byel import BYELPredictionHead, EmotionClassifier
 
@@ -54,6 +54,79 @@ class TestEmotionClassifier:
         classifier.orthonormality_loss().backward()
         assert classifier.weight.grad is not None
 
+    @staticmethod
+    def running_statistics(classifier: EmotionClassifier) -> dict[str, Tensor]:
+        return {
+            name: buffer.clone()
+            for name, buffer in classifier.batch_norm.named_buffers()
+        }
+
+    @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+    @pytest.mark.parametrize("momentum", [0.1, None])
+    def test_non_finite_batch_leaves_running_statistics_unchanged(
+        self, bad: float, momentum: float | None
+    ) -> None:
+        torch.manual_seed(0)
+        classifier = EmotionClassifier(input_dim=8, num_classes=4)
+        classifier.batch_norm.momentum = momentum
+        classifier(torch.randn(12, 8))
+        after_finite = self.running_statistics(classifier)
+        poisoned = torch.randn(12, 8)
+        poisoned[3, 5] = bad
+        logits = classifier(poisoned)
+        assert not logits.isfinite().all()
+        after_poisoned = self.running_statistics(classifier)
+        assert after_poisoned.keys() == after_finite.keys()
+        for name, buffer in after_finite.items():
+            assert torch.equal(after_poisoned[name], buffer), name
+        # The next finite batch updates the statistics as if the bad one never came.
+        x = torch.randn(12, 8)
+        classifier(x)
+        reference = EmotionClassifier(input_dim=8, num_classes=4)
+        reference.load_state_dict(classifier.state_dict())
+        reference.batch_norm.load_state_dict(
+            {name: buffer for name, buffer in after_finite.items()}, strict=False
+        )
+        reference.batch_norm.momentum = momentum
+        reference(x)
+        for name, buffer in self.running_statistics(reference).items():
+            assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
+
+    def test_training_matches_plain_batch_norm(self) -> None:
+        torch.manual_seed(0)
+        classifier = EmotionClassifier(input_dim=8, num_classes=4)
+        plain = nn.BatchNorm1d(4)
+        optimizer = torch.optim.SGD(classifier.parameters(), lr=0.1)
+        for _ in range(5):
+            x = torch.randn(16, 8)
+            z = x @ classifier.weight.detach()
+            expected = plain(z)
+            logits = classifier(x)
+            torch.testing.assert_close(logits.detach(), expected, rtol=0, atol=0)
+            optimizer.zero_grad()
+            logits.square().mean().backward()
+            assert classifier.weight.grad is not None
+            optimizer.step()
+            plain.load_state_dict(
+                {
+                    "weight": classifier.batch_norm.weight.detach(),
+                    "bias": classifier.batch_norm.bias.detach(),
+                },
+                strict=False,
+            )
+        for name, buffer in plain.named_buffers():
+            assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
+        assert int(classifier.batch_norm.num_batches_tracked) == 5
+
+    def test_eval_mode_leaves_running_statistics_alone(self) -> None:
+        classifier = EmotionClassifier(input_dim=8, num_classes=4)
+        classifier(torch.randn(12, 8))
+        before = self.running_statistics(classifier)
+        classifier.eval()
+        classifier(torch.full((3, 8), float("nan")))
+        for name, buffer in before.items():
+            assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
+
     @pytest.mark.parametrize(
         ("input_dim", "num_classes", "message"),
         [
@@ -75,6 +148,20 @@ class TestEmotionClassifier:
         x = torch.randn(4, 16, device="cuda")
         assert classifier(x).device.type == "cuda"
         assert classifier.orthonormality_loss().device.type == "cuda"
+
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    def test_cuda_non_finite_guard_never_synchronises(self) -> None:
+        classifier = EmotionClassifier(16).cuda()
+        classifier(torch.randn(4, 16, device="cuda"))
+        before = self.running_statistics(classifier)
+        poisoned = torch.full((4, 16), float("nan"), device="cuda")
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            classifier(poisoned)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        for name, buffer in before.items():
+            assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
 
 
 class TestBYELPredictionHead:
