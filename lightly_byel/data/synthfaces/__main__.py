@@ -26,7 +26,7 @@ def _int_at_least(minimum: int, what: str) -> Callable[[str], int]:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected an integer, got {text!r}"
+                f"expected a whole number, got {text!r}"
             ) from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
@@ -48,7 +48,9 @@ def _counts(text: str) -> tuple[int, ...]:
     try:
         counts = tuple(int(part) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers, got {text!r}"
+        ) from None
     if len(counts) != len(LSD_CLASSES) or min(counts) < 0 or not sum(counts):
         raise argparse.ArgumentTypeError(
             f"expected {len(LSD_CLASSES)} non-negative counts "

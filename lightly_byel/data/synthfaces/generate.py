@@ -14,6 +14,7 @@ import io
 import json
 import math
 import multiprocessing
+import numbers
 import os
 import shutil
 import time
@@ -256,7 +257,25 @@ def _render_chunk(job: _Job) -> list[list[str]]:
     return rows
 
 
+def _whole(name: str, value: object) -> int:
+    """Returns ``value`` as an int, refusing bools, floats and other non-integers."""
+    # A float would be truncated or fail deep inside the renderer, and a bool is an
+    # int to Python but never a meant size or count.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(
+            f"{name} must be a whole number, got {value!r} ({type(value).__name__})"
+        )
+    return int(value)
+
+
 def _check_counts(name: str, counts: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(counts, str | bytes) or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in counts
+    ):
+        raise ValueError(
+            f"{name} must be {len(LSD_CLASSES)} whole numbers (in the order "
+            f"{', '.join(LSD_CLASSES)}), got {counts!r}"
+        )
     if len(counts) != len(LSD_CLASSES) or any(n < 0 for n in counts) or not sum(counts):
         raise ValueError(
             f"{name} must be {len(LSD_CLASSES)} non-negative counts, not all zero "
@@ -335,7 +354,9 @@ def generate(
         A summary of what was written.
 
     Raises:
-        ValueError: If a count, size, worker number or framing is out of range.
+        ValueError: If a count, size, seed, worker number or identity number is not
+            a whole number or out of range, or the framing is unknown. Nothing is
+            written then.
         FileExistsError: If ``output`` holds a data set and ``overwrite`` is false.
         NotADirectoryError: If ``output`` is a file.
 
@@ -349,6 +370,12 @@ def generate(
         >>> summary.images
         12
     """
+    images_per_class = _whole("images_per_class", images_per_class)
+    image_size = _whole("image_size", image_size)
+    seed = _whole("seed", seed)
+    workers = _whole("workers", workers)
+    if identities is not None:
+        identities = _whole("identities", identities)
     if images_per_class < 1:
         raise ValueError(f"images_per_class must be positive, got {images_per_class}")
     if seed < 0:

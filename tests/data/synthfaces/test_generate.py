@@ -2,6 +2,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -143,6 +144,38 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], message: str) 
     with pytest.raises(ValueError, match=message):
         generate(tmp_path, **kwargs)  # type: ignore[arg-type]
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"image_size": 64.0}, r"image_size must be a whole number, got 64\.0"),
+        ({"image_size": 64.5}, r"image_size must be a whole number, got 64\.5"),
+        ({"image_size": True}, "image_size must be a whole number, got True"),
+        ({"images_per_class": 2.0}, r"images_per_class .* whole number, got 2\.0"),
+        ({"images_per_class": False}, "images_per_class .* whole number, got False"),
+        ({"seed": 1.5}, r"seed must be a whole number, got 1\.5"),
+        ({"workers": 2.0}, r"workers must be a whole number, got 2\.0"),
+        ({"identities": 3.0}, r"identities must be a whole number, got 3\.0"),
+        ({"train_counts": (1, 1, 1.5, 1, 1, 1)}, r"train_counts .* whole numbers"),
+        ({"eval_counts": (1, 1, 1, True, 1, 1)}, r"eval_counts .* whole numbers"),
+        ({"eval_counts": "LSD"}, "eval_counts .* whole numbers.*got 'LSD'"),
+    ],
+)
+def test_non_whole_numbers_raise_before_anything_is_written(
+    tmp_path: Path, kwargs: dict[str, object], message: str
+) -> None:
+    output = tmp_path / "out"
+    with pytest.raises(ValueError, match=message):
+        generate(output, **{"images_per_class": 1, "image_size": 16, **kwargs})  # type: ignore[arg-type]
+    assert not output.exists()
+
+
+def test_numpy_integers_are_whole_numbers(tmp_path: Path) -> None:
+    summary = generate(tmp_path, images_per_class=np.int64(1), image_size=np.int32(16))  # type: ignore[arg-type]
+    assert summary.images == 2 * len(LSD_CLASSES)
+    description = json.loads((tmp_path / DATASET_FILE).read_text())
+    assert description["parameters"]["image_size"] == 16
 
 
 def test_interrupted_generation_is_named_unfinished(tmp_path: Path) -> None:

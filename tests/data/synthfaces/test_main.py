@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,43 @@ def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--output", "unused", *SMALL, "--seed", "-1"])
     assert exit_info.value.code == 2
     assert "expected a seed >= 0, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--image-size", "64.0"),
+        ("--image-size", "64.5"),
+        ("--image-size", "True"),
+        ("--images-per-class", "2.0"),
+        ("--train-counts", "1,1,1.5,1,1,1"),
+    ],
+)
+def test_non_whole_numbers_are_usage_errors(
+    tmp_path: Path, flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--output", str(output), *SMALL, flag, value])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert flag in error and repr(value) in error and "whole number" in error
+    assert not output.exists()
+
+
+def test_module_command_line_reports_a_float_size_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "lightly_byel.data.synthfaces"]
+    bad = ["--output", str(output), "--image-size", "64.5", "--quiet"]
+    finished = subprocess.run(
+        [*command, *bad], capture_output=True, text=True, check=False
+    )
+    assert finished.returncode == 2
+    assert "--image-size" in finished.stderr and "'64.5'" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert not output.exists()
 
 
 def test_framing(tmp_path: Path) -> None:
