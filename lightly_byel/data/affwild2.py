@@ -1,5 +1,6 @@
 """Aff-Wild2 frames with the expression annotations of the ABAW EXPR track."""
 
+import codecs
 import os
 import re
 import warnings
@@ -33,14 +34,28 @@ SKIP_REASONS: dict[int, str] = {0: "neutral", 7: "other", -1: "unannotated"}
 
 _VALUE = re.compile(r"\s*(-1|[0-7])\s*")
 
+# Longest first: the UTF-32 little-endian mark starts with the UTF-16 one.
+_BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_EXPECTED_ENCODINGS = (
+    "UTF-8 (with or without a byte-order mark), or UTF-16 or UTF-32 with a "
+    "byte-order mark"
+)
+
 
 def read_expr_annotation(path: str | os.PathLike[str]) -> list[int]:
     r"""Reads one EXPR annotation file: the value of frame 1, 2, ... in order.
 
     The file holds the header line ``Neutral,Anger,...,Other``, then one value a
     line, -1 to 7. The header is compared without regard to case and spaces around
-    the commas; a byte-order mark, Windows or old Mac line endings and trailing
-    blank lines are accepted.
+    the commas; Windows or old Mac line endings and trailing blank lines are
+    accepted. The file is UTF-8, with or without a byte-order mark, or UTF-16 or
+    UTF-32 with one (as Windows tools save "Unicode" text).
 
     Args:
         path: The ``<video>.txt`` file.
@@ -49,8 +64,9 @@ def read_expr_annotation(path: str | os.PathLike[str]) -> list[int]:
         The value of every frame; index ``i`` belongs to frame ``i + 1``.
 
     Raises:
-        ValueError: If the header is wrong, or a line is not a value from -1 to 7;
-            the message names the file and the line number.
+        ValueError: If the file is not text in one of those encodings, the header
+            is wrong, or a line is not a value from -1 to 7; the message names the
+            file (and the line number).
 
     Examples:
         >>> import os, tempfile
@@ -64,8 +80,8 @@ def read_expr_annotation(path: str | os.PathLike[str]) -> list[int]:
         >>> tmp.cleanup()
     """
     name = os.fspath(path)
-    with open(name, encoding="utf-8-sig") as file:
-        lines = file.read().splitlines()
+    with open(name, "rb") as file:
+        lines = _decode(file.read(), name).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     header = [part.strip().casefold() for part in lines[0].split(",")] if lines else []
@@ -85,6 +101,30 @@ def read_expr_annotation(path: str | os.PathLike[str]) -> list[int]:
             )
         values.append(int(match.group(1)))
     return values
+
+
+def _decode(data: bytes, name: str) -> str:
+    """Decodes an annotation file by its byte-order mark, UTF-8 without one."""
+    encoding, start = "utf-8", 0
+    for mark, marked in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            encoding, start = marked, len(mark)
+            break
+    else:
+        if b"\0" in data:
+            # UTF-8 allows NUL, but no annotation holds one: most likely UTF-16 or
+            # UTF-32 saved without a mark, which would otherwise read as garbage.
+            raise ValueError(
+                f"{name}: holds NUL bytes, like UTF-16 or UTF-32 text without a "
+                f"byte-order mark; expected {_EXPECTED_ENCODINGS}."
+            )
+    try:
+        return data[start:].decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name}: cannot be read as {encoding.upper()} ({error.reason} at byte "
+            f"{start + error.start}); expected {_EXPECTED_ENCODINGS}."
+        ) from None
 
 
 class AffWild2Expr(LabeledImageFiles):

@@ -155,6 +155,49 @@ def test_read_expr_annotation_line_endings(tmp_path: Path, newline: str) -> None
     assert read_expr_annotation(path) == [3, -1, 0, 7, 6]
 
 
+@pytest.mark.parametrize(
+    "encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"]
+)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_read_expr_annotation_with_a_byte_order_mark(
+    tmp_path: Path, encoding: str, newline: str
+) -> None:
+    path = tmp_path / "video7.txt"
+    text = newline.join([HEADER, "3", "-1", "0", "7", "6", "", ""])
+    # Python's "utf-16"/"utf-32" write a mark; the -le/-be codecs need one added.
+    marked = text if encoding in ("utf-8-sig", "utf-16", "utf-32") else "\ufeff" + text
+    path.write_bytes(marked.encode(encoding))
+    assert read_expr_annotation(path) == [3, -1, 0, 7, 6]
+
+
+def test_utf16_annotation_reads_in_the_dataset(tmp_path: Path) -> None:
+    frames(tmp_path, "v", [1, 2])
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "v.txt").write_bytes(f"{HEADER}\r\n2\r\n5\r\n".encode("utf-16"))
+    assert AffWild2Expr(tmp_path, tmp_path / "ann").targets == [1, 4]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (f"{HEADER}\n1\n".encode("utf-16-le"), "NUL bytes, like UTF-16"),
+        (f"{HEADER}\n1\n".encode("utf-32-be"), "NUL bytes, like UTF-16"),
+        (f"{HEADER}\n1\n# caf\u00e9\n".encode("cp1252"), "cannot be read as UTF-8"),
+        (b"\xff\xfe" + b"\x00\xd8", "cannot be read as UTF-16-LE"),
+    ],
+)
+def test_undecodable_annotation_names_the_file_and_the_encodings(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "video7.txt"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message) as error:
+        read_expr_annotation(path)
+    assert str(path) in str(error.value)
+    assert "expected UTF-8 (with or without a byte-order mark)" in str(error.value)
+    assert not isinstance(error.value, UnicodeDecodeError)
+
+
 def test_read_expr_annotation_tolerates_header_case_and_spaces(tmp_path: Path) -> None:
     path = tmp_path / "v.txt"
     header = " neutral, Anger,DISGUST ,Fear,Happiness,Sadness,Surprise,Other"
