@@ -42,7 +42,10 @@ class LSDImageFolder(LabeledImageFiles):
     extension in any case, in a class folder or in any non-hidden folder below it;
     other files (``Thumbs.db``, ``desktop.ini``, ...) are ignored. Symbolic links to
     files and class folders are followed, links to folders inside a class folder
-    are not, so that a link loop cannot trap the scan. Samples are sorted by label,
+    are not, so that a link loop cannot trap the scan. A class folder must resolve
+    to a folder of its own inside the split: one that resolves to the split, to a
+    folder above or outside it, or onto or into another class folder is refused,
+    since it would label other images with its class. Samples are sorted by label,
     then by path inside the class folder in natural order (``2.jpg`` before
     ``10.jpg``).
 
@@ -105,7 +108,8 @@ class LSDImageFolder(LabeledImageFiles):
             FileNotFoundError: If ``root`` does not exist.
             NotADirectoryError: If ``root`` is not a folder.
             ValueError: If a folder matches no class, two folders match the same
-                class, or there is no image at all.
+                class, a class folder resolves onto, above or outside the split or
+                onto or into another class folder, or there is no image at all.
         """
         self.root = root
         self.class_folders = _class_folders(os.fspath(root))
@@ -163,7 +167,50 @@ def _class_folders(root: str) -> dict[str, str]:
                 f"both match class {name}; keep one of them."
             )
         folders[name] = entry.name
+    _check_class_folders_stay_apart(root, list(folders.values()))
     return {name: folders[name] for name in LSD_CLASSES if name in folders}
+
+
+def _check_class_folders_stay_apart(root: str, names: list[str]) -> None:
+    """Refuses class folders that resolve onto, above or outside the split.
+
+    A linked class folder that resolves to the split, to a folder above it or to
+    another class folder would label other classes' images with its class; one
+    that resolves outside the split may bring in images of another split.
+    """
+    split = os.path.realpath(root)
+    resolved = {name: os.path.realpath(os.path.join(root, name)) for name in names}
+    for name, real in resolved.items():
+        problem = None
+        if real == split:
+            problem = "the split folder itself"
+        elif _is_inside(split, real):
+            problem = "a folder above the split"
+        elif not _is_inside(real, split):
+            problem = f"a folder outside the split {split!r}"
+        else:
+            # Of a real folder and a link onto it, the link is the one refused.
+            linked = os.path.islink(os.path.join(root, name))
+            for other, other_real in resolved.items():
+                if other == name:
+                    continue
+                if real == other_real and linked:
+                    problem = f"the folder of class folder {other!r}"
+                elif _is_inside(real, other_real):
+                    problem = f"a folder inside class folder {other!r}"
+                if problem is not None:
+                    break
+        if problem is not None:
+            raise ValueError(
+                f"class folder {name!r} in LSD split {root!r} resolves to {real!r}, "
+                f"{problem}; each class folder must be a folder of its own inside "
+                "the split."
+            )
+
+
+def _is_inside(path: str, folder: str) -> bool:
+    """Tells whether ``path`` lies strictly inside ``folder`` (both resolved)."""
+    return path != folder and os.path.commonpath([path, folder]) == folder
 
 
 def _image_paths(folder: str) -> list[str]:

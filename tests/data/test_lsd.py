@@ -181,13 +181,55 @@ def test_missing_root_and_file_root_are_clear_errors(tmp_path: Path) -> None:
 def test_symlinked_class_folder_is_followed_and_link_loop_is_not(
     tmp_path: Path,
 ) -> None:
-    image(tmp_path / "elsewhere" / "0.jpg", size=(1, 1))
     split = tmp_path / "split"
-    split.mkdir()
-    (split / "SURPRISE").symlink_to(tmp_path / "elsewhere")
-    (tmp_path / "elsewhere" / "loop").symlink_to(tmp_path / "elsewhere")
+    elsewhere = split / ".store" / "surprise"
+    image(elsewhere / "0.jpg", size=(1, 1))
+    (split / "SURPRISE").symlink_to(elsewhere)
+    (elsewhere / "loop").symlink_to(elsewhere)
     dataset = LSDImageFolder(split)
     assert names(dataset) == [os.path.join("SURPRISE", "0.jpg")]
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("release/split", "the split folder itself"),
+        ("release", "a folder above the split"),
+        (".", "a folder above the split"),
+        ("elsewhere", "a folder outside the split"),
+        ("release/other_split/HAPPINESS", "a folder outside the split"),
+        ("release/split/HAPPINESS", "the folder of class folder 'HAPPINESS'"),
+        ("release/split/HAPPINESS/sub", "a folder inside class folder 'HAPPINESS'"),
+    ],
+)
+def test_class_folder_resolving_onto_above_outside_or_into_others_is_refused(
+    tmp_path: Path, target: str, problem: str
+) -> None:
+    split = tmp_path / "release" / "split"
+    image(split / "HAPPINESS" / "0.jpg")
+    image(split / "HAPPINESS" / "sub" / "1.jpg")
+    image(tmp_path / "elsewhere" / "2.jpg")
+    image(tmp_path / "release" / "other_split" / "HAPPINESS" / "3.jpg")
+    (split / "ANGER").symlink_to(tmp_path / target)
+    message = (
+        f"class folder 'ANGER' in LSD split {str(split)!r} resolves to "
+        f"{os.path.realpath(tmp_path / target)!r}, {problem}"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LSDImageFolder(split)
+
+
+def test_two_links_onto_one_folder_inside_the_split_are_refused(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / ".store"
+    image(store / "0.jpg")
+    (tmp_path / "ANGER").symlink_to(store)
+    (tmp_path / "FEAR").symlink_to(store)
+    with pytest.raises(
+        ValueError, match=r"'ANGER' .* the folder of class folder 'FEAR'"
+    ):
+        LSDImageFolder(tmp_path)
 
 
 def test_corrupt_files_never_raise_and_verify_drops_them(tmp_path: Path) -> None:
