@@ -332,7 +332,7 @@ def test_bad_configuration_raises(kwargs: dict[str, object], message: str) -> No
         BYELLoss(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_matches_cpu() -> None:
     predictions, targets, labels, classifier = make_inputs(10)
     cpu = BYELLoss()(predictions, targets, labels, classifier)
@@ -346,7 +346,7 @@ def test_cuda_matches_cpu() -> None:
     torch.testing.assert_close(cuda.cpu(), cpu, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_bad_label_raises_before_any_kernel_assert() -> None:
     predictions, targets, labels, classifier = make_inputs(11)
     labels = labels.clone()
@@ -360,7 +360,7 @@ def test_cuda_bad_label_raises_before_any_kernel_assert() -> None:
         )
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_labels_on_cpu_raise() -> None:
     predictions, targets, labels, classifier = make_inputs(12)
     with pytest.raises(ValueError, match="device cuda:0, got labels on cpu"):

@@ -114,7 +114,7 @@ def test_bad_input_raises() -> None:
         tiny_model(classification_weight=-1.0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_training_step_under_bf16_autocast() -> None:
     model = tiny_model().cuda()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)

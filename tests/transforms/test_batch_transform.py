@@ -568,7 +568,7 @@ def test_on_a_cpu_only_the_chosen_samples_are_computed(
 # CUDA
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_matches_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     # TF32 would round the resampling and blur to 10 bits of mantissa.
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
@@ -589,7 +589,7 @@ def test_cuda_matches_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     torch.testing.assert_close(on_cuda.cpu(), on_cpu, rtol=0, atol=1e-4)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_views_do_not_synchronise() -> None:
     options = {**ALL_OPTIONS, "jpeg_prob": 0.0}
     transform = BYELBatchTransform(input_size=24, **options).cuda()

@@ -248,7 +248,7 @@ def test_bad_arguments_raise(kwargs: dict[str, object], message: str) -> None:
         BYELTransform(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_tensor_input_stays_on_cuda() -> None:
     image = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, device="cuda")
     view = BYELViewTransform(input_size=32)(image)

@@ -328,7 +328,7 @@ def test_step_reads_no_tensor_value_on_cpu(
     assert bool(torch.ones(())) and torch.ones(()).item() == 1.0  # restored
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 @pytest.mark.parametrize("foreach", [True, False])
 def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
     config = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)

@@ -142,14 +142,14 @@ class TestEmotionClassifier:
         with pytest.raises(ValueError, match=message):
             EmotionClassifier(input_dim, num_classes)
 
-    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    @pytest.mark.cuda
     def test_cuda(self) -> None:
         classifier = EmotionClassifier(16).cuda()
         x = torch.randn(4, 16, device="cuda")
         assert classifier(x).device.type == "cuda"
         assert classifier.orthonormality_loss().device.type == "cuda"
 
-    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    @pytest.mark.cuda
     def test_cuda_non_finite_guard_never_synchronises(self) -> None:
         classifier = EmotionClassifier(16).cuda()
         classifier(torch.randn(4, 16, device="cuda"))
