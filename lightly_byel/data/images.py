@@ -184,9 +184,9 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
     readable sample (``index + 1``, ``index + 2``, ... wrapping around), image and
     label together, so the same index always gives the same item. Samples are
     sorted by class, so the replacement nearly always has the same label. The file
-    is recorded in :attr:`bad_files` and never opened again; the first load that
-    meets unreadable files warns once, with their count and names, and later ones
-    only record them.
+    is recorded in :attr:`bad_files` and :attr:`replaced_files` and never opened
+    again, and each load that meets new unreadable files warns, naming every one of
+    them and the file that replaced them, so a run's log lists every replaced image.
 
     Files that do not even start like an image (empty files, HTML error pages,
     random bytes) are left out when the dataset is made, with one warning that
@@ -196,7 +196,8 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
 
     With ``DataLoader(num_workers > 0)`` every worker process holds its own copy of
     the dataset: each worker records and warns about the files it meets, and the
-    records never reach the main process. Call :meth:`verify` before training to
+    records (:attr:`bad_files`, :attr:`replaced_files`) never reach the main
+    process; the warnings do reach the log. Call :meth:`verify` before training to
     know every bad file.
 
     Attributes:
@@ -262,12 +263,21 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         self.transform = transform
         # A dict as an ordered set: quick lookups, and reports in the order found.
         self._bad: dict[str, None] = {}
-        self._warned_at_load = False
+        self._replaced: dict[str, None] = {}
 
     @property
     def bad_files(self) -> list[str]:
         """Unreadable files found so far, by :meth:`verify` or by loading."""
         return list(self._bad)
+
+    @property
+    def replaced_files(self) -> list[str]:
+        """Files replaced by the next readable sample at load time, in this process.
+
+        In the order they were first met, each once. Files only dropped by
+        :meth:`verify` are not listed: no item ever stood in for them.
+        """
+        return list(self._replaced)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -294,13 +304,14 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
                 self._bad[path] = None
                 failures.append(path)
                 continue
-            if failures and not self._warned_at_load:
-                self._warned_at_load = True
-                bad = count_and_names(failures, "unreadable image files")
+            if failures:
+                self._replaced.update(dict.fromkeys(failures))
+                bad = count_and_names(failures, "unreadable image files", limit=None)
                 warnings.warn(
                     f"{type(self).__name__}: replaced {bad} by the next readable "
-                    "sample. Later unreadable files are only recorded in "
-                    ".bad_files; call .verify() to drop all of them up front.",
+                    f"sample {path!r}. All replaced files are listed in "
+                    ".replaced_files; call .verify() to drop unreadable files up "
+                    "front.",
                     stacklevel=2,
                 )
             return (image if self.transform is None else self.transform(image)), label
@@ -387,21 +398,27 @@ def _with_image_headers(
     return kept
 
 
-def count_and_names(names: Sequence[str], noun: str) -> str:
+def count_and_names(
+    names: Sequence[str], noun: str, limit: int | None = MAX_NAMED
+) -> str:
     """Summarises names for a message: their count, noun, and the first few names.
 
     Args:
         names: File or folder names.
         noun: What they are, in the plural; an ``s`` at its end is dropped for one.
+        limit: How many names to quote at most; ``None`` quotes all of them.
 
     Examples:
         >>> count_and_names(["a.jpg"], "unreadable files")
         "1 unreadable file ('a.jpg')"
         >>> count_and_names([f"{i}.jpg" for i in range(7)], "files")
         "7 files ('0.jpg', '1.jpg', '2.jpg', '3.jpg', '4.jpg' and 2 more)"
+        >>> count_and_names([f"{i}.jpg" for i in range(7)], "files", limit=None)
+        "7 files ('0.jpg', '1.jpg', '2.jpg', '3.jpg', '4.jpg', '5.jpg', '6.jpg')"
     """
-    named = ", ".join(repr(name) for name in names[:MAX_NAMED])
-    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    shown = names if limit is None else names[:limit]
+    named = ", ".join(repr(name) for name in shown)
+    more = f" and {len(names) - len(shown)} more" if len(shown) < len(names) else ""
     if len(names) == 1:
         noun = noun.removesuffix("s")
     return f"{len(names)} {noun} ({named}{more})"

@@ -251,13 +251,68 @@ def test_unreadable_file_is_replaced_by_the_next_readable_one(
     assert (image.getpixel((0, 0)), label) == ((4, 4, 4), 1)
     assert dataset.bad_files == [dataset.samples[i][0] for i in (1, 2, 3)]
 
-    # Deterministic, silent after the first warning, and wrapping at the end.
+    # Deterministic, silent for files already replaced, and wrapping at the end.
     with warnings.catch_warnings(record=True) as later:
         warnings.simplefilter("always")
         assert dataset[2][0].getpixel((0, 0)) == (4, 4, 4)
-        assert dataset[5][0].getpixel((0, 0)) == (0, 0, 0)
     assert later == []
+    with pytest.warns(UserWarning) as caught:
+        assert dataset[5][0].getpixel((0, 0)) == (0, 0, 0)
+    assert len(caught) == 1
+    assert f"replaced 1 unreadable image file ({dataset.samples[5][0]!r}) by " in str(
+        caught[0].message
+    )
     assert len(dataset.bad_files) == 4
+
+
+def test_every_replaced_file_is_listed_and_named_with_its_replacement(
+    tmp_path: Path,
+) -> None:
+    kinds = ["good", *["empty"] * 7, "good", "random", "good", "truncated"]
+    dataset = make_dataset(tmp_path, kinds)
+    paths = [path for path, _ in dataset.samples]
+    dropped_by_verify = paths[9]
+
+    with pytest.warns(UserWarning) as caught:
+        dataset[1]
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    # All seven are named, not just the first few, with the file used instead.
+    assert "replaced 7 unreadable image files" in message and "more" not in message
+    for path in paths[1:8]:
+        assert repr(path) in message
+    assert f"by the next readable sample {paths[8]!r}" in message
+
+    with warnings.catch_warnings(record=True) as repeated:
+        warnings.simplefilter("always")
+        dataset[3]
+        dataset[1]
+    assert repeated == []
+    with pytest.warns(UserWarning, match="replaced 1 unreadable image file") as caught:
+        dataset[11]  # wraps around to the first file
+    assert repr(paths[11]) in str(caught[0].message)
+    assert repr(paths[0]) in str(caught[0].message)
+    assert dataset.replaced_files == [*paths[1:8], paths[11]]
+
+    # Files that verify() drops were never replaced by anything.
+    with pytest.warns(UserWarning, match="dropped"):
+        dataset.verify()
+    assert dropped_by_verify in dataset.bad_files
+    assert dataset.replaced_files == [*paths[1:8], paths[11]]
+
+
+def test_replaced_files_start_empty_and_travel_with_the_dataset(
+    tmp_path: Path,
+) -> None:
+    dataset = make_dataset(tmp_path, ["good", "empty", "good"])
+    assert dataset.replaced_files == []
+    with pytest.warns(UserWarning):
+        dataset[1]
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert copy.replaced_files == dataset.replaced_files == [dataset.samples[1][0]]
+    returned = copy.replaced_files
+    returned.clear()
+    assert copy.replaced_files == [dataset.samples[1][0]]
 
 
 def test_known_bad_files_are_not_opened_again(
