@@ -13,9 +13,11 @@ and ``cache.json``. The fingerprint covers every file's path, byte size and
 modification time, the labels and the image size, so a changed dataset gets a new
 cache rather than stale pixels. The folder is built under a temporary name and
 renamed when complete, so an interrupted build never leaves a cache that looks
-usable.
+usable; a build removes the staging folders that killed builds left in the cache
+folder more than a day ago (:func:`~lightly_byel.data.staging.remove_stale_staging`).
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -34,9 +36,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from lightly_byel._locks import exclusive_lock
 from lightly_byel.data.images import LabeledImageFiles
+from lightly_byel.data.staging import remove_stale_staging
 
 CACHE_FORMAT = 1
 """Version of the on-disk layout; part of the fingerprint."""
+
+STAGING_PREFIX = ".uint8-"
+"""Start of the names under which caches are built (``.<final name>.<random>``)."""
+
+_NPY_HEADER_BYTES = 128
+_DISK_MARGIN_BYTES = 16 * 2**20
 
 
 class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
@@ -62,6 +71,8 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         >>> _ = generate(folder, images_per_class=2, image_size=40)
         >>> faces = LSDImageFolder(f"{folder}/training_set_synthetic_images")
         >>> cache = UInt8ImageCache.build(faces, f"{folder}/cache", size=32)
+        Building the uint8 image cache of 12 images at 32x32 px (0.04 MB) in
+        .../cache/uint8-32px-... ...
         >>> image, label = cache[3]
         >>> image.shape, image.dtype, label == faces.targets[3]
         (torch.Size([3, 32, 32]), torch.uint8, True)
@@ -120,6 +131,11 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         Pillow's bilinear filter (antialiased when shrinking); images of that size
         keep their exact pixels.
 
+        Before decoding it removes stale staging folders of earlier, killed builds
+        from ``cache_dir``, prints one line with the number of images, their size,
+        the bytes the cache takes and where it goes, and checks that the disk has
+        room for it (see :func:`footprint_bytes`).
+
         Args:
             dataset: The labelled images, without a transform.
             cache_dir: Folder that keeps caches; created if missing.
@@ -132,6 +148,9 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         Raises:
             ValueError: If ``size`` is not a positive integer, the dataset has a
                 transform or no images.
+            OSError: If the disk of ``cache_dir`` has too little free space for
+                the cache (``errno.ENOSPC``); the message names the folder, the
+                bytes needed and the bytes free.
         """
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"size must be a positive integer, got {size!r}.")
@@ -152,6 +171,14 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         with exclusive_lock(parent / f".{root.name}.lock"):
             if (root / "cache.json").is_file():
                 return cls(root)
+            remove_stale_staging(parent, STAGING_PREFIX)
+            needed = footprint_bytes(len(dataset), size)
+            print(
+                f"Building the uint8 image cache of {len(dataset)} images at "
+                f"{size}x{size} px ({_readable_bytes(needed)}) in {root} ...",
+                flush=True,
+            )
+            _check_disk_space(parent, needed)
             staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=parent))
             try:
                 _decode_into(staging, dataset, size, num_workers)
@@ -265,6 +292,45 @@ def fingerprint(dataset: LabeledImageFiles, size: int) -> str:
         stat = os.stat(path)
         digest.update(f"\n{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
+
+
+def footprint_bytes(count: int, size: int) -> int:
+    """The bytes a cache of ``count`` images of ``size x size`` pixels takes on disk.
+
+    The uint8 pixels (``count * size * size * 3``), the int64 labels and the
+    headers of the two ``.npy`` files; ``cache.json`` adds a few hundred bytes.
+
+    Examples:
+        >>> footprint_bytes(277_251, 112) / 1e9
+        10.43...
+    """
+    return count * size * size * 3 + count * 8 + 2 * _NPY_HEADER_BYTES
+
+
+def _check_disk_space(parent: Path, needed: int) -> None:
+    """Raises ``OSError(ENOSPC)`` unless ``parent``'s disk has ``needed`` bytes free.
+
+    A small margin on top keeps the disk from filling to the last block.
+    """
+    # The pixels go through a memory-mapped file, which takes its disk blocks only
+    # as it is written: on a full disk the process would die of SIGBUS midway.
+    free = shutil.disk_usage(parent).free
+    margin = needed // 20 + _DISK_MARGIN_BYTES
+    if free < needed + margin:
+        raise OSError(
+            errno.ENOSPC,
+            f"not enough free disk space for the uint8 image cache in "
+            f"{str(parent)!r}: it needs {needed} bytes ({_readable_bytes(needed)}) "
+            f"plus a margin of {margin} bytes, and {free} bytes "
+            f"({_readable_bytes(free)}) are free; free some space or pass another "
+            "cache_dir",
+        )
+
+
+def _readable_bytes(count: int) -> str:
+    if count >= 10**9:
+        return f"{count / 10**9:.2f} GB"
+    return f"{count / 10**6:.2f} MB"
 
 
 class _Resized(Dataset[tuple[NDArray[np.uint8], int]]):

@@ -1,6 +1,8 @@
+import errno
 import json
 import os
 import pickle
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +15,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from lightly_byel.data import LSDImageFolder, uint8_cache
+from lightly_byel.data.staging import remove_stale_staging
 from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
 
 
@@ -170,3 +173,91 @@ def test_pickles_without_its_pixels(tmp_path: Path) -> None:
     subset = pickle.loads(payload)
     assert isinstance(subset.cache.images, np.memmap)
     assert torch.equal(subset.__getitems__([0, 1])[0], cache.batch([0, 1])[0])
+
+
+def test_build_removes_stale_staging_while_holding_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    data = _folder(tmp_path / "faces")
+    parent = tmp_path / "cache"
+    stale = parent / ".uint8-20px-0123456789abcdef.k2j4x9ab"
+    stale.mkdir(parents=True)
+    (stale / "images.npy").write_bytes(b"half")
+    fresh = parent / ".uint8-20px-fedcba9876543210.zz00yy11"
+    fresh.mkdir()
+    day_ago = time.time() - 2 * 86400
+    for path in (stale / "images.npy", stale):
+        os.utime(path, (day_ago, day_ago))
+    locked: list[bool] = []
+
+    def checked(folder: Path, prefix: str) -> list[Path]:
+        # Another open file description may not take the builder's lock now.
+        [lock] = [p for p in folder.iterdir() if p.name.endswith(".lock")]
+        with open(lock, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                locked.append(True)
+            else:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                locked.append(False)
+        return remove_stale_staging(folder, prefix)
+
+    monkeypatch.setattr(uint8_cache, "remove_stale_staging", checked)
+    cache = UInt8ImageCache.build(data, parent, size=20)
+    assert locked == [True]
+    assert not stale.exists() and fresh.is_dir()
+    assert cache.root.is_dir() and (cache.root / "cache.json").is_file()
+
+
+def test_build_prints_its_footprint_and_checks_the_disk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _folder(tmp_path / "faces", size=20, per_class=3)
+    cache = UInt8ImageCache.build(data, tmp_path / "cache", size=16)
+    printed = capsys.readouterr().out.splitlines()
+    needed = uint8_cache.footprint_bytes(6, 16)
+    assert needed == 6 * 16 * 16 * 3 + 6 * 8 + 256
+    assert printed == [
+        f"Building the uint8 image cache of 6 images at 16x16 px "
+        f"({needed / 1e6:.2f} MB) in {cache.root} ..."
+    ]
+    files = sum(p.stat().st_size for p in cache.root.iterdir() if p.suffix == ".npy")
+    assert abs(files - needed) <= 256
+    # Found in the cache: nothing to build, nothing printed.
+    UInt8ImageCache.build(data, tmp_path / "cache", size=16)
+    assert capsys.readouterr().out == ""
+
+
+def test_build_refuses_when_the_disk_is_too_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _folder(tmp_path / "faces")
+    needed = uint8_cache.footprint_bytes(6, 20)
+    free = needed + 1000  # not the margin on top
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=free))
+    parent = tmp_path / "cache"
+    with pytest.raises(OSError, match="not enough free disk space") as error:
+        UInt8ImageCache.build(data, parent, size=20)
+    message = str(error.value)
+    assert error.value.errno == errno.ENOSPC
+    assert repr(str(parent)) in message
+    assert f"needs {needed} bytes" in message and f"{free} bytes" in message
+    # Refused before staging: only the lock file is left.
+    assert [p.suffix for p in parent.iterdir()] == [".lock"]
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda path: usage._replace(free=10 * 2**30)
+    )
+    assert len(UInt8ImageCache.build(data, parent, size=20)) == 6
+
+
+@pytest.mark.parametrize("size", [0, -3, 2.5, 20.0, True, "20"])
+def test_size_must_be_a_positive_whole_number(tmp_path: Path, size: object) -> None:
+    data = _folder(tmp_path / "faces")
+    with pytest.raises(
+        ValueError, match=f"size must be a positive integer, got {size!r}"
+    ):
+        UInt8ImageCache.build(data, tmp_path / "cache", size=size)  # type: ignore[arg-type]
+    assert not (tmp_path / "cache").exists()
