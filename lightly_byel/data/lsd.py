@@ -210,7 +210,10 @@ def _check_class_folders_stay_apart(root: str, names: list[str]) -> None:
 
 def _is_inside(path: str, folder: str) -> bool:
     """Tells whether ``path`` lies strictly inside ``folder`` (both resolved)."""
-    return path != folder and os.path.commonpath([path, folder]) == folder
+    try:
+        return path != folder and os.path.commonpath([path, folder]) == folder
+    except ValueError:  # on Windows, paths on different drives
+        return False
 
 
 def _image_paths(folder: str) -> list[str]:
