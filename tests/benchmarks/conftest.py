@@ -48,3 +48,8 @@ def throughput() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def preset_search() -> Iterator[ModuleType]:
     yield from load_script("preset_search")
+
+
+@pytest.fixture(scope="module")
+def gpu_acceptance() -> Iterator[ModuleType]:
+    yield from load_script("gpu_acceptance")
