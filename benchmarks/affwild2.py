@@ -17,19 +17,45 @@ Outputs go to ``--output`` (default ``runs/affwild2/<timestamp>``): results.json
 results.md, plots, Lightning logs and checkpoints, and the resolved config.yaml.
 """
 
+import sys
 from collections.abc import Sequence
 
 from harness.config import resolve
 from harness.run import run_benchmark
+from harness.run_lock import RunLockedError
+
+# Mistakes a user can fix from the message alone: a setting, a path, a folder in
+# use, a refused resume. They are shown as one line; --debug shows the traceback.
+USER_ERRORS = (ValueError, OSError, RunLockedError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the benchmark from the command line; returns the exit status."""
-    config = resolve(argv)
-    output = run_benchmark(config)
+    """Runs the benchmark from the command line; returns the exit status.
+
+    Returns:
+        0 when every unit finished, 1 when some stopped with an error (they are
+        listed in results.md), 2 on a usage error, which is printed as one line.
+    """
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    config = resolve(arguments)
+    try:
+        summary = run_benchmark(config)
+    except USER_ERRORS as error:
+        if "--debug" in arguments:
+            raise
+        print(
+            f"python benchmarks/affwild2.py: error: {error} (--debug shows the "
+            "traceback)",
+            file=sys.stderr,
+        )
+        return 2
     print()
-    print((output / "results.md").read_text(encoding="utf-8"))
-    print(f"Results, plots and checkpoints: {output}")
+    print((summary.output / "results.md").read_text(encoding="utf-8"))
+    print(f"Results, plots and checkpoints: {summary.output}")
+    if summary.failures:
+        names = ", ".join(f"{f['method']} seed {f['seed']}" for f in summary.failures)
+        print(f"Failed units: {names} (see results.md).", file=sys.stderr)
+        return 1
     return 0
 
 

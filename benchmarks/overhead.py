@@ -41,8 +41,8 @@ from typing import Any
 import lightly
 import torch
 import torchvision
+from harness.atomic_files import write_atomic
 from harness.config import int_at_least
-from harness.reporting.results import write_atomic
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum

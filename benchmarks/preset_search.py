@@ -29,9 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.atomic_files import write_text_atomic
 from harness.backbones import build_backbone
 from harness.config import int_at_least, resolve
-from harness.reporting.results import read_results_json, write_text_atomic
+from harness.reporting.results import read_results_json
 from harness.run import run_benchmark
 
 DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"

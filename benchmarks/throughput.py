@@ -55,11 +55,12 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.config import DataSettings, int_at_least
-from harness.data import Transformed, first_image_size, loader, synthetic_data
+from harness.atomic_files import write_text_atomic
+from harness.config import int_at_least
+from harness.data import Transformed, loader, synthetic_data
 from harness.methods import METHODS
-from harness.reporting.results import environment_info, write_text_atomic
-from harness.settings import ModelSettings, PretrainSettings
+from harness.reporting.results import environment_info
+from harness.settings import DataSettings, ModelSettings, PretrainSettings
 from torch.utils.data import DataLoader, Dataset
 
 from lightly_byel.data import LSDImageFolder
@@ -520,7 +521,9 @@ def _data(
         cache_dir = (
             Path(args.cache_dir) if args.cache_dir else folder.parent
         ) / "uint8"
-        size = first_image_size(data)
+        # The generated JPEGs' size, or the network's for user data: the size comes
+        # from the settings, never from an image.
+        size = args.input_size if args.data else args.image_size
         existed = cache_dir.is_dir() and any(cache_dir.glob(f"uint8-{size}px-*"))
         started = time.perf_counter()
         cache = UInt8ImageCache.build(data, cache_dir, size, args.num_workers)

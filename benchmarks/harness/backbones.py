@@ -43,7 +43,8 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
     Raises:
         ValueError: If the model is unknown or its family unsupported, if
             ``pretrained`` names weights to download instead of a local file, or if
-            the checkpoint does not match the encoder.
+            the checkpoint is unreadable, does not match the encoder or holds
+            non-finite values.
         FileNotFoundError: If the ``pretrained`` file does not exist.
 
     Examples:
@@ -137,7 +138,13 @@ def _read_state_dict(pretrained: str) -> Mapping[str, Tensor]:
         )
     if not path.is_file():
         raise FileNotFoundError(f"pretrained checkpoint {pretrained!r} does not exist.")
-    checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle, zip and EOF errors alike: not a checkpoint
+        raise ValueError(
+            f"pretrained checkpoint {pretrained!r} is not a readable PyTorch "
+            f"checkpoint ({type(error).__name__}: {str(error).splitlines()[0]})."
+        ) from None
     if not isinstance(checkpoint, Mapping):
         raise ValueError(
             f"pretrained checkpoint {pretrained!r} holds a {type(checkpoint).__name__}"
@@ -183,5 +190,16 @@ def _load_state_dict(
             f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected "
             f"keys {unexpected[:3]}, {len(mismatched)} keys of another shape "
             f"{mismatched[:3]}."
+        )
+    # Training from non-finite weights gives non-finite losses from the first step.
+    broken = sorted(
+        key
+        for key, value in state_dict.items()
+        if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    )
+    if broken:
+        raise ValueError(
+            f"pretrained checkpoint {pretrained!r} holds non-finite values (NaN or "
+            f"infinity) in {len(broken)} tensors, e.g. {broken[:3]}."
         )
     backbone.load_state_dict(state_dict)

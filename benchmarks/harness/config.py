@@ -1,4 +1,4 @@
-"""The benchmark's configuration: presets, a YAML file and command-line flags.
+"""The benchmark's configuration: a preset, then a YAML file, then command-line flags.
 
 Later sources win: the preset's values, then the YAML file (``--config``), then the
 flags. A YAML file holds sections named like :class:`BenchmarkConfig`'s fields
@@ -6,263 +6,199 @@ flags. A YAML file holds sections named like :class:`BenchmarkConfig`'s fields
 may also set any flag at the top level under its name (``epochs: 3``,
 ``methods: [byel, byol]``). The resolved configuration is written next to the
 results in the sectioned form, and can be passed back with ``--config``.
+
+Every setting is declared once, in :mod:`harness.settings`; the flags, the YAML keys
+and the checks of each value (type, choices, bounds) all come from there.
 """
 
 import argparse
 import dataclasses
+import math
+import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from harness.settings import EvalSettings, ModelSettings, PretrainSettings
-
-EvalFormat = Literal["lsd", "affwild2-expr"]
-Protocol = Literal["linear", "finetune"]
-Pipeline = Literal["files", "cache"]
-PRESETS = ("default", "smoke", "paper")
+from harness.presets import PRESETS, preset
+from harness.settings import SECTIONS, BenchmarkConfig
 
 
-@dataclass(frozen=True)
-class DataSettings:
-    """Where the images come from.
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One declared setting: where it lives, its type and its declaration."""
 
-    Without ``data_root``, ``train_dir`` and ``eval_dir`` the benchmark generates
-    the embedded synthetic-face data once, into the user cache folder.
+    section: str
+    name: str
+    annotation: Any
+    declaration: Field[Any]
 
-    Attributes:
-        data_root: An LSD-layout folder holding ``training_set_synthetic_images`` and
-            ``validation_set_real_images``.
-        train_dir: The synthetic training split (LSD layout), instead of data_root.
-        eval_dir: The evaluation split: an LSD-layout split, or Aff-Wild2 frames
-            with ``eval_format="affwild2-expr"``.
-        eval_format: ``lsd`` or ``affwild2-expr``.
-        eval_annotations: The Aff-Wild2 EXPR annotation folder
-            (``affwild2-expr`` only).
-        synthetic_images_per_class: Images per class of each generated split.
-        synthetic_image_size: Side of the generated images in pixels.
-        synthetic_seed: Seed of the generated data.
-        cache_dir: Where generated data is kept; ``None`` for the user cache
-            folder (``$LIGHTLY_BYEL_CACHE``, else ``$XDG_CACHE_HOME/lightly_byel``,
-            else ``~/.cache/lightly_byel``).
-        num_workers: DataLoader worker processes.
-        pipeline: How training images reach the network. ``files``: decoded and
-            augmented per sample in the DataLoader workers (PIL, torchvision).
-            ``cache``: decoded once into a uint8 array (kept in the cache folder),
-            then gathered a batch at a time and augmented on the training device
-            with per-sample parameters (:class:`~lightly_byel.BYELBatchTransform`),
-            so the CPU does almost no work per image.
-        cache_size: Side of the cached images in pixels (``cache`` only); ``None``
-            for the size of the first training image.
-    """
+    @property
+    def key(self) -> str:
+        """``section.name``, as error messages and ``also`` name it."""
+        return f"{self.section}.{self.name}"
 
-    data_root: str | None = None
-    train_dir: str | None = None
-    eval_dir: str | None = None
-    eval_format: EvalFormat = "lsd"
-    eval_annotations: str | None = None
-    synthetic_images_per_class: int = 200
-    synthetic_image_size: int = 48
-    synthetic_seed: int = 0
-    cache_dir: str | None = None
-    num_workers: int = 2
-    pipeline: Pipeline = "files"
-    cache_size: int | None = None
+    @property
+    def flag(self) -> str | None:
+        """The flag name without dashes, or ``None`` for a file-only setting."""
+        flag: str | None = self.declaration.metadata.get("flag")
+        return flag
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    """What to run and on what hardware.
-
-    Attributes:
-        methods: Method names of the registry, in run order.
-        seeds: One pretraining and evaluation per method and seed.
-        protocols: Evaluations of each encoder: ``linear`` and/or ``finetune``.
-        accelerator: Lightning accelerator (``auto``, ``cpu``, ``gpu``).
-        devices: Lightning devices (``auto``, a count, or a list as text).
-        num_nodes: Machines for DDP.
-        strategy: Lightning strategy (``auto``, ``ddp``, ...).
-        precision: Lightning precision; ``None`` picks ``bf16-mixed`` on a GPU and
-            ``32-true`` elsewhere.
-        output: Results folder; ``None`` for ``runs/affwild2/<timestamp>``.
-        resume: Continue the run in ``output``: skip finished method/seed units
-            and restart an unfinished one from its last checkpoint.
-    """
-
-    methods: tuple[str, ...] = ("byel", "byol", "simclr", "supervised")
-    seeds: tuple[int, ...] = (0, 1)
-    protocols: tuple[Protocol, ...] = ("linear", "finetune")
-    accelerator: str = "auto"
-    devices: str = "auto"
-    num_nodes: int = 1
-    strategy: str = "auto"
-    precision: str | None = None
-    output: str | None = None
-    resume: bool = False
-
-
-@dataclass(frozen=True)
-class BenchmarkConfig:
-    """Everything one benchmark run needs."""
-
-    preset: str = "default"
-    data: DataSettings = field(default_factory=DataSettings)
-    run: RunSettings = field(default_factory=RunSettings)
-    model: ModelSettings = field(default_factory=ModelSettings)
-    pretrain: PretrainSettings = field(default_factory=PretrainSettings)
-    evaluation: EvalSettings = field(default_factory=EvalSettings)
-
-
-_SECTIONS = ("data", "run", "model", "pretrain", "evaluation")
-
-# Each flag sets one field; "batch_size_per_device" sets both training loops.
-FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
-    "data_root": (("data", "data_root"),),
-    "train_dir": (("data", "train_dir"),),
-    "eval_dir": (("data", "eval_dir"),),
-    "eval_format": (("data", "eval_format"),),
-    "eval_annotations": (("data", "eval_annotations"),),
-    "num_workers": (("data", "num_workers"),),
-    "pipeline": (("data", "pipeline"),),
-    "cache_size": (("data", "cache_size"),),
-    "methods": (("run", "methods"),),
-    "seeds": (("run", "seeds"),),
-    "protocols": (("run", "protocols"),),
-    "accelerator": (("run", "accelerator"),),
-    "devices": (("run", "devices"),),
-    "num_nodes": (("run", "num_nodes"),),
-    "strategy": (("run", "strategy"),),
-    "precision": (("run", "precision"),),
-    "output": (("run", "output"),),
-    "resume": (("run", "resume"),),
-    "backbone": (("model", "backbone"),),
-    "pretrained": (("model", "pretrained"),),
-    "input_size": (("model", "input_size"),),
-    "min_scale": (("model", "min_scale"),),
-    "epochs": (("pretrain", "epochs"),),
-    "optimizer": (("pretrain", "optimizer"),),
-    "lr": (("pretrain", "lr"),),
-    "optimizer_impl": (("pretrain", "optimizer_impl"),),
-    "compile": (("model", "compile"),),
-    "batch_size_per_device": (
-        ("pretrain", "batch_size_per_device"),
-        ("evaluation", "batch_size_per_device"),
-    ),
-    "linear_epochs": (("evaluation", "linear_epochs"),),
-    "finetune_epochs": (("evaluation", "finetune_epochs"),),
-    "class_balance": (("evaluation", "class_balance"),),
-}
-
-
-def preset(name: str) -> BenchmarkConfig:
-    """Returns a preset configuration.
-
-    - ``default``: the embedded synthetic data on a CPU in minutes, with the
-      no-pretraining control: a narrow ResNet-10 (``resnet10-w16``) at 48 px on
-      64 px faces, crops of at least half the face, Adam at 1e-3 with batch 32,
-      8 epochs, two seeds; the uint8 cache pipeline without worker processes,
-      channels-last. Chosen with ``benchmarks/preset_search.py``
-      (``docs/benchmarks.md``).
-    - ``smoke``: the same pipeline on a tiny configuration, for tests and CI.
-    - ``paper``: the published BYEL recipe for real LSD data on GPUs: ResNet-50 from
-      scratch at 128 px, batch 256, 100 epochs, LARS lr 0.2, weight decay 1.5e-6,
-      momentum 0.99; fine-tuning with Adam lr 1e-4 for 100 epochs; the uint8
-      cache pipeline with augmentation on the GPU.
-
-    Raises:
-        ValueError: If the preset is unknown.
+def declared_settings() -> dict[str, Setting]:
+    """Every setting of every section, by ``section.name``.
 
     Examples:
-        >>> preset("paper").model.backbone, preset("paper").pretrain.epochs
-        ('resnet50', 100)
+        >>> declared_settings()["pretrain.epochs"].flag
+        'epochs'
     """
-    if name == "default":
-        return BenchmarkConfig(
-            preset=name,
-            # Decoded once into a uint8 cache and augmented a batch at a time in
-            # the training process: on a small CPU, worker processes decoding and
-            # augmenting image by image take cores from the training step.
-            data=DataSettings(pipeline="cache", num_workers=0, synthetic_image_size=64),
-            run=RunSettings(methods=(*RunSettings().methods, "random-init")),
-            model=ModelSettings(
-                # Of the encoders tried, the one that learned the most per CPU
-                # second in this budget (docs/benchmarks.md).
-                backbone="resnet10-w16",
-                input_size=48,
-                hidden_dim=512,
-                out_dim=128,
-                min_scale=0.5,
-                # oneDNN's convolutions are faster channels-last on CPUs too.
-                channels_last=True,
-            ),
-            # LARS's trust ratio (1e-3) makes steps too small for a few hundred
-            # steps; Adam at its usual 1e-3 (0.008 x 32 / 256) learns in that
-            # budget, and batch 32 gives it twice the steps of batch 64.
-            pretrain=PretrainSettings(
-                epochs=8, batch_size_per_device=32, optimizer="adam", lr=0.008
-            ),
-            # The published fine-tuning rate (1e-4) barely moves a new classifier
-            # in three epochs; Adam's usual 1e-3, as in pretraining, does.
-            evaluation=EvalSettings(
-                linear_epochs=30,
-                finetune_epochs=3,
-                finetune_lr=1e-3,
-                batch_size_per_device=64,
-            ),
+    settings = {}
+    for section, cls in SECTIONS.items():
+        hints = get_type_hints(cls)
+        for declaration in fields(cls):
+            setting = Setting(
+                section, declaration.name, hints[declaration.name], declaration
+            )
+            settings[setting.key] = setting
+    return settings
+
+
+def flag_targets() -> dict[str, tuple[Setting, ...]]:
+    """The settings each flag sets, by flag name (underscores).
+
+    Examples:
+        >>> [s.key for s in flag_targets()["batch_size_per_device"]]
+        ['pretrain.batch_size_per_device', 'evaluation.batch_size_per_device']
+    """
+    settings = declared_settings()
+    targets = {}
+    for setting in settings.values():
+        if setting.flag is not None:
+            also = setting.declaration.metadata["also"]
+            targets[setting.flag] = (setting, *(settings[key] for key in also))
+    return targets
+
+
+def checked_value(setting: Setting, value: Any, where: str, text: bool = False) -> Any:
+    """Returns ``value`` as the setting's type, after checking its choices and bounds.
+
+    Args:
+        setting: The declared setting.
+        value: A value from a YAML file, or the text of a flag with ``text``.
+        where: How to name the setting in an error (``--epochs``, ``file: ...``).
+        text: Whether ``value`` is command-line text to parse.
+
+    Raises:
+        ValueError: Naming the setting, the value and what was expected.
+
+    Examples:
+        >>> epochs = declared_settings()["pretrain.epochs"]
+        >>> checked_value(epochs, "3", "--epochs", text=True)
+        3
+        >>> checked_value(epochs, 0, "pretrain.epochs")
+        Traceback (most recent call last):
+        ...
+        ValueError: pretrain.epochs must be at least 1, got 0.
+    """
+    return _checked(
+        setting.annotation, value, where, setting.declaration.metadata, text
+    )
+
+
+def _checked(
+    annotation: Any, value: Any, where: str, meta: Mapping[str, Any], text: bool
+) -> Any:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        if value is None or (text and value.lower() in ("none", "null")):
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _checked(inner, value, where, meta, text)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(choice) for choice in args)
+            raise ValueError(f"{where} must be one of {choices}, got {value!r}.")
+        return value
+    if origin is tuple:
+        return _checked_tuple(args[0], value, where, meta, text)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, got {value!r}.")
+        return value
+    if annotation is int or annotation is float:
+        return _checked_number(annotation, value, where, meta, text)
+    if annotation is str:
+        # An unquoted number in YAML (devices: 2) means its text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be text, got {value!r}.")
+        return value
+    raise TypeError(f"{where}: settings of type {annotation!r} are not supported")
+
+
+def _checked_tuple(
+    element: Any, value: Any, where: str, meta: Mapping[str, Any], text: bool
+) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        # "0,1" on the command line, and in a file too.
+        items: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
+        text = element is not str
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"{where} must be a list, got {value!r}.")
+    if not items:
+        raise ValueError(f"{where} must not be empty.")
+    checked = tuple(_checked(element, item, where, meta, text) for item in items)
+    repeated = sorted({item for item in checked if checked.count(item) > 1}, key=str)
+    if repeated:
+        raise ValueError(
+            f"{where} names {', '.join(map(repr, repeated))} more than once: "
+            f"{list(checked)}."
         )
-    if name == "smoke":
-        return BenchmarkConfig(
-            preset=name,
-            data=DataSettings(
-                synthetic_images_per_class=12, synthetic_image_size=32, num_workers=0
-            ),
-            run=RunSettings(seeds=(0,)),
-            model=ModelSettings(input_size=32, hidden_dim=64, out_dim=32),
-            pretrain=PretrainSettings(epochs=1, batch_size_per_device=16),
-            evaluation=EvalSettings(
-                linear_epochs=5,
-                finetune_epochs=1,
-                batch_size_per_device=16,
-                bootstrap_samples=200,
-                # One of its four people: a tenth would hold out nobody.
-                holdout_fraction=0.25,
-            ),
-        )
-    if name == "paper":
-        return BenchmarkConfig(
-            preset=name,
-            data=DataSettings(pipeline="cache", num_workers=8),
-            run=RunSettings(seeds=(0,)),
-            model=ModelSettings(
-                backbone="resnet50",
-                input_size=128,
-                hidden_dim=4096,
-                out_dim=256,
-                channels_last=True,
-            ),
-            pretrain=PretrainSettings(
-                epochs=100,
-                batch_size_per_device=256,
-                optimizer="lars",
-                lr=0.2,
-                weight_decay=1.5e-6,
-                momentum_start=0.99,
-                momentum_end=0.99,
-            ),
-            evaluation=EvalSettings(
-                linear_epochs=100,
-                finetune_epochs=100,
-                finetune_lr=1e-4,
-                batch_size_per_device=256,
-            ),
-        )
-    raise ValueError(f"unknown preset {name!r}; expected one of {PRESETS}.")
+    return checked
+
+
+def _checked_number(
+    kind: type, value: Any, where: str, meta: Mapping[str, Any], text: bool
+) -> int | float:
+    noun = "a whole number" if kind is int else "a finite number"
+    number: int | float
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if text:
+            number = int(value) if kind is int else float(value)
+        elif isinstance(value, int | float):
+            number = value
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{where} must be {noun}, got {value!r}.") from None
+    if not math.isfinite(number) or (kind is int and number != int(number)):
+        raise ValueError(f"{where} must be {noun}, got {value!r}.")
+    number = kind(number)
+    bounds: list[tuple[str, str, Callable[[float, float], bool]]] = [
+        ("minimum", "at least", lambda x, bound: x >= bound),
+        ("maximum", "at most", lambda x, bound: x <= bound),
+        ("above", "greater than", lambda x, bound: x > bound),
+        ("below", "less than", lambda x, bound: x < bound),
+    ]
+    for key, words, holds in bounds:
+        bound = meta.get(key)
+        if bound is not None and not holds(number, bound):
+            raise ValueError(f"{where} must be {words} {bound}, got {number}.")
+    return number
 
 
 def apply(
-    config: BenchmarkConfig, values: Mapping[str, Any], source: str
+    config: BenchmarkConfig,
+    values: Mapping[str, Any],
+    source: str,
+    text: bool = False,
 ) -> BenchmarkConfig:
     """Returns ``config`` with ``values`` applied: sections and/or flag names.
 
@@ -271,31 +207,53 @@ def apply(
         values: ``{"model": {"backbone": ...}, "epochs": 3, ...}``; flag names may
             use dashes or underscores.
         source: Where the values come from, for error messages.
+        text: Whether the values are command-line text (flags only).
 
     Raises:
-        ValueError: On an unknown key or a value of the wrong type.
+        ValueError: On an unknown key or a value of the wrong type or range.
     """
+    settings, targets = declared_settings(), flag_targets()
     for key, value in values.items():
         name = key.replace("-", "_")
         if name == "preset":
             continue
-        if name in _SECTIONS:
+        if name in SECTIONS:
             if not isinstance(value, Mapping):
                 raise ValueError(
                     f"{source}: section {key!r} must be a mapping of fields, got "
                     f"{value!r}."
                 )
             for field_name, field_value in value.items():
-                config = _set(config, name, str(field_name), field_value, source)
-        elif name in FLAGS:
-            for section, field_name in FLAGS[name]:
-                config = _set(config, section, field_name, value, source)
+                setting = settings.get(f"{name}.{field_name}")
+                if setting is None:
+                    known = sorted(f.name for f in fields(SECTIONS[name]))
+                    raise ValueError(
+                        f"{source}: {name} has no setting {field_name!r}; expected "
+                        f"one of {known}."
+                    )
+                where = f"{source}: {setting.key}"
+                checked = checked_value(setting, field_value, where, text)
+                config = _with(config, setting, checked)
+        elif name in targets:
+            first = targets[name][0]
+            where = f"--{name.replace('_', '-')}" if text else f"{source}: {first.key}"
+            checked = checked_value(first, value, where, text)
+            for setting in targets[name]:
+                config = _with(config, setting, checked)
         else:
+            sections, flags = ", ".join(SECTIONS), ", ".join(sorted(targets))
             raise ValueError(
                 f"{source}: unknown setting {key!r}; expected a section "
-                f"({', '.join(_SECTIONS)}) or a flag name ({', '.join(sorted(FLAGS))})."
+                f"({sections}) or a flag name ({flags})."
             )
     return config
+
+
+def _with(config: BenchmarkConfig, setting: Setting, value: Any) -> BenchmarkConfig:
+    section = getattr(config, setting.section)
+    return replace(
+        config, **{setting.section: replace(section, **{setting.name: value})}
+    )
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -310,9 +268,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(f"configuration file {str(file)!r} does not exist.")
     try:
         values = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ValueError(
-            f"configuration file {str(file)!r} is not YAML: {error}"
+            f"configuration file {str(file)!r} is not UTF-8 YAML: {error}"
         ) from None
     if values is None:
         return {}
@@ -343,9 +301,21 @@ def from_dict(values: Mapping[str, Any]) -> BenchmarkConfig:
     return replace(apply(preset(name), values, "configuration"), preset=name)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage text."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the settings)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    """The command line of ``benchmarks/affwild2.py``."""
-    p = argparse.ArgumentParser(
+    """The command line of ``benchmarks/affwild2.py``, one flag per declared flag.
+
+    Every flag takes text that :func:`checked_value` parses and checks; flags of a
+    ``Literal`` setting list their choices, flags of a boolean setting take no
+    value.
+    """
+    p = _Parser(
         prog="python benchmarks/affwild2.py",
         description=(
             "BYEL against BYOL, SimCLR and supervised training, from synthetic to "
@@ -353,80 +323,54 @@ def parser() -> argparse.ArgumentParser:
             "synthetic-face data."
         ),
     )
-    p.add_argument("--preset", choices=PRESETS, help="base configuration (default)")
+    p.add_argument("--preset", choices=tuple(PRESETS), help="base configuration")
     p.add_argument("--config", help="YAML file of settings (sections or flag names)")
-    data = p.add_argument_group("data")
-    data.add_argument("--data-root", help="LSD-layout folder with both splits")
-    data.add_argument("--train-dir", help="synthetic training split (LSD layout)")
-    data.add_argument("--eval-dir", help="evaluation split (LSD layout or frames)")
-    data.add_argument("--eval-format", choices=("lsd", "affwild2-expr"))
-    data.add_argument("--eval-annotations", help="Aff-Wild2 EXPR annotation folder")
-    data.add_argument("--num-workers", type=int_at_least(0))
-    data.add_argument(
-        "--pipeline",
-        choices=("files", "cache"),
-        help="per-sample decoding in workers, or a uint8 cache augmented on device",
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error instead of one line",
     )
-    data.add_argument("--cache-size", type=int_at_least(8), help="cached image side")
-    run = p.add_argument_group("run")
-    run.add_argument("--methods", type=_names, help="comma-separated method names")
-    run.add_argument("--seeds", type=_ints, help="comma-separated seeds")
-    run.add_argument("--protocols", type=_names, help="linear,finetune")
-    run.add_argument("--accelerator")
-    run.add_argument("--devices")
-    run.add_argument("--num-nodes", type=int_at_least(1))
-    run.add_argument("--strategy")
-    run.add_argument("--precision")
-    run.add_argument("--output", help="results folder (runs/affwild2/<timestamp>)")
-    run.add_argument(
-        "--resume",
-        action="store_const",
-        const=True,
-        help="continue the run in --output",
-    )
-    model = p.add_argument_group("model and training")
-    model.add_argument("--backbone", help="torchvision name or timm:NAME")
-    model.add_argument("--pretrained", help="local backbone checkpoint to start from")
-    model.add_argument("--input-size", type=int_at_least(8))
-    model.add_argument(
-        "--min-scale", type=float, help="smallest crop of the augmentations (0-1]"
-    )
-    model.add_argument("--epochs", type=int_at_least(1), help="pretraining epochs")
-    model.add_argument("--optimizer", choices=("lars", "sgd", "adam"))
-    model.add_argument("--lr", type=float, help="pretraining lr at batch 256")
-    model.add_argument(
-        "--optimizer-impl",
-        choices=("auto", "for-loop", "foreach", "fused"),
-        help="optimizer kernels (auto: fused on GPUs, foreach LARS)",
-    )
-    model.add_argument(
-        "--compile",
-        action="store_const",
-        const=True,
-        help="torch.compile the backbones for pretraining",
-    )
-    model.add_argument("--batch-size-per-device", type=int_at_least(2))
-    model.add_argument("--linear-epochs", type=int_at_least(1))
-    model.add_argument("--finetune-epochs", type=int_at_least(1))
-    model.add_argument("--class-balance", choices=("none", "sampler", "weighted_loss"))
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name, (setting, *_) in flag_targets().items():
+        group = groups.get(setting.section)
+        if group is None:
+            group = groups[setting.section] = p.add_argument_group(setting.section)
+        option = f"--{name.replace('_', '-')}"
+        help_text = setting.declaration.metadata["help"]
+        if setting.annotation is bool:
+            group.add_argument(option, action="store_const", const=True, help=help_text)
+            continue
+        choices = (
+            get_args(setting.annotation)
+            if get_origin(setting.annotation) is Literal
+            else None
+        )
+        group.add_argument(option, choices=choices, metavar=None, help=help_text)
     return p
 
 
 def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
-    """Parses the command line into the resolved configuration.
+    """Parses the command line into the resolved, checked configuration.
 
     Raises:
         SystemExit: On a usage error (argparse's convention), with the message.
     """
     p = parser()
     args = p.parse_args(argv)
-    given = {key: value for key, value in vars(args).items() if value is not None}
+    given = {
+        key: value
+        for key, value in vars(args).items()
+        if value is not None and key != "debug"
+    }
     try:
         file_values = load_yaml(given.pop("config")) if "config" in given else {}
         name = str(given.pop("preset", file_values.get("preset", "default")))
         config = replace(preset(name), preset=name)
         config = apply(config, file_values, "configuration file")
-        config = apply(config, given, "command line")
+        flags = {key: value for key, value in given.items() if value is not True}
+        switches = {key: True for key, value in given.items() if value is True}
+        config = apply(config, flags, "command line", text=True)
+        config = apply(config, switches, "command line")
         check(config)
     except (ValueError, FileNotFoundError) as error:
         p.error(str(error))
@@ -434,7 +378,7 @@ def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
 
 
 def check(config: BenchmarkConfig) -> None:
-    """Checks what no single setting can: data flags that belong together, names.
+    """Checks what no single setting can: settings that belong together, names.
 
     Raises:
         ValueError: Naming the setting and what was expected.
@@ -442,14 +386,9 @@ def check(config: BenchmarkConfig) -> None:
     from harness.methods import METHODS
 
     unknown = [name for name in config.run.methods if name not in METHODS]
-    if unknown or not config.run.methods:
+    if unknown:
         raise ValueError(
             f"unknown methods {unknown}; expected names from {sorted(METHODS)}."
-        )
-    bad_protocols = [p for p in config.run.protocols if p not in ("linear", "finetune")]
-    if bad_protocols or not config.run.protocols:
-        raise ValueError(
-            f"unknown protocols {bad_protocols}; expected linear and/or finetune."
         )
     data = config.data
     if data.data_root is not None and (data.train_dir or data.eval_dir):
@@ -464,63 +403,14 @@ def check(config: BenchmarkConfig) -> None:
             )
     elif data.eval_annotations is not None:
         raise ValueError("--eval-annotations needs --eval-format affwild2-expr.")
-    if data.pipeline not in ("files", "cache"):
-        raise ValueError(
-            f"data.pipeline must be 'files' or 'cache', got {data.pipeline!r}."
-        )
-    if data.cache_size is not None and (
-        isinstance(data.cache_size, bool)
-        or not isinstance(data.cache_size, int)
-        or data.cache_size < 1
+    if (
+        config.pretrain.optimizer_impl == "fused"
+        and config.pretrain.optimizer == "lars"
     ):
-        raise ValueError(
-            "data.cache_size must be a positive whole number or null, got "
-            f"{data.cache_size!r}."
-        )
-    pretrain = config.pretrain
-    if pretrain.optimizer_impl not in ("auto", "for-loop", "foreach", "fused"):
-        raise ValueError(
-            "pretrain.optimizer_impl must be 'auto', 'for-loop', 'foreach' or "
-            f"'fused', got {pretrain.optimizer_impl!r}."
-        )
-    if pretrain.optimizer_impl == "fused" and pretrain.optimizer == "lars":
         raise ValueError(
             "--optimizer-impl fused is not available for LARS; use foreach (no "
             "host synchronisation) or for-loop (Lightly's LARS)."
         )
-    if not 0 <= config.evaluation.holdout_fraction < 1:
-        raise ValueError(
-            "evaluation.holdout_fraction must lie in [0, 1), got "
-            f"{config.evaluation.holdout_fraction}."
-        )
-
-
-def _set(
-    config: BenchmarkConfig, section: str, name: str, value: Any, source: str
-) -> BenchmarkConfig:
-    settings = getattr(config, section)
-    known = {f.name: f for f in fields(settings)}
-    if name not in known:
-        raise ValueError(
-            f"{source}: {section} has no setting {name!r}; expected one of "
-            f"{sorted(known)}."
-        )
-    default = getattr(settings, name)
-    if isinstance(default, tuple):
-        value = tuple(value) if isinstance(value, list | tuple) else (value,)
-    elif isinstance(default, bool) and not isinstance(value, bool):
-        raise ValueError(f"{source}: {section}.{name} must be true or false.")
-    elif isinstance(default, int | float) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(
-                f"{source}: {section}.{name} must be a number, got {value!r}."
-            )
-        if isinstance(default, int) and value != int(value):
-            raise ValueError(
-                f"{source}: {section}.{name} must be a whole number, got {value!r}."
-            )
-        value = type(default)(value)
-    return replace(config, **{section: replace(settings, **{name: value})})
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -538,16 +428,3 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in _names(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None

@@ -4,7 +4,7 @@ import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +14,15 @@ import torch
 from lightly.transforms.utils import IMAGENET_NORMALIZE
 from PIL import Image
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from harness.config import BenchmarkConfig, DataSettings
 from harness.evaluation.class_balance import inverse_frequency_weights
+from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
 from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
+from lightly_byel.data.staging import remove_stale_staging
 from lightly_byel.data.synthfaces import (
     GENERATOR_VERSION,
     METADATA_FILE,
@@ -107,6 +108,8 @@ def synthetic_data(settings: DataSettings) -> Path:
     with exclusive_lock(root.parent / f".{name}.lock"):
         if (root / "dataset.json").is_file():
             return root
+        for stale in remove_stale_staging(root.parent, ".synthfaces-"):
+            print(f"Removed {stale}, left by an interrupted generation.")
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
         try:
             print(f"Generating the synthetic-face data into {root} (once) ...")
@@ -171,6 +174,12 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "eval_class_counts": evaluation.class_counts(),
     }
     return Splits(train, train_indices, holdout_indices, evaluation, description)
+
+
+def missing_eval_classes(splits: Splits) -> list[str]:
+    """The classes without a single image in the evaluation split."""
+    counts = splits.eval.class_counts()
+    return [name for name in splits.eval.classes if counts.get(name, 0) == 0]
 
 
 def generated_identities(dataset: LabeledImageFiles) -> list[int] | None:
@@ -270,16 +279,15 @@ class Caches:
     eval: UInt8ImageCache
 
 
-def build_caches(splits: Splits, settings: DataSettings) -> Caches:
+def build_caches(splits: Splits, config: BenchmarkConfig) -> Caches:
     """Decodes both splits into uint8 caches (once; later runs reuse them).
 
-    The caches live in ``<cache folder>/uint8``. Their image size is
-    ``settings.cache_size``, or by default the size of the first training image,
-    so that images of the usual single-size data keep their exact pixels.
+    The caches live in ``<cache folder>/uint8``, at the size
+    :func:`cache_size` gives; every image is resized into it.
     """
-    size = settings.cache_size or first_image_size(splits.train)
-    folder = cache_root(settings) / "uint8"
-    workers = settings.num_workers
+    size = cache_size(config)
+    folder = cache_root(config.data) / "uint8"
+    workers = config.data.num_workers
     print(f"Decoding the images into uint8 caches at {size} px in {folder} ...")
     return Caches(
         train=UInt8ImageCache.build(splits.train, folder, size, workers),
@@ -287,10 +295,22 @@ def build_caches(splits: Splits, settings: DataSettings) -> Caches:
     )
 
 
-def first_image_size(dataset: LabeledImageFiles) -> int:
-    """The longer side of the first readable image of a dataset."""
-    image, _ = dataset[0]
-    return int(max(image.size))
+def cache_size(config: BenchmarkConfig) -> int:
+    """The side of the cached images: from the settings, never from the data.
+
+    ``data.cache_size`` if set; else the generated image size for the embedded
+    synthetic faces (their exact pixels); else the model's input size.
+
+    Examples:
+        >>> from harness.presets import preset
+        >>> cache_size(preset("default")), cache_size(preset("paper"))
+        (64, 128)
+    """
+    data = config.data
+    if data.cache_size is not None:
+        return data.cache_size
+    embedded = data.data_root is None and data.train_dir is None
+    return data.synthetic_image_size if embedded else config.model.input_size
 
 
 class DevicePreprocess(nn.Module):
@@ -332,6 +352,50 @@ class DevicePreprocess(nn.Module):
         return (x - self.mean) / self.std
 
 
+class EpochShuffle(Sampler[int]):
+    """A random order of the samples for each epoch, drawn from ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before every epoch (also through its
+    distributed wrapper), so a fit resumed at epoch ``k`` draws epoch ``k``'s order,
+    as an uninterrupted fit does. With ``weights`` it draws ``size`` samples with
+    replacement in proportion to them (a class-balanced sampler) instead.
+
+    Examples:
+        >>> sampler = EpochShuffle(5, seed=0)
+        >>> first = list(sampler)
+        >>> sampler.set_epoch(1)
+        >>> sorted(first), list(sampler) != first, len(sampler)
+        ([0, 1, 2, 3, 4], True, 5)
+        >>> sampler.set_epoch(0)
+        >>> list(sampler) == first
+        True
+    """
+
+    def __init__(self, size: int, seed: int, weights: Tensor | None = None) -> None:
+        self.size = size
+        self.seed = seed
+        self.weights = weights
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Selects the epoch whose order :meth:`__iter__` gives."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        state = np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)
+        generator = torch.Generator().manual_seed(int(state[0]))
+        if self.weights is None:
+            order = torch.randperm(self.size, generator=generator)
+        else:
+            order = torch.multinomial(
+                self.weights, self.size, replacement=True, generator=generator
+            )
+        return iter(order.tolist())
+
+
 def loader(
     dataset: Transformed | CachedSubset,
     batch_size: int,
@@ -343,7 +407,8 @@ def loader(
 ) -> DataLoader[Any]:
     """A DataLoader with pinned memory and persistent workers where they help.
 
-    Batches of a :class:`CachedSubset` are gathered whole from its cache.
+    Batches of a :class:`CachedSubset` are gathered whole from its cache. Shuffled
+    and balanced orders come from :class:`EpochShuffle`.
 
     Args:
         dataset: The samples.
@@ -355,24 +420,22 @@ def loader(
             sampler) instead of shuffling.
         seed: Seed of the shuffling or sampling.
     """
-    generator = torch.Generator().manual_seed(seed)
     sampler = None
     if balanced:
         labels = torch.as_tensor(dataset.labels())
         weights = inverse_frequency_weights(labels, int(labels.max()) + 1)
-        per_sample = weights[labels]
-        sampler = WeightedRandomSampler(
-            per_sample.tolist(), num_samples=len(labels), generator=generator
-        )
+        sampler = EpochShuffle(len(labels), seed, weights[labels].double())
+    elif shuffle:
+        sampler = EpochShuffle(len(dataset), seed)
     return DataLoader(
         dataset,
         batch_size=min(batch_size, len(dataset)),
-        shuffle=shuffle and sampler is None,
         sampler=sampler,
         drop_last=drop_last and len(dataset) > batch_size,
         num_workers=num_workers,
         pin_memory=torch.cuda.is_available(),
         persistent_workers=num_workers > 0,
-        generator=generator,
+        # Draws the workers' base seed, so that it too is the same on a resume.
+        generator=torch.Generator().manual_seed(seed),
         collate_fn=collate_batch if isinstance(dataset, CachedSubset) else None,
     )

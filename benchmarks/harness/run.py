@@ -1,15 +1,17 @@
 """Runs the benchmark: pretrain each method and seed, evaluate, report, resume.
 
-Every method/seed pair is a *unit*. A unit pretrains an encoder (checkpointed every
-epoch), evaluates it with each protocol and writes ``units/<method>-seed<k>.json``
+Every method/seed pair is a *unit*. A unit pretrains an encoder and fine-tunes it
+(both checkpointed atomically at every epoch, see :mod:`harness.checkpointed_fit`),
+evaluates it with each protocol and writes ``units/<method>-seed<k>.json``
 atomically; the aggregate ``results.json``, ``results.md`` and the plots are
-rewritten after every unit. With ``resume`` a finished unit is read back instead of
-run, and an unfinished one continues from its last pretraining checkpoint.
+rewritten after every unit. One process at a time writes to a results folder
+(:mod:`harness.run_lock`). With ``resume`` the run's identity is checked first
+(:mod:`harness.run_identity`): a finished unit is read back instead of run, and an
+unfinished one continues from its newest readable checkpoint. A unit whose loss
+stays non-finite is recorded as failed, and the others go on.
 """
 
-import json
-import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,12 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import yaml
-from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities import rank_zero_only
 
-from harness.config import BenchmarkConfig, to_dict
+from harness.atomic_files import write_text_atomic
+from harness.checkpointed_fit import DivergenceError, FitRecord, checkpointed_fit
+from harness.config import to_dict
 from harness.data import (
     Caches,
     DevicePreprocess,
@@ -31,40 +34,27 @@ from harness.data import (
     eval_transform,
     load_splits,
     loader,
+    missing_eval_classes,
 )
 from harness.evaluation.finetune import finetune
 from harness.evaluation.linear_probe import linear_probe
 from harness.evaluation.outcome import EvalOutcome
 from harness.methods import METHODS, MethodSpec, PretrainMethod
+from harness.preflight import preflight
 from harness.progress import Progress
 from harness.reporting import plots
 from harness.reporting.results import (
     environment_info,
     results_markdown,
     write_results_json,
-    write_text_atomic,
 )
+from harness.run_folder import RunFolder
+from harness.run_identity import data_identity, settings_identity
+from harness.run_lock import run_lock
+from harness.settings import BenchmarkConfig
 from lightly_byel import BYELBatchViewTransform, BYELViewTransform
 from lightly_byel.data import LSD_CLASSES
 from lightly_byel.data.uint8_cache import CachedSubset
-
-
-class StepTimer(pl.Callback):
-    """Times the optimizer steps a ``fit`` call runs (a resumed fit runs fewer)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.steps = 0
-
-    def on_train_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule
-    ) -> None:
-        self._started = time.perf_counter()
-        self._first_step = trainer.global_step
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.seconds = time.perf_counter() - self._started
-        self.steps = trainer.global_step - self._first_step
 
 
 def output_folder(config: BenchmarkConfig) -> Path:
@@ -98,67 +88,115 @@ def trainer_settings(config: BenchmarkConfig) -> dict[str, Any]:
     }
 
 
-def run_benchmark(config: BenchmarkConfig) -> Path:
+@dataclass(frozen=True)
+class RunSummary:
+    """Where a run wrote its results and which units failed.
+
+    Attributes:
+        output: The results folder.
+        failures: One record per unit that stopped with an error.
+    """
+
+    output: Path
+    failures: list[dict[str, Any]]
+
+
+def run_benchmark(config: BenchmarkConfig) -> RunSummary:
     """Runs every unit of the configuration and writes the results.
 
-    Returns:
-        The results folder.
-
     Raises:
-        FileExistsError: If the folder holds results and ``resume`` is off.
+        FileExistsError: If the folder holds a run and ``resume`` is off.
         FileNotFoundError: If ``resume`` is on and the folder does not exist.
+        ResumeRefusedError: If ``resume`` is on and the run in the folder was made
+            with other settings, data or code.
+        RunLockedError: If another process is writing to the folder.
+        ValueError: If a setting cannot work on this machine (see
+            :func:`~harness.preflight.preflight`).
     """
     output = output_folder(config)
-    units = output / "units"
+    folder = RunFolder(output)
     if config.run.resume and not output.is_dir():
         raise FileNotFoundError(
             f"--resume: results folder {str(output)!r} does not exist."
         )
-    if not config.run.resume and units.is_dir() and any(units.iterdir()):
-        raise FileExistsError(
-            f"results folder {str(output)!r} holds results; pass --resume to continue "
-            "that run or choose another --output."
-        )
-    # Under DDP every process runs this loop; only the first writes files.
+    # Under DDP every process runs this; only the first checks and writes files.
     writer = getattr(rank_zero_only, "rank", 0) == 0
-    if writer:
-        units.mkdir(parents=True, exist_ok=True)
+    if not writer:
+        return _run_units(config, folder, writer=False)
+    preflight(config, output)
+    with run_lock(output):
+        if not config.run.resume and folder.holds_a_run():
+            raise FileExistsError(
+                f"results folder {str(output)!r} holds a run; pass --resume to "
+                "continue it or choose another --output."
+            )
+        identity = settings_identity(config)
+        if config.run.resume:
+            folder.check_identity(identity, ("settings", "code"))
         write_text_atomic(
             output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
         )
+        return _run_units(config, folder, writer=True, identity=identity)
 
-    hardware = trainer_settings(config)
+
+def _run_units(
+    config: BenchmarkConfig,
+    folder: RunFolder,
+    writer: bool,
+    identity: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Loads the data, then runs or reads back every unit, seed by seed."""
     splits = load_splits(config)
+    missing = missing_eval_classes(splits)
+    if missing and writer:
+        print(
+            f"Warning: the evaluation split has no images of {', '.join(missing)}; "
+            f"macro F1 still averages all {len(LSD_CLASSES)} classes, so each counts "
+            "as 0."
+        )
+    if writer and identity is not None:
+        data = data_identity(splits.train, splits.eval)
+        if config.run.resume:
+            folder.check_identity({"data": data}, ("data",))
+        else:
+            folder.record_identity({**identity, "data": data})
+    hardware = trainer_settings(config)
     cached = config.data.pipeline == "cache"
-    caches = build_caches(splits, config.data) if cached else None
+    caches = build_caches(splits, config) if cached else None
     device = torch.cuda.get_device_name(0) if uses_gpu(config) else "cpu"
     environment = environment_info(device)
-    runs: list[dict[str, Any]] = []
     # Seed by seed, so that the first seed compares every method early and the
     # estimate of the time left knows every method's cost after it.
     order = [
         (seed, method) for seed in config.run.seeds for method in config.run.methods
     ]
+    names = [f"{method}-seed{seed}" for seed, method in order]
     progress = Progress([method for _, method in order])
-    for seed, method in order:
-        unit = units / f"{method}-seed{seed}.json"
-        if config.run.resume and unit.is_file():
-            print(f"{method}, seed {seed}: finished earlier, read from {unit}")
-            runs.extend(json.loads(unit.read_text(encoding="utf-8"))["runs"])
+    for (seed, method), name in zip(order, names, strict=True):
+        finished = folder.read_unit(name) if config.run.resume and writer else None
+        if finished is not None:
+            print(f"{method}, seed {seed}: finished earlier, read from the run folder")
             progress.skip(method)
         else:
             progress.start(method)
-            unit_runs = run_unit(config, splits, method, seed, output, hardware, caches)
+            try:
+                unit_runs = run_unit(
+                    config, splits, method, seed, folder.root, hardware, caches
+                )
+            except DivergenceError as error:
+                print(f"\n{method}, seed {seed} stopped: {error}", flush=True)
+                if writer:
+                    folder.write_failure(name, method, seed, str(error))
+                unit_runs = None
             progress.finish()
-            if unit_runs is None:
-                continue
-            write_text_atomic(unit, json.dumps({"runs": unit_runs}, indent=2) + "\n")
-            runs.extend(unit_runs)
+            if unit_runs is not None and writer:
+                folder.write_unit(name, unit_runs)
         if writer:
             last_of_seed = method == config.run.methods[-1]
-            report(output, runs, config, splits, environment, figures=last_of_seed)
+            runs = folder.finished_runs(names)
+            report(folder, runs, config, splits, environment, figures=last_of_seed)
             print(f"[{progress.status()}]", flush=True)
-    return output
+    return RunSummary(folder.root, folder.failures() if writer else [])
 
 
 def run_unit(
@@ -189,11 +227,10 @@ def run_unit(
         config.model, channels_last=config.model.channels_last or uses_gpu(config)
     )
     module = spec.build(model, config.pretrain, train_labels)
-    seconds: float | None = None
-    images = 0
+    fit: FitRecord | None = None
     if spec.pretrains:
         print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
-        seconds, images = pretrain(
+        fit = pretrain(
             config, splits, spec, module, name, seed, output, hardware, caches
         )
     else:
@@ -207,7 +244,8 @@ def run_unit(
         module.backbone,
         module.num_ftrs,
         seed,
-        output / "logs" / name,
+        output,
+        name,
         hardware,
         caches,
     )
@@ -216,10 +254,10 @@ def run_unit(
             "method": method,
             "seed": seed,
             **record(outcome),
-            "pretrain_seconds": seconds,
-            "pretrain_images_per_second": images / seconds
-            if images and seconds
-            else None,
+            "pretrain_seconds": None if fit is None else fit.seconds,
+            "pretrain_images_per_second": None
+            if fit is None or not fit.seconds
+            else fit.images / fit.seconds,
         }
         for outcome in outcomes
     ]
@@ -235,12 +273,11 @@ def pretrain(
     output: Path,
     hardware: dict[str, Any],
     caches: Caches | None,
-) -> tuple[float, int]:
-    """Trains ``module`` for the configured epochs, from its last checkpoint on resume.
+) -> FitRecord:
+    """Trains ``module`` for the configured epochs, from its newest checkpoint.
 
     Returns:
-        The seconds the fit took and the training images it passed through, summed
-        over the processes (fewer for a resumed fit).
+        The seconds and steps of the fit, over all its attempts.
     """
     pretrain_data: Transformed | CachedSubset
     if caches is None:
@@ -258,33 +295,22 @@ def pretrain(
         drop_last=True,
         seed=seed,
     )
-    checkpoints = output / "checkpoints" / name
-    last = checkpoints / "last.ckpt"
-    resuming = config.run.resume and last.is_file()
-    meter = StepTimer()
-    trainer = pl.Trainer(
-        max_epochs=config.pretrain.epochs,
-        # A resumed fit logs beside the first one, which the logger would clear.
-        logger=CSVLogger(
-            output / "logs",
-            name=name,
-            version="pretrain-resumed" if resuming else "pretrain",
-        ),
-        callbacks=[
-            ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0),
-            meter,
-        ],
-        sync_batchnorm=_distributed(hardware),
-        log_every_n_steps=1,
-        **hardware,
-    )
-    trainer.fit(
+    return checkpointed_fit(
         module,
         pretrain_loader,
-        ckpt_path=str(last) if resuming else None,
+        None,
+        config.pretrain.epochs,
+        output / "checkpoints" / name / "pretrain",
+        f"{name}, pretraining",
+        {
+            # A resumed fit appends to the same log.
+            "logger": CSVLogger(output / "logs", name=name, version="pretrain"),
+            "sync_batchnorm": _distributed(hardware) and uses_gpu(config),
+            "log_every_n_steps": 1,
+            **hardware,
+        },
+        writer=getattr(rank_zero_only, "rank", 0) == 0,
     )
-    images = meter.steps * (pretrain_loader.batch_size or 1) * trainer.world_size
-    return meter.seconds, images
 
 
 def evaluate(
@@ -293,7 +319,8 @@ def evaluate(
     backbone: torch.nn.Module,
     num_ftrs: int,
     seed: int,
-    log_dir: Path,
+    output: Path,
+    name: str,
     hardware: dict[str, Any],
     caches: Caches | None = None,
 ) -> list[EvalOutcome]:
@@ -301,7 +328,8 @@ def evaluate(
 
     With ``caches`` the loaders yield uint8 batches, and the backbone gets a
     :class:`~harness.data.DevicePreprocess` in front that resizes and normalises
-    them on the device (and augments them while fine-tuning).
+    them on the device (and augments them while fine-tuning). Fine-tuning is
+    checkpointed in ``output/checkpoints/<name>/finetune``.
     """
     settings = config.evaluation
     size = config.model.input_size
@@ -315,21 +343,26 @@ def evaluate(
         else None
     )
     outcomes = []
-    if "linear" in config.run.protocols:
+    protocols = config.run.protocols
+    # LP-FT starts fine-tuning from the linear probe's classifier: the probe runs
+    # then even when its scores are not asked for.
+    from_probe = "finetune" in protocols and settings.finetune_head == "linear-probe"
+    probe = None
+    if "linear" in protocols or from_probe:
         encoder = backbone if caches is None else _preprocessed(backbone, size)
-        outcomes.append(
-            linear_probe(
-                encoder,
-                num_ftrs,
-                loader(data.train(splits.train_indices), batch, workers, False),
-                holdout,
-                eval_loader,
-                settings,
-                {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
-                seed,
-            )
+        probe = linear_probe(
+            encoder,
+            num_ftrs,
+            loader(data.train(splits.train_indices), batch, workers, False),
+            holdout,
+            eval_loader,
+            settings,
+            {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
+            seed,
         )
-    if "finetune" in config.run.protocols:
+        if "linear" in protocols:
+            outcomes.append(probe)
+    if "finetune" in protocols:
         augmented: Transformed | CachedSubset
         if caches is None:
             augmented = Transformed(
@@ -362,8 +395,11 @@ def evaluate(
                 settings,
                 {**hardware, "devices": 1, "num_nodes": 1, "strategy": "auto"},
                 seed,
-                log_dir,
+                output / "logs" / name,
                 train_labels=augmented.labels(),
+                head=probe.head if from_probe and probe is not None else None,
+                checkpoint_dir=output / "checkpoints" / name / "finetune",
+                unit=f"{name}, fine-tuning",
             )
         )
     return outcomes
@@ -387,7 +423,7 @@ def record(outcome: EvalOutcome) -> dict[str, Any]:
 
 
 def report(
-    output: Path,
+    folder: RunFolder,
     runs: list[dict[str, Any]],
     config: BenchmarkConfig,
     splits: Splits,
@@ -399,11 +435,16 @@ def report(
     The plots take seconds to draw, so the run draws them once a seed's methods
     are done rather than after every unit.
     """
-    resolved = {**to_dict(config), "data_used": splits.description}
-    write_results_json(output / "results.json", runs, resolved, environment)
+    output, failures = folder.root, folder.failures()
+    replaced = splits.train.replaced_files + splits.eval.replaced_files
+    data_used = {**splits.description, "replaced_files": replaced}
+    resolved = {**to_dict(config), "data_used": data_used}
+    write_results_json(output / "results.json", runs, resolved, environment, failures)
+    context = "\n\n".join(
+        [settings_text(config, splits), *report_notes(splits, failures, replaced)]
+    )
     write_text_atomic(
-        output / "results.md",
-        results_markdown(runs, list(LSD_CLASSES), settings_text(config, splits)),
+        output / "results.md", results_markdown(runs, list(LSD_CLASSES), context)
     )
     if not figures:
         return
@@ -421,6 +462,37 @@ def report(
         print(f"No plots: {error}")
 
 
+def report_notes(
+    splits: Splits, failures: list[dict[str, Any]], replaced: list[str]
+) -> list[str]:
+    """Paragraphs on what the tables lack or hide.
+
+    Eval classes without images, units that failed, and image files that could not
+    be read and were replaced by the next readable one (in this process; DataLoader
+    workers warn about theirs in the log).
+    """
+    notes = []
+    missing = missing_eval_classes(splits)
+    if missing:
+        notes.append(
+            f"**The evaluation split has no images of {', '.join(missing)}.** Macro "
+            f"F1 still averages the F1 of all {len(LSD_CLASSES)} classes, as ABAW "
+            "scores it, so each missing class counts as 0."
+        )
+    if failures:
+        lines = [
+            f"- {failure['method']}, seed {failure['seed']}: {failure['error']}"
+            for failure in failures
+        ]
+        notes.append("**Units that failed, not in the tables:**\n\n" + "\n".join(lines))
+    if replaced:
+        notes.append(
+            f"**{len(replaced)} unreadable image files were replaced by the next "
+            "readable sample:** " + ", ".join(replaced)
+        )
+    return notes
+
+
 def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
     """The data and settings behind the results: shared ones, then each method's."""
     data, model = splits.description, config.model
@@ -436,7 +508,8 @@ def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
     evaluations = (
         f"linear probe {evaluation.linear_epochs} epochs, fine-tuning "
         f"{evaluation.finetune_epochs} epochs at learning rate "
-        f"{evaluation.finetune_lr}; class imbalance: {evaluation.class_balance}"
+        f"{evaluation.finetune_lr} from a {evaluation.finetune_head} classifier; "
+        f"class imbalance: {evaluation.class_balance}"
     )
     own = "; ".join(
         f"{method}: {METHODS[method].own_settings(pretrain)}"

@@ -1,109 +1,338 @@
-"""Settings the methods and evaluations are built from (one frozen dataclass each)."""
+"""Every setting of a benchmark run, declared once: name, type, default, range, help.
 
-from dataclasses import dataclass
-from typing import Literal
+Each section is a frozen dataclass. A field's annotation gives its type and, as a
+``Literal``, its choices; :func:`setting` adds its help, its bounds and, for the
+settings that have one, its command-line flag. The command line, YAML files and the
+checks in :mod:`harness.config` are all built from these declarations, and
+``python benchmarks/affwild2.py --help`` prints the help.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 Optimizer = Literal["lars", "sgd", "adam"]
 OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
+FinetuneHead = Literal["random", "linear-probe"]
+EvalFormat = Literal["lsd", "affwild2-expr"]
+Protocol = Literal["linear", "finetune"]
+Pipeline = Literal["files", "cache"]
+Accelerator = Literal["auto", "cpu", "gpu", "cuda"]
+# The loss and the evaluations compute in float32 (or under autocast): pure
+# low-precision weights ("bf16-true", "16-true") and float64 are not supported.
+Precision = Literal["32-true", "bf16-mixed", "16-mixed"]
+
+_T = TypeVar("_T")
+
+
+def setting(
+    default: _T,
+    help: str,
+    *,
+    flag: str | None = None,
+    also: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+) -> _T:
+    """Declares one setting: a dataclass field with its help, flag and bounds.
+
+    Args:
+        default: The value when nothing sets it.
+        help: What it does, for ``--help`` and the error messages.
+        flag: Its command-line flag without the dashes (``"epochs"`` for
+            ``--epochs``), also accepted as a top-level key of a YAML file;
+            ``None`` for settings that only a file sets.
+        also: Further settings (``"section.name"``) that the flag sets to the
+            same value.
+        minimum: Smallest allowed value (numbers; the elements of a tuple).
+        maximum: Largest allowed value.
+        above: The value must be greater than this.
+        below: The value must be less than this.
+
+    Examples:
+        >>> from dataclasses import fields
+        >>> @dataclass(frozen=True)
+        ... class Example:
+        ...     steps: int = setting(3, "steps to take", flag="steps", minimum=1)
+        >>> fields(Example)[0].metadata["minimum"], Example().steps
+        (1, 3)
+    """
+    metadata: dict[str, Any] = {
+        "help": help,
+        "flag": flag,
+        "also": also,
+        "minimum": minimum,
+        "maximum": maximum,
+        "above": above,
+        "below": below,
+    }
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Where the images come from and how they reach the network.
+
+    Without ``data_root``, ``train_dir`` and ``eval_dir`` the benchmark generates
+    the embedded synthetic-face data once, into the cache folder.
+    """
+
+    data_root: str | None = setting(
+        None,
+        "LSD-layout folder holding training_set_synthetic_images and "
+        "validation_set_real_images",
+        flag="data_root",
+    )
+    train_dir: str | None = setting(
+        None, "synthetic training split (LSD layout)", flag="train_dir"
+    )
+    eval_dir: str | None = setting(
+        None,
+        "evaluation split: an LSD-layout split, or Aff-Wild2 frames with "
+        "--eval-format affwild2-expr",
+        flag="eval_dir",
+    )
+    eval_format: EvalFormat = setting("lsd", "format of --eval-dir", flag="eval_format")
+    eval_annotations: str | None = setting(
+        None,
+        "Aff-Wild2 EXPR annotation folder (affwild2-expr only)",
+        flag="eval_annotations",
+    )
+    synthetic_images_per_class: int = setting(
+        200, "images per class of each generated split", minimum=1
+    )
+    synthetic_image_size: int = setting(
+        48, "side of the generated images in pixels", minimum=16
+    )
+    synthetic_seed: int = setting(0, "seed of the generated data", minimum=0)
+    cache_dir: str | None = setting(
+        None,
+        "where generated data and uint8 caches are kept; null for "
+        "$LIGHTLY_BYEL_CACHE, else $XDG_CACHE_HOME/lightly_byel, else "
+        "~/.cache/lightly_byel",
+    )
+    num_workers: int = setting(
+        2, "DataLoader worker processes", flag="num_workers", minimum=0
+    )
+    pipeline: Pipeline = setting(
+        "files",
+        "files: decode and augment each image in DataLoader workers; cache: decode "
+        "once into a uint8 cache and augment whole batches on the training device",
+        flag="pipeline",
+    )
+    cache_size: int | None = setting(
+        None,
+        "side of the cached images in pixels (cache pipeline); null for the "
+        "generated image size with the embedded data, else the input size",
+        flag="cache_size",
+        minimum=8,
+    )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What to run and on what hardware."""
+
+    methods: tuple[str, ...] = setting(
+        ("byel", "byol", "simclr", "supervised"),
+        "method names of the registry, in run order",
+        flag="methods",
+    )
+    seeds: tuple[int, ...] = setting(
+        (0, 1), "one pretraining and evaluation per method and seed", flag="seeds"
+    )
+    protocols: tuple[Protocol, ...] = setting(
+        ("linear", "finetune"), "evaluations of each encoder", flag="protocols"
+    )
+    accelerator: Accelerator = setting(
+        "auto", "Lightning accelerator", flag="accelerator"
+    )
+    devices: str = setting(
+        "auto",
+        "Lightning devices: auto, a count, or comma-separated device indices",
+        flag="devices",
+    )
+    num_nodes: int = setting(1, "machines for DDP", flag="num_nodes", minimum=1)
+    strategy: str = setting(
+        "auto", "Lightning strategy (auto, ddp, ...)", flag="strategy"
+    )
+    precision: Precision | None = setting(
+        None,
+        "Lightning precision; null for bf16-mixed on a GPU and 32-true elsewhere",
+        flag="precision",
+    )
+    output: str | None = setting(
+        None, "results folder; null for runs/affwild2/<timestamp>", flag="output"
+    )
+    resume: bool = setting(
+        False,
+        "continue the run in --output: skip finished units, continue an unfinished "
+        "one from its last checkpoint",
+        flag="resume",
+    )
 
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """The encoder and heads.
+    """The encoder and heads."""
 
-    Attributes:
-        backbone: A torchvision model name (``resnet18``, ``resnet50``) or
-            ``timm:NAME`` for a timm model.
-        pretrained: A local checkpoint to start the backbone from, or ``None`` for
-            random weights. Nothing is ever downloaded.
-        input_size: Side of the square training images in pixels.
-        hidden_dim: Hidden dimension of the projection and prediction MLPs.
-        out_dim: Dimension of the projections and predictions.
-        num_classes: Number of expression classes.
-        channels_last: Whether to train in channels-last memory format; on a GPU
-            the benchmark turns it on whatever this says.
-        min_scale: Smallest random crop, as a share of the image area, of the
-            training augmentations of every method and of fine-tuning (the
-            published recipe: 0.08; larger values keep more of the face).
-        compile: Whether to ``torch.compile`` the backbones for pretraining (the
-            saved weights and the evaluations use the plain modules).
-    """
-
-    backbone: str = "resnet18"
-    pretrained: str | None = None
-    input_size: int = 64
-    hidden_dim: int = 1024
-    out_dim: int = 256
-    num_classes: int = 6
-    channels_last: bool = False
-    min_scale: float = 0.08
-    compile: bool = False
+    backbone: str = setting(
+        "resnet18",
+        "torchvision model name, timm:NAME, or a narrow ResNet for small faces "
+        "(resnet10-wW, resnet18-wW)",
+        flag="backbone",
+    )
+    pretrained: str | None = setting(
+        None,
+        "local backbone checkpoint to start from (nothing is downloaded)",
+        flag="pretrained",
+    )
+    input_size: int = setting(
+        64, "side of the square training images in pixels", flag="input_size", minimum=8
+    )
+    hidden_dim: int = setting(
+        1024, "hidden dimension of the projection and prediction MLPs", minimum=1
+    )
+    out_dim: int = setting(
+        256, "dimension of the projections and predictions", minimum=1
+    )
+    num_classes: int = setting(6, "number of expression classes", minimum=2)
+    channels_last: bool = setting(False, "train channels-last (always on on a GPU)")
+    min_scale: float = setting(
+        0.08,
+        "smallest random crop of the augmentations, as a share of the image area "
+        "(the published recipe: 0.08)",
+        flag="min_scale",
+        above=0.0,
+        maximum=1.0,
+    )
+    compile: bool = setting(
+        False,
+        "torch.compile the backbones for pretraining (the saved weights and the "
+        "evaluations use the plain modules)",
+        flag="compile",
+    )
 
 
 @dataclass(frozen=True)
 class PretrainSettings:
-    """Pretraining on the synthetic split.
+    """Pretraining on the synthetic split."""
 
-    Attributes:
-        epochs: Training epochs.
-        batch_size_per_device: Batch size on each device.
-        optimizer: ``lars`` (SGD wrapped in LARS, the BYEL recipe), ``sgd`` or
-            ``adam``.
-        lr: Learning rate for a global batch of 256; scaled linearly by
-            ``batch_size_per_device * world_size / 256``.
-        weight_decay: Weight decay (not applied to biases and norms).
-        momentum_start: Target-network momentum at the first step (BYOL, BYEL).
-        momentum_end: Target-network momentum at the last step, reached on a cosine
-            schedule.
-        warmup_epochs: Linear learning-rate warm-up before a cosine decay.
-        temperature: NT-Xent temperature (SimCLR).
-        optimizer_impl: The optimizer's kernels. ``for-loop``: one parameter at a
-            time (Lightly's LARS, torch's ``foreach=False``); ``foreach``:
-            multi-tensor kernels (LARS: :class:`lightly_byel.utils.LARS`, without
-            host synchronisation); ``fused``: torch's fused SGD/AdamW kernels;
-            ``auto``: fused SGD/AdamW on a GPU, foreach on a CPU; LARS from
-            :mod:`lightly_byel.utils` with multi-tensor kernels on a GPU and its
-            loop (no synchronisation either) on a CPU.
-    """
-
-    epochs: int = 10
-    batch_size_per_device: int = 64
-    optimizer: Optimizer = "lars"
-    lr: float = 0.2
-    weight_decay: float = 1.5e-6
-    momentum_start: float = 0.99
-    momentum_end: float = 1.0
-    warmup_epochs: int = 0
-    temperature: float = 0.1
-    optimizer_impl: OptimizerImpl = "auto"
+    epochs: int = setting(10, "pretraining epochs", flag="epochs", minimum=1)
+    batch_size_per_device: int = setting(
+        64,
+        "batch size on each device, of pretraining and the evaluations",
+        flag="batch_size_per_device",
+        also=("evaluation.batch_size_per_device",),
+        minimum=2,
+    )
+    optimizer: Optimizer = setting(
+        "lars",
+        "lars (SGD wrapped in LARS, the BYEL recipe), sgd or adam (AdamW)",
+        flag="optimizer",
+    )
+    lr: float = setting(
+        0.2,
+        "pretraining learning rate for a global batch of 256 (scaled linearly)",
+        flag="lr",
+        above=0.0,
+    )
+    weight_decay: float = setting(
+        1.5e-6, "weight decay (not of biases and norms)", minimum=0.0
+    )
+    momentum_start: float = setting(
+        0.99, "target-network momentum at the first step", minimum=0.0, maximum=1.0
+    )
+    momentum_end: float = setting(
+        1.0,
+        "target-network momentum at the last step (cosine schedule)",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    warmup_epochs: int = setting(
+        0, "linear learning-rate warm-up before the cosine decay", minimum=0
+    )
+    temperature: float = setting(0.1, "NT-Xent temperature (SimCLR)", above=0.0)
+    optimizer_impl: OptimizerImpl = setting(
+        "auto",
+        "optimizer kernels: for-loop (one tensor at a time, Lightly's LARS), "
+        "foreach (multi-tensor; LARS without host synchronisation), fused (SGD and "
+        "AdamW), auto (fused on GPUs, foreach on CPUs)",
+        flag="optimizer_impl",
+    )
 
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """Linear probe and fine-tuning, both trained on synthetic labels only.
+    """Linear probe and fine-tuning, both trained on synthetic labels only."""
 
-    Attributes:
-        linear_epochs: Epochs of the linear probe on frozen features.
-        linear_lr: Learning rate of the linear probe (Adam).
-        finetune_epochs: Epochs of fine-tuning (encoder + Dropout + Linear).
-        finetune_lr: Learning rate of fine-tuning (Adam, the BYEL recipe: 1e-4).
-        dropout: Dropout before the fine-tuning classifier (BYEL: 0.3).
-        batch_size_per_device: Batch size on each device.
-        class_balance: How class imbalance of the training labels is handled:
-            ``none``, a class-balanced ``sampler`` or a ``weighted_loss``.
-        holdout_fraction: Share of the synthetic training split held out to select
-            the epoch; 0 trains on all of it for a fixed schedule (last epoch).
-        bootstrap_samples: Resamples of the eval split for the 95% interval of
-            macro F1.
-    """
+    linear_epochs: int = setting(
+        10,
+        "epochs of the linear probe on frozen features",
+        flag="linear_epochs",
+        minimum=1,
+    )
+    linear_lr: float = setting(
+        1e-3, "learning rate of the linear probe (Adam)", above=0.0
+    )
+    finetune_epochs: int = setting(
+        5,
+        "epochs of fine-tuning (encoder + Dropout + Linear)",
+        flag="finetune_epochs",
+        minimum=1,
+    )
+    finetune_lr: float = setting(
+        1e-4, "learning rate of fine-tuning (Adam; the BYEL recipe: 1e-4)", above=0.0
+    )
+    finetune_head: FinetuneHead = setting(
+        "random",
+        "the classifier fine-tuning starts from: random (the BYEL recipe) or "
+        "linear-probe, the linear probe's classifier (LP-FT, Kumar et al. 2022, "
+        "https://arxiv.org/abs/2202.10054)",
+    )
+    dropout: float = setting(
+        0.3, "dropout before the fine-tuning classifier", minimum=0.0, below=1.0
+    )
+    batch_size_per_device: int = setting(
+        128, "batch size of the evaluations on each device", minimum=2
+    )
+    class_balance: ClassBalance = setting(
+        "weighted_loss",
+        "class imbalance of the training labels: none, a class-balanced sampler "
+        "or a weighted_loss",
+        flag="class_balance",
+    )
+    holdout_fraction: float = setting(
+        0.1,
+        "share of the training split held out to select the epoch; 0 trains on "
+        "all of it for a fixed schedule (last epoch)",
+        minimum=0.0,
+        below=1.0,
+    )
+    bootstrap_samples: int = setting(
+        1000, "resamples of the eval split for the 95% interval", minimum=1
+    )
 
-    linear_epochs: int = 10
-    linear_lr: float = 1e-3
-    finetune_epochs: int = 5
-    finetune_lr: float = 1e-4
-    dropout: float = 0.3
-    batch_size_per_device: int = 128
-    class_balance: ClassBalance = "weighted_loss"
-    holdout_fraction: float = 0.1
-    bootstrap_samples: int = 1000
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Everything one benchmark run needs: a preset's name and the five sections."""
+
+    preset: str = "default"
+    data: DataSettings = field(default_factory=DataSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    pretrain: PretrainSettings = field(default_factory=PretrainSettings)
+    evaluation: EvalSettings = field(default_factory=EvalSettings)
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "data": DataSettings,
+    "run": RunSettings,
+    "model": ModelSettings,
+    "pretrain": PretrainSettings,
+    "evaluation": EvalSettings,
+}
+"""The sections of :class:`BenchmarkConfig`, by field name."""

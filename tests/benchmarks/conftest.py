@@ -2,7 +2,7 @@
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -53,3 +53,24 @@ def preset_search() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def gpu_acceptance() -> Iterator[ModuleType]:
     yield from load_script("gpu_acceptance")
+
+
+@pytest.fixture(autouse=True)
+def generated_data_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """One folder of generated data for the whole test session, never the user's."""
+    folder = tmp_path_factory.getbasetemp() / "cache"
+    monkeypatch.setenv("LIGHTLY_BYEL_CACHE", str(folder))
+    return folder
+
+
+def smoke_command(output: Path, *extra: str) -> list[str]:
+    """The command line of a smoke run of ``benchmarks/affwild2.py`` into ``output``."""
+    return ["--preset", "smoke", "--output", str(output), "--num-workers", "0", *extra]
+
+
+@pytest.fixture
+def smoke() -> Callable[..., list[str]]:
+    """Builds smoke-run command lines: ``smoke(output, *flags)``."""
+    return smoke_command

@@ -2,6 +2,7 @@
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,22 +16,11 @@ from harness.reporting.results import read_results_json
 from lightly_byel.data import LSD_CLASSES
 
 
-@pytest.fixture(autouse=True)
-def cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # One generated smoke data set for the whole module, never the user's cache.
-    monkeypatch.setenv(
-        "LIGHTLY_BYEL_CACHE", str(tmp_path_factory.getbasetemp() / "cache")
-    )
-
-
-def smoke(output: Path, *extra: str) -> list[str]:
-    return ["--preset", "smoke", "--output", str(output), "--num-workers", "0", *extra]
-
-
 def test_smoke_run_writes_every_output(
-    affwild2: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     output = tmp_path / "run"
     assert affwild2.main(smoke(output, "--methods", "byel,supervised")) == 0
@@ -58,7 +48,9 @@ def test_smoke_run_writes_every_output(
     assert "| byel |" in (output / "results.md").read_text()
     for name in ("macro_f1.png", "confusion.png", "training_curves.png"):
         assert (output / name).stat().st_size > 0
-    assert (output / "checkpoints" / "byel-seed0" / "last.ckpt").is_file()
+    unit = output / "checkpoints" / "byel-seed0"
+    assert (unit / "pretrain" / "epoch-0001.ckpt").is_file()
+    assert (unit / "finetune" / "epoch-0001.ckpt").is_file()
     assert (output / "logs" / "byel-seed0" / "pretrain" / "metrics.csv").is_file()
 
     # The resolved configuration runs again as a configuration file.
@@ -71,7 +63,10 @@ def test_smoke_run_writes_every_output(
 
 
 def test_random_init_control_and_in_domain_scores(
-    affwild2: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     output = tmp_path / "control"
     assert affwild2.main(smoke(output, "--methods", "supervised,random-init")) == 0
@@ -83,7 +78,7 @@ def test_random_init_control_and_in_domain_scores(
     control = [r for r in runs if r["method"] == "random-init"]
     assert {r["protocol"] for r in control} == {"linear", "finetune"}
     assert all(r["pretrain_seconds"] is None for r in control)
-    assert not (output / "checkpoints" / "random-init-seed0").exists()
+    assert not (output / "checkpoints" / "random-init-seed0" / "pretrain").exists()
     for r in runs:
         assert 0.0 <= r["holdout_macro_f1"] <= 1.0
     markdown = (output / "results.md").read_text()
@@ -92,7 +87,9 @@ def test_random_init_control_and_in_domain_scores(
     assert "people held out by identity" in markdown
 
 
-def test_cache_pipeline_runs_end_to_end(affwild2: ModuleType, tmp_path: Path) -> None:
+def test_cache_pipeline_runs_end_to_end(
+    affwild2: ModuleType, smoke: Callable[..., list[str]], tmp_path: Path
+) -> None:
     output = tmp_path / "cached"
     argv = smoke(output, "--methods", "byel,supervised", "--pipeline", "cache")
     assert affwild2.main(argv) == 0
@@ -110,28 +107,42 @@ def test_cache_pipeline_runs_end_to_end(affwild2: ModuleType, tmp_path: Path) ->
 
 
 def test_refuses_to_mix_runs_and_resume_needs_a_run(
-    affwild2: ModuleType, tmp_path: Path
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     units = tmp_path / "run" / "units"
     units.mkdir(parents=True)
     (units / "byel-seed0.json").write_text('{"runs": []}')
-    with pytest.raises(FileExistsError, match="pass --resume"):
-        affwild2.main(smoke(tmp_path / "run", "--methods", "byel"))
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        affwild2.main(smoke(tmp_path / "missing", "--methods", "byel", "--resume"))
+    assert affwild2.main(smoke(tmp_path / "run", "--methods", "byel")) == 2
+    assert "holds a run; pass --resume" in capsys.readouterr().err
+    # Checkpoints alone (a run killed in its first unit) are a run too.
+    started = tmp_path / "started" / "checkpoints" / "byel-seed0" / "pretrain"
+    started.mkdir(parents=True)
+    assert affwild2.main(smoke(tmp_path / "started", "--methods", "byel")) == 2
+    assert "holds a run; pass --resume" in capsys.readouterr().err
+    missing = smoke(tmp_path / "missing", "--methods", "byel", "--resume")
+    assert affwild2.main(missing) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        affwild2.main([*missing, "--debug"])
 
 
 def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
-    affwild2: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     output = tmp_path / "run"
     evaluate = run.evaluate
     calls: list[str] = []
 
     def crash_on_byol(*args: Any, **kwargs: Any) -> Any:
-        log_dir: Path = args[5]
-        calls.append(log_dir.name)
-        if log_dir.name == "byol-seed0" and calls.count("byol-seed0") == 1:
+        name: str = args[6]
+        calls.append(name)
+        if name == "byol-seed0" and calls.count("byol-seed0") == 1:
             raise KeyboardInterrupt  # killed after pretraining, before results
         return evaluate(*args, **kwargs)
 
@@ -140,7 +151,8 @@ def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
         affwild2.main(smoke(output, "--methods", "byel,byol"))
     finished = json.loads((output / "units" / "byel-seed0.json").read_text())
     assert not (output / "units" / "byol-seed0.json").exists()
-    assert (output / "checkpoints" / "byol-seed0" / "last.ckpt").is_file()
+    pretrained = output / "checkpoints" / "byol-seed0" / "pretrain" / "epoch-0001.ckpt"
+    assert pretrained.is_file()
 
     assert affwild2.main(smoke(output, "--methods", "byel,byol", "--resume")) == 0
     assert calls == ["byel-seed0", "byol-seed0", "byol-seed0"]
@@ -148,5 +160,6 @@ def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
     assert [r for r in runs if r["method"] == "byel"] == finished["runs"]
     byol = [r for r in runs if r["method"] == "byol"]
     assert len(byol) == 2
-    # Pretraining had finished: the resumed fit ran no further step.
-    assert all(r["pretrain_images_per_second"] is None for r in byol)
+    # Pretraining had finished: its time is the first attempt's, not zero.
+    assert all(r["pretrain_seconds"] > 0 for r in byol)
+    assert all(r["pretrain_images_per_second"] > 0 for r in byol)

@@ -6,8 +6,9 @@ real validation set; here the epoch is chosen on held-out synthetic data, or the
 schedule is fixed, so the eval split is never looked at before scoring.
 """
 
+import contextlib
 import copy
-import time
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -18,6 +19,7 @@ from pytorch_lightning.loggers import CSVLogger
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from harness.checkpointed_fit import checkpointed_fit
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.evaluation.features import extract_features, images_per_second
 from harness.evaluation.metrics import bootstrap_interval, classification_metrics
@@ -41,9 +43,6 @@ class FineTuneClassifier(pl.LightningModule):
         lr: Learning rate of Adam.
         class_weights: Cross-entropy weight of each class, shape (num_classes,), or
             ``None`` for equal weights.
-
-    Attributes:
-        images_seen: Training images this process has passed through the model.
     """
 
     class_weights: Tensor | None
@@ -68,7 +67,6 @@ class FineTuneClassifier(pl.LightningModule):
         self.classifier = nn.Linear(num_ftrs, num_classes)
         self.lr = lr
         self.register_buffer("class_weights", class_weights, persistent=False)
-        self.images_seen = 0
         self._holdout_predictions: list[Tensor] = []
         self._holdout_labels: list[Tensor] = []
 
@@ -82,7 +80,6 @@ class FineTuneClassifier(pl.LightningModule):
         images, labels = batch[0], batch[1]
         loss = F.cross_entropy(self(images), labels, self.class_weights)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
-        self.images_seen += len(labels)
         return loss
 
     def validation_step(self, batch: Sequence[Any], batch_idx: int) -> None:
@@ -112,7 +109,8 @@ class FineTuneClassifier(pl.LightningModule):
 class BestHoldoutState(pl.Callback):
     """Keeps a CPU copy of the model's weights at the epoch with the best holdout score.
 
-    The earliest epoch wins ties. Nothing is written to disk.
+    The earliest epoch wins ties. The copy is saved with the fit's checkpoints, so
+    a resumed fine-tuning still knows the best epoch before the interruption.
 
     Attributes:
         best_score: The best holdout score so far (-inf before the first).
@@ -140,6 +138,18 @@ class BestHoldoutState(pl.Callback):
                 for name, tensor in pl_module.state_dict().items()
             }
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_score = state_dict["best_score"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.best_state = state_dict["best_state"]
+
 
 def finetune(
     backbone: nn.Module,
@@ -153,6 +163,10 @@ def finetune(
     log_dir: Path | None = None,
     train_labels: Sequence[int] | None = None,
     class_names: Sequence[str] = LSD_CLASSES,
+    head: nn.Linear | None = None,
+    checkpoint_dir: Path | None = None,
+    unit: str = "fine-tuning",
+    writer: bool = True,
 ) -> EvalOutcome:
     """Fine-tunes a copy of the encoder on synthetic labels and scores the eval split.
 
@@ -166,10 +180,12 @@ def finetune(
 
     The Trainer gets ``max_epochs`` and ``trainer_kwargs``, on top of these
     defaults: a CSV logger writing ``log_dir/finetune/metrics.csv`` (no logger
-    without ``log_dir``), no checkpoints (the selected weights stay in memory) and
-    no sanity validation. The eval split is predicted in fp32 on the Trainer's
-    device. Meant for one device: under DDP every process selects the same epoch
-    and predicts the whole eval split itself, so any one (rank 0) can report.
+    without ``log_dir``) and no sanity validation. Every epoch is checkpointed in
+    ``checkpoint_dir`` (:func:`~harness.checkpointed_fit.checkpointed_fit`), from
+    which an interrupted fine-tuning continues. The eval split is predicted in
+    fp32 on the Trainer's device. Meant for one device: under DDP every process
+    selects the same epoch and predicts the whole eval split itself, so any one
+    (rank 0) can report.
 
     Args:
         backbone: Encoder mapping images (B, ...) to features (B, num_ftrs, ...).
@@ -190,12 +206,20 @@ def finetune(
             weights. If ``None`` they are read with one pass over ``train_loader``,
             which loads every image once.
         class_names: Name of each class, in label order.
+        head: A classifier on the encoder's features to start from (a linear
+            probe's, for LP-FT); ``None`` for a new, random one. It is copied.
+        checkpoint_dir: Folder of the epoch checkpoints; ``None`` for a temporary
+            one (nothing to continue from).
+        unit: What is fine-tuned, for messages and errors.
+        writer: Whether this process may remove files (the first process).
 
     Returns:
         The scores and predictions on the eval split.
 
     Raises:
-        ValueError: If ``settings.finetune_epochs`` is below 1.
+        ValueError: If ``settings.finetune_epochs`` is below 1, or ``head`` does
+            not map ``num_ftrs`` features to the classes.
+        DivergenceError: If the loss stays non-finite.
     """
     if settings.finetune_epochs < 1:
         raise ValueError(
@@ -220,23 +244,37 @@ def finetune(
         lr=settings.finetune_lr,
         class_weights=class_weights,
     )
+    if head is not None:
+        if (head.in_features, head.out_features) != (num_ftrs, num_classes):
+            raise ValueError(
+                f"head maps {head.in_features} features to {head.out_features} "
+                f"classes, expected {num_ftrs} to {num_classes}"
+            )
+        model.classifier.load_state_dict(head.state_dict())
     selection = BestHoldoutState()
     defaults: dict[str, Any] = {
         "logger": False
         if log_dir is None
         else CSVLogger(log_dir, name="", version="finetune"),
-        "enable_checkpointing": False,
         "num_sanity_val_steps": 0,
         "log_every_n_steps": 1,
     }
-    trainer = pl.Trainer(
-        max_epochs=settings.finetune_epochs,
-        callbacks=[selection],
-        **{**defaults, **trainer_kwargs},
-    )
-    started = time.perf_counter()
-    trainer.fit(model, train_loader, holdout_loader)
-    train_seconds = time.perf_counter() - started
+    with contextlib.ExitStack() as stack:
+        folder = checkpoint_dir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory())
+        )
+        fit = checkpointed_fit(
+            model,
+            train_loader,
+            holdout_loader,
+            settings.finetune_epochs,
+            folder,
+            unit,
+            {**defaults, **trainer_kwargs},
+            callbacks=[selection],
+            writer=writer,
+        )
+    train_seconds = fit.seconds
 
     holdout_f1 = None
     if holdout_loader is not None and selection.best_state is not None:
@@ -247,7 +285,7 @@ def finetune(
         chosen = FIXED_SCHEDULE
     # Lightning returns the model to the CPU after fit; predict on the Trainer's
     # device.
-    model.to(trainer.strategy.root_device)
+    model.to(fit.device)
     logits, eval_y = extract_features(model, eval_loader)
     y_true, y_pred = eval_y.tolist(), logits.argmax(dim=1).tolist()
     return EvalOutcome(
@@ -259,7 +297,7 @@ def finetune(
         holdout_macro_f1=holdout_f1,
         selection=chosen,
         train_seconds=train_seconds,
-        images_per_second=images_per_second(model.images_seen, train_seconds),
+        images_per_second=images_per_second(fit.images, train_seconds),
         y_true=y_true,
         y_pred=y_pred,
     )

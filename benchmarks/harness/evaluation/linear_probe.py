@@ -120,7 +120,29 @@ def linear_probe(
         images_per_second=images_per_second(len(train_y), train_seconds),
         y_true=y_true,
         y_pred=y_pred,
+        head=raw_features_head(classifier, mean, std),
     )
+
+
+def raw_features_head(classifier: nn.Linear, mean: Tensor, std: Tensor) -> nn.Linear:
+    """The classifier of standardised features as one on raw features, on the CPU.
+
+    ``W (x - mean) / std + b`` is ``(W / std) x + (b - W mean / std)``.
+
+    Examples:
+        >>> layer = nn.Linear(3, 2)
+        >>> mean, std = torch.randn(3), torch.rand(3) + 0.5
+        >>> x = torch.randn(4, 3)
+        >>> raw = raw_features_head(layer, mean, std)
+        >>> torch.allclose(raw(x), layer((x - mean) / std), atol=1e-6)
+        True
+    """
+    raw = nn.Linear(classifier.in_features, classifier.out_features)
+    with torch.no_grad():
+        weight = classifier.weight / std
+        raw.weight.copy_(weight)
+        raw.bias.copy_(classifier.bias - weight @ mean)
+    return raw.cpu()
 
 
 def _features(

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Literal
 
+from torch import nn
+
 from harness.evaluation.metrics import ClassificationMetrics
 
 Protocol = Literal["linear", "finetune"]
@@ -32,6 +34,8 @@ class EvalOutcome:
             training images once for the linear probe.
         y_true: True classes of the eval split.
         y_pred: Predicted classes of the eval split, in the same order.
+        head: The linear probe's classifier on the encoder's raw features (on the
+            CPU), from which fine-tuning can start; ``None`` for fine-tuning.
     """
 
     protocol: Protocol
@@ -43,6 +47,7 @@ class EvalOutcome:
     images_per_second: float
     y_true: list[int]
     y_pred: list[int]
+    head: nn.Linear | None = None
 
 
 FIXED_SCHEDULE = "fixed schedule, last epoch"

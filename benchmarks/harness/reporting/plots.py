@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.reporting.results import PROTOCOL_TITLES, group_runs, write_atomic
+from harness.atomic_files import write_atomic
+from harness.reporting.results import PROTOCOL_TITLES, group_runs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

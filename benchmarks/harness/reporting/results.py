@@ -12,14 +12,14 @@ import math
 import os
 import platform
 import statistics
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
 import lightly_byel
+from harness.atomic_files import write_text_atomic
 
 PROTOCOL_ORDER = ("linear", "finetune")
 """Protocols in reporting order; others follow in order of appearance."""
@@ -128,39 +128,17 @@ def validate_results(results: object, source: str = "results") -> None:
                 )
 
 
-def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Writes a file through a temporary file in the same folder.
-
-    Readers never see a partly written file: the temporary file replaces ``path``
-    only once ``write`` has finished, and is removed if anything fails. Missing
-    parent folders are created.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-        # mkstemp makes the file private; results are meant to be read by others.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Writes UTF-8 text to ``path`` atomically (see :func:`write_atomic`)."""
-    write_atomic(path, lambda file: file.write(text.encode("utf-8")))
-
-
 def write_results_json(
     path: Path,
     runs: Sequence[Mapping[str, Any]],
     config: Mapping[str, Any],
     environment: Mapping[str, Any],
+    failures: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Writes ``{"runs": ..., "config": ..., "environment": ...}`` atomically.
+    """Writes ``{"runs", "config", "environment", "failed_units"}`` atomically.
+
+    ``failed_units`` lists the units that stopped with an error (method, seed,
+    error, time).
 
     Raises:
         ValueError: If a run lacks a field of :data:`RUN_FIELDS` or has a wrong
@@ -170,6 +148,7 @@ def write_results_json(
         "runs": [dict(run) for run in runs],
         "config": dict(config),
         "environment": dict(environment),
+        "failed_units": [dict(failure) for failure in failures],
     }
     validate_results(results, str(path))
     write_text_atomic(path, json.dumps(results, indent=2, allow_nan=False) + "\n")

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness.config import BenchmarkConfig, DataSettings, preset
 from harness.data import (
     DevicePreprocess,
     Transformed,
     build_caches,
     cache_root,
+    cache_size,
     eval_transform,
     generated_identities,
     grouped_split,
@@ -17,6 +17,8 @@ from harness.data import (
     stratified_split,
     synthetic_data,
 )
+from harness.presets import preset
+from harness.settings import BenchmarkConfig, DataSettings
 from PIL import Image
 
 from lightly_byel.data import LSD_CLASSES, LSDImageFolder
@@ -148,11 +150,11 @@ def test_balanced_loader_draws_classes_evenly() -> None:
 def test_caches_feed_the_same_images_as_the_files(tmp_path: Path) -> None:
     config = replace(preset("smoke"), data=replace(TINY, cache_dir=str(tmp_path)))
     splits = load_splits(config, seed=0)
-    caches = build_caches(splits, config.data)
-    assert caches.train.size == 24 and caches.eval.size == 24  # the files' size
+    caches = build_caches(splits, config)
+    assert caches.train.size == 24 and caches.eval.size == 24  # the generated size
     assert caches.train.targets == splits.train.targets
     assert caches.eval.targets == splits.eval.targets
-    assert build_caches(splits, config.data).train.root == caches.train.root
+    assert build_caches(splits, config).train.root == caches.train.root
 
     indices = [0, 7, 11]
     files = Transformed(splits.eval, indices, eval_transform(16))
@@ -164,8 +166,20 @@ def test_caches_feed_the_same_images_as_the_files(tmp_path: Path) -> None:
     # The files path rounds the resized image to uint8 before normalising.
     torch.testing.assert_close(on_device, from_files, atol=0.03, rtol=0)
 
-    resized = replace(config.data, cache_size=20)
+    resized = replace(config, data=replace(config.data, cache_size=20))
     assert build_caches(splits, resized).train.size == 20
+
+
+def test_cache_size_comes_from_the_settings_not_the_images(tmp_path: Path) -> None:
+    # User data: the model's input size, whatever size the first image has.
+    user = replace(
+        preset("smoke"),
+        data=replace(TINY, train_dir=str(tmp_path), eval_dir=str(tmp_path)),
+    )
+    assert cache_size(user) == user.model.input_size == 32
+    assert cache_size(preset("smoke")) == 32  # the generated size
+    explicit = replace(user, data=replace(user.data, cache_size=40))
+    assert cache_size(explicit) == 40
 
 
 def test_device_preprocess_augments_only_in_training() -> None:

@@ -85,3 +85,31 @@ def test_classifier_shapes_and_weights() -> None:
     assert model(torch.randn(5, 2, 4)).shape == (5, 6)
     with pytest.raises(ValueError, match=r"shape \(6,\)"):
         FineTuneClassifier(backbone(), 16, 6, class_weights=torch.ones(3))
+
+
+def test_finetune_starts_from_a_given_head() -> None:
+    # With no step to take (learning rate 0), the given head is what predicts: a
+    # head that always says class 4 gives that for every eval image.
+    head = nn.Linear(16, 6)
+    nn.init.zeros_(head.weight)
+    with torch.no_grad():
+        head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 5.0, 0.0]))
+    settings = replace(SETTINGS, finetune_epochs=1, finetune_lr=0.0, dropout=0.0)
+    run = {**TRAINER, "logger": False}
+    outcome = finetune(
+        backbone(), 16, data(48, 1), None, data(24, 3), settings, run, 0, head=head
+    )
+    assert set(outcome.y_pred) == {4}
+    assert head.bias[4] == 5.0  # copied, not trained in place
+    with pytest.raises(ValueError, match="expected 16 to 6"):
+        finetune(
+            backbone(),
+            16,
+            data(48, 1),
+            None,
+            data(24, 3),
+            settings,
+            run,
+            0,
+            head=nn.Linear(8, 6),
+        )

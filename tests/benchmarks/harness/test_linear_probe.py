@@ -54,6 +54,11 @@ def test_probe_learns_a_separable_problem(balance: ClassBalance) -> None:
     assert outcome.y_true == separable(120, 3).dataset.tensors[1].tolist()
     assert len(outcome.y_pred) == 120
     assert outcome.train_seconds > 0 and outcome.images_per_second > 0
+    assert outcome.holdout_macro_f1 is not None and outcome.holdout_macro_f1 > 0.8
+    # The probe's classifier, on raw features, predicts what the probe predicted.
+    assert outcome.head is not None
+    images = separable(120, 3).dataset.tensors[0]
+    assert outcome.head(images.flatten(1)).argmax(1).tolist() == outcome.y_pred
 
 
 def test_probe_without_holdout_keeps_the_last_epoch_and_the_backbone() -> None:

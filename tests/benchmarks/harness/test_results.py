@@ -57,6 +57,7 @@ def test_round_trip(tmp_path: Path) -> None:
         "runs": RUNS,
         "config": {"epochs": 1},
         "environment": environment,
+        "failed_units": [],
     }
     assert [p.name for p in path.parent.iterdir()] == ["results.json"]
 

@@ -1,0 +1,122 @@
+"""Checks of a configuration against this machine, before any data or training.
+
+:func:`harness.config.check` checks what the settings say; :func:`preflight` checks
+what they need: an accelerator with the devices asked for, a precision it supports,
+a backbone that builds with its ``--pretrained`` weights, data folders that exist
+and an output folder that can be written. Each failure is a ``ValueError`` or an
+``OSError`` whose one-line message names the setting, the value and what was
+expected.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from harness.backbones import build_backbone
+from harness.settings import BenchmarkConfig
+
+
+def preflight(config: BenchmarkConfig, output: Path) -> None:
+    """Checks that this machine can run ``config`` and write to ``output``.
+
+    Raises:
+        ValueError: If the hardware, precision or backbone settings cannot work.
+        OSError: If a data folder is missing or ``output`` cannot be written.
+    """
+    check_hardware(config)
+    build_backbone(config.model.backbone, config.model.pretrained)
+    check_data_paths(config)
+    check_writable(output)
+
+
+def device_count(devices: str) -> int | None:
+    """The number of devices a ``--devices`` value asks for; ``None`` for ``auto``.
+
+    Raises:
+        ValueError: If it is neither ``auto``, a positive count nor a list of indices.
+
+    Examples:
+        >>> device_count("auto"), device_count("2"), device_count("0,3")
+        (None, 2, 2)
+    """
+    text = devices.strip()
+    if text == "auto":
+        return None
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(
+            f"--devices must be auto, a count or comma-separated device indices, got "
+            f"{devices!r}."
+        )
+    if "," in text:
+        return len(parts)
+    count = int(parts[0])
+    if count < 1:
+        raise ValueError(f"--devices must be at least 1, got {devices!r}.")
+    return count
+
+
+def check_hardware(config: BenchmarkConfig) -> None:
+    """Checks the accelerator, device count and precision against this machine.
+
+    Raises:
+        ValueError: Naming the setting, the value and what this machine has.
+    """
+    run = config.run
+    wanted = device_count(run.devices)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    on_gpu = run.accelerator in ("gpu", "cuda") or (run.accelerator == "auto" and gpus)
+    if on_gpu and not gpus:
+        raise ValueError(
+            f"--accelerator {run.accelerator} needs a CUDA GPU, and this machine has "
+            "none; use --accelerator cpu."
+        )
+    available = gpus if on_gpu else os.cpu_count() or 1
+    kind = "GPUs" if on_gpu else "CPU cores"
+    if wanted is not None and wanted > available:
+        raise ValueError(
+            f"--devices {run.devices} asks for {wanted} devices, and this machine has "
+            f"{available} {kind}."
+        )
+    if run.precision == "16-mixed" and not on_gpu:
+        raise ValueError(
+            "--precision 16-mixed needs a GPU; use bf16-mixed or 32-true on a CPU."
+        )
+
+
+def check_data_paths(config: BenchmarkConfig) -> None:
+    """Checks that the data folders the settings name exist.
+
+    Raises:
+        FileNotFoundError: Naming the setting and the missing folder.
+    """
+    data = config.data
+    named = {
+        "--data-root": data.data_root,
+        "--train-dir": data.train_dir,
+        "--eval-dir": data.eval_dir,
+        "--eval-annotations": data.eval_annotations,
+    }
+    for flag, folder in named.items():
+        if folder is not None and not Path(folder).is_dir():
+            raise FileNotFoundError(f"{flag} {folder!r} is not a folder.")
+
+
+def check_writable(output: Path) -> None:
+    """Checks that ``output`` is, or can become, a folder this process can write.
+
+    Raises:
+        OSError: Naming the folder and why it cannot be written.
+    """
+    if output.exists() and not output.is_dir():
+        raise NotADirectoryError(f"--output {str(output)!r} is a file, not a folder.")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as error:
+        raise PermissionError(
+            f"--output {str(output)!r} cannot be written: {error.strerror or error}."
+        ) from None
