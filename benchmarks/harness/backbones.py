@@ -141,9 +141,10 @@ def _read_state_dict(pretrained: str) -> Mapping[str, Tensor]:
     try:
         checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and EOF errors alike: not a checkpoint
+        reason = " ".join(str(error).split()[:20]) or "empty or truncated"
         raise ValueError(
             f"pretrained checkpoint {pretrained!r} is not a readable PyTorch "
-            f"checkpoint ({type(error).__name__}: {str(error).splitlines()[0]})."
+            f"checkpoint ({type(error).__name__}: {reason})."
         ) from None
     if not isinstance(checkpoint, Mapping):
         raise ValueError(

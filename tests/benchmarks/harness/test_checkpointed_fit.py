@@ -86,7 +86,7 @@ def test_a_resumed_fit_takes_the_same_steps_as_an_uninterrupted_one(
         "epoch-0002.ckpt",
     ]
     saved = torch.load(tmp_path / "killed" / "epoch-0002.ckpt", weights_only=False)
-    clock = [v for k, v in saved["callbacks"].items() if "TrainingClock" in k][0]
+    clock = next(v for k, v in saved["callbacks"].items() if "TrainingClock" in k)
     # A fresh process would start from other random states: a different seed.
     resumed, record = fit(tmp_path / "killed", 4, seed=123)
     assert record.resumed_from == tmp_path / "killed" / "epoch-0002.ckpt"

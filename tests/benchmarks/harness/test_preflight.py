@@ -1,0 +1,84 @@
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from harness.backbones import build_backbone
+from harness.preflight import check_hardware, check_writable, device_count, preflight
+from harness.presets import preset
+from harness.settings import BenchmarkConfig
+
+
+def with_run(**values: object) -> BenchmarkConfig:
+    config = preset("smoke")
+    return replace(config, run=replace(config.run, **values))
+
+
+def test_device_counts() -> None:
+    assert device_count("auto") is None
+    assert device_count(" 3 ") == 3
+    assert device_count("0,1,2") == 3
+    for bad in ("two", "-1", "0", "", "1,x"):
+        with pytest.raises(ValueError, match="--devices must be"):
+            device_count(bad)
+
+
+def test_more_devices_than_the_machine_has_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"asks for 999 devices, and this machine"):
+        check_hardware(with_run(devices="999", accelerator="cpu"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without GPU")
+def test_gpu_settings_on_a_machine_without_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        check_hardware(with_run(accelerator="gpu"))
+    with pytest.raises(ValueError, match="16-mixed needs a GPU"):
+        check_hardware(with_run(precision="16-mixed"))
+    check_hardware(with_run(precision="bf16-mixed"))
+
+
+def test_an_output_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "file"
+    file.write_text("")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        check_writable(file)
+    with pytest.raises(PermissionError, match="cannot be written"):
+        check_writable(file / "below")
+    check_writable(tmp_path / "new" / "run")
+    assert (tmp_path / "new" / "run").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is not a readable PyTorch checkpoint"),
+        (b"just some text\n", "is not a readable PyTorch checkpoint"),
+    ],
+)
+def test_unreadable_pretrained_files_are_refused(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "weights.pt"
+    path.write_bytes(content)
+    config = preset("smoke")
+    config = replace(config, model=replace(config.model, pretrained=str(path)))
+    with pytest.raises(ValueError, match=message):
+        preflight(config, tmp_path / "out")
+
+
+def test_non_finite_pretrained_weights_are_refused(tmp_path: Path) -> None:
+    backbone, _ = build_backbone("resnet18")
+    state = backbone.state_dict()
+    state["layer1.0.conv1.weight"][0, 0, 0, 0] = math.nan
+    path = tmp_path / "nan.pt"
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r"non-finite values .* in 1 tensors"):
+        build_backbone("resnet18", str(path))
+
+
+def test_missing_data_folders_are_named(tmp_path: Path) -> None:
+    config = preset("smoke")
+    config = replace(config, data=replace(config.data, data_root=str(tmp_path / "x")))
+    with pytest.raises(FileNotFoundError, match=r"--data-root '.*x' is not a folder"):
+        preflight(config, tmp_path / "out")
