@@ -48,14 +48,16 @@ class Killed(Exception):
     """Stands for the end of the process at a chosen moment."""
 
 
+@pytest.mark.parametrize("pipeline", ["files", "cache"])
 def test_a_run_killed_mid_pretraining_resumes_to_the_numbers_of_a_clean_run(
     affwild2: ModuleType,
     smoke: Smoke,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    pipeline: str,
 ) -> None:
-    argv = ["--methods", "byel", "--epochs", "3"]
+    argv = ["--methods", "byel", "--epochs", "3", "--pipeline", pipeline]
     assert affwild2.main(smoke(tmp_path / "clean", *argv)) == 0
 
     save = EpochCheckpoints.on_train_epoch_end
@@ -281,7 +283,7 @@ def test_settings_that_cannot_work_are_refused_before_any_data(
     assert not cache.exists()  # nothing generated
 
 
-def test_an_eval_split_without_some_classes_is_reported(
+def test_missing_eval_classes_and_replaced_images_are_reported(
     affwild2: ModuleType,
     smoke: Smoke,
     tmp_path: Path,
@@ -290,6 +292,9 @@ def test_an_eval_split_without_some_classes_is_reported(
     data = tmp_path / "faces"
     generate(data, images_per_class=8, image_size=32, seed=0)
     shutil.rmtree(data / "validation_set_real_images" / "SURPRISE")
+    # Starts like a JPEG, so it is indexed, and fails when decoded.
+    broken = sorted((data / "validation_set_real_images" / "FEAR").iterdir())[2]
+    broken.write_bytes(broken.read_bytes()[:40])
     output = tmp_path / "run"
     argv = smoke(output, "--methods", "random-init", "--data-root", str(data))
     assert affwild2.main([*argv, "--protocols", "linear"]) == 0
@@ -297,3 +302,7 @@ def test_an_eval_split_without_some_classes_is_reported(
     markdown = (output / "results.md").read_text()
     assert "The evaluation split has no images of SURPRISE" in markdown
     assert "averages the F1 of all 6 classes" in markdown
+    replaced = "1 unreadable image files were replaced by the next readable sample"
+    assert f"{replaced}:** {broken}" in markdown
+    used = read_results_json(output / "results.json")["config"]["data_used"]
+    assert used["replaced_files"] == [str(broken)]

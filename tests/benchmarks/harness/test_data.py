@@ -1,3 +1,5 @@
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,6 +88,23 @@ def test_synthetic_data_is_generated_once_into_the_cache(
 
     monkeypatch.setenv("LIGHTLY_BYEL_CACHE", str(tmp_path / "env"))
     assert cache_root(TINY) == tmp_path / "env"
+
+
+def test_staging_left_by_a_killed_generation_is_removed_after_a_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / ".synthfaces-v0-n3-s24-seed0.abcd"
+    fresh = tmp_path / ".synthfaces-v0-n3-s24-seed0.efgh"
+    for folder in (old, fresh):
+        (folder / "training_set_synthetic_images").mkdir(parents=True)
+    day_and_more = time.time() - 90_000
+    for path in (old / "training_set_synthetic_images", old):
+        os.utime(path, (day_and_more, day_and_more))
+    synthetic_data(replace(TINY, cache_dir=str(tmp_path)))
+    assert not old.exists() and fresh.exists()  # a running build may own it
+    assert f"Removed {old}, left by an interrupted generation." in (
+        capsys.readouterr().out
+    )
 
 
 def test_load_splits_from_the_embedded_data(tmp_path: Path) -> None:
