@@ -89,7 +89,7 @@ def test_sigkill_at_any_moment_leaves_a_run_that_resumes(
     affwild2: ModuleType, smoke: Smoke, tmp_path: Path, generated_data_cache: Path
 ) -> None:
     output = tmp_path / "run"
-    argv = smoke(output, "--methods", "byel", "--epochs", "40", "--protocols", "linear")
+    argv = smoke(output, "--methods", "byel", "--epochs", "16", "--protocols", "linear")
     # Generate the data first, so that the kill falls into training.
     generate_once = smoke(tmp_path / "warm", "--methods", "random-init")
     assert affwild2.main([*generate_once, "--protocols", "linear"]) == 0
