@@ -1,13 +1,18 @@
-"""What every pretraining method shares: backbone, settings, optimizer, momentum."""
+"""What the pretraining methods share: backbone, optimizer, momentum networks."""
 
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import torch
-from lightly.models.utils import deactivate_requires_grad, get_weight_decay_parameters
+from lightly.models.modules.heads import BYOLProjectionHead
+from lightly.models.utils import (
+    deactivate_requires_grad,
+    get_weight_decay_parameters,
+    update_momentum,
+)
 from lightly.utils import lars as lightly_lars
 from lightly.utils.scheduler import CosineWarmupScheduler, cosine_schedule
 from pytorch_lightning import LightningModule
@@ -174,13 +179,17 @@ class PretrainMethod(LightningModule):
 
 
 class MomentumMethod(PretrainMethod):
-    """Base of methods with momentum (target) networks, such as BYOL and BYEL.
+    """Base of BYOL and BYEL: the online projection and the momentum target networks.
 
-    :meth:`momentum_copy` makes a target network; after every optimizer step
-    (once per step, so gradient accumulation is respected) each target moves
-    towards its online network with the momentum of a cosine schedule from
+    Builds the online projection head (Lightly's ``BYOLProjectionHead``) and momentum
+    copies of the backbone and of it. A subclass adds its ``prediction_head`` and its
+    loss. After every optimizer step (once per step, so gradient accumulation is
+    respected) each target moves towards its online network with Lightly's
+    ``update_momentum`` and the momentum of a cosine schedule from
     ``momentum_start`` to ``momentum_end`` over the training steps.
     """
+
+    prediction_head: nn.Module
 
     def __init__(
         self,
@@ -188,24 +197,29 @@ class MomentumMethod(PretrainMethod):
         pretrain: PretrainSettings | Mapping[str, Any],
         **options: Any,
     ) -> None:
-        """Builds the backbone; see :class:`PretrainMethod`."""
+        """Builds the backbone and projection head; see :class:`PretrainMethod`."""
         super().__init__(model, pretrain, **options)
-        self._momentum_pairs: list[tuple[nn.Module, nn.Module]] = []
+        settings = self.model_settings
+        self.projection_head = BYOLProjectionHead(
+            self.num_ftrs, settings.hidden_dim, settings.out_dim
+        )
+        self.backbone_momentum = copy.deepcopy(self.backbone)
+        self.projection_head_momentum = copy.deepcopy(self.projection_head)
+        deactivate_requires_grad(self.backbone_momentum)
+        deactivate_requires_grad(self.projection_head_momentum)
 
-    def momentum_copy(self, online: nn.Module) -> nn.Module:
-        """Returns a momentum copy of ``online`` that gets no gradients.
+    def forward_online(self, x: Tensor) -> Tensor:
+        """Returns the online predictions ``(batch, out_dim)`` of images."""
+        predictions: Tensor = self.prediction_head(self.projection_head(self(x)))
+        return predictions
 
-        Args:
-            online: The online network, trained by gradients.
-
-        Returns:
-            Its copy, updated after every optimizer step. Assign it to an attribute
-            so that it is registered and saved.
-        """
-        target = copy.deepcopy(online)
-        deactivate_requires_grad(target)
-        self._momentum_pairs.append((online, target))
-        return target
+    @torch.no_grad()
+    def forward_momentum(self, x: Tensor) -> Tensor:
+        """Returns the target projections ``(batch, out_dim)`` of images."""
+        backbone = self.compiled(self.backbone_momentum)
+        features = backbone(self.as_input(x)).flatten(start_dim=1)
+        projections: Tensor = self.projection_head_momentum(features)
+        return projections
 
     def momentum(self) -> float:
         """Returns the momentum of the current optimizer step."""
@@ -229,33 +243,8 @@ class MomentumMethod(PretrainMethod):
         # Read before stepping: the step increments the trainer's global step.
         momentum = self.momentum()
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
-        update_momentum_pairs(self._momentum_pairs, momentum)
-
-
-@torch.no_grad()
-def update_momentum_pairs(
-    pairs: Sequence[tuple[nn.Module, nn.Module]], momentum: float
-) -> None:
-    """Moves every target network towards its online one, in one multi-tensor call.
-
-    ``target = momentum * target + (1 - momentum) * online`` for every parameter
-    of every pair, as Lightly's ``update_momentum`` computes pair by pair with two
-    multi-tensor calls; here one ``torch._foreach_lerp_`` covers all pairs.
-
-    Examples:
-        >>> online, target = nn.Linear(2, 2), nn.Linear(2, 2)
-        >>> expected = 0.9 * target.weight + 0.1 * online.weight
-        >>> update_momentum_pairs([(online, target)], momentum=0.9)
-        >>> torch.allclose(target.weight, expected)
-        True
-    """
-    targets: list[Tensor] = []
-    onlines: list[Tensor] = []
-    for online, target in pairs:
-        targets.extend(target.parameters())
-        onlines.extend(online.parameters())
-    if targets:
-        torch._foreach_lerp_(targets, onlines, 1.0 - momentum)
+        update_momentum(self.backbone, self.backbone_momentum, m=momentum)
+        update_momentum(self.projection_head, self.projection_head_momentum, m=momentum)
 
 
 def _as_settings(

@@ -3,9 +3,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from lightly.loss import NegativeCosineSimilarity
-from lightly.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
+from lightly.models.modules.heads import BYOLPredictionHead
 from torch import Tensor
 
 from harness.methods.base import MomentumMethod
@@ -31,28 +30,10 @@ class BYOL(MomentumMethod):
         """
         super().__init__(model, pretrain)
         settings = self.model_settings
-        self.projection_head = BYOLProjectionHead(
-            self.num_ftrs, settings.hidden_dim, settings.out_dim
-        )
         self.prediction_head = BYOLPredictionHead(
             settings.out_dim, settings.hidden_dim, settings.out_dim
         )
-        self.backbone_momentum = self.momentum_copy(self.backbone)
-        self.projection_head_momentum = self.momentum_copy(self.projection_head)
         self.criterion = NegativeCosineSimilarity()
-
-    def forward_online(self, x: Tensor) -> Tensor:
-        """Returns the online predictions ``(batch, out_dim)`` of images."""
-        predictions: Tensor = self.prediction_head(self.projection_head(self(x)))
-        return predictions
-
-    @torch.no_grad()
-    def forward_momentum(self, x: Tensor) -> Tensor:
-        """Returns the target projections ``(batch, out_dim)`` of images."""
-        backbone = self.compiled(self.backbone_momentum)
-        features = backbone(self.as_input(x)).flatten(start_dim=1)
-        projections: Tensor = self.projection_head_momentum(features)
-        return projections
 
     def training_step(
         self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int

@@ -1,4 +1,5 @@
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,8 @@ from harness.methods import (
     PretrainMethod,
     Supervised,
 )
-from harness.methods.base import make_optimizer, update_momentum_pairs
+from harness.methods.base import make_optimizer
 from harness.settings import ModelSettings, PretrainSettings
-from lightly.models.utils import update_momentum
 from lightly.utils import lars as lightly_lars
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
@@ -279,23 +279,20 @@ def test_bf16_autocast_step_matches_fp32_on_cpu() -> None:
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
-def test_update_momentum_pairs_matches_lightly() -> None:
-    torch.manual_seed(0)
-    online = [nn.Linear(4, 3), nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))]
-    ours = [copy.deepcopy(m) for m in online]
-    theirs = [copy.deepcopy(m) for m in online]
-    for module in online:
-        for p in module.parameters():
-            p.data.add_(torch.randn_like(p))
-    for momentum in (0.99, 0.5, 1.0, 0.0):
-        update_momentum_pairs(list(zip(online, ours, strict=True)), momentum)
-        for source, target in zip(online, theirs, strict=True):
-            update_momentum(source, target, m=momentum)
-        for mine, lightly in zip(ours, theirs, strict=True):
-            for a, b in zip(mine.parameters(), lightly.parameters(), strict=True):
-                torch.testing.assert_close(a, b)
-    # m = 0 copies the online weights.
-    torch.testing.assert_close(ours[0].weight, online[0].weight)
+@pytest.mark.parametrize("name", ["byol", "byel"])
+def test_targets_move_by_the_scheduled_momentum_after_each_step(name: str) -> None:
+    # A constant momentum of 0.75: after each of the 2 steps the target is
+    # 0.75 * target + 0.25 * online, as Lightly's update_momentum computes it.
+    settings = replace(PRETRAIN, momentum_start=0.75, momentum_end=0.75, lr=0.0)
+    module = METHODS[name].model(MODEL, settings)
+    assert isinstance(module, MomentumMethod)
+    online = module.projection_head.layers[0].weight.detach().clone()
+    target = module.projection_head_momentum.layers[0].weight
+    with torch.no_grad():
+        target.add_(1.0)  # apart from the online weights, which lr 0 keeps
+    expected = 0.75**2 * target.detach().clone() + (1 - 0.75**2) * online
+    _fit(module)
+    torch.testing.assert_close(target, expected)
 
 
 @pytest.mark.parametrize("optimizer", ["lars", "sgd", "adam"])
