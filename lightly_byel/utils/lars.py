@@ -46,10 +46,10 @@ class LARS(Optimizer):
         trust_coefficient: Trust coefficient of the layer-wise ratio.
         eps: Added to the ratio's denominator.
         foreach: ``True`` updates the parameters of a group with multi-tensor
-            operations; ``False`` loops over them with the same arithmetic (no
-            host synchronisation either); ``None`` picks multi-tensor operations
-            for groups on CUDA and the loop elsewhere, where it is faster (as
-            PyTorch's optimizers do). A group option.
+            operations; ``False`` runs the same operations on one parameter at a
+            time, with the same results; ``None`` picks multi-tensor operations
+            for groups on CUDA and one parameter at a time elsewhere, where it is
+            faster (as PyTorch's optimizers do). A group option.
 
     Raises:
         ValueError: If ``lr``, ``momentum`` or ``weight_decay`` is negative, or
@@ -179,41 +179,36 @@ def _lars_loop(
     params: list[Tensor],
     grads: list[Tensor],
     buffers: list[Tensor | None],
-    *,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    weight_decay: float,
-    nesterov: bool,
-    trust_coefficient: float,
-    eps: float,
+    **hyperparameters: Any,
 ) -> None:
-    """Updates ``params`` one at a time; fills in ``buffers`` where ``None``."""
-    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-        d_p = g
-        if weight_decay != 0:
-            p_norm = torch.linalg.vector_norm(p)
-            g_norm = torch.linalg.vector_norm(g)
-            scaled = (p_norm != 0) & (g_norm != 0)
-            ratio = p_norm / (g_norm + p_norm * weight_decay + eps) * trust_coefficient
-            ratio = torch.where(scaled, ratio, 1.0)
-            decay = scaled.to(p.dtype) * weight_decay
-            d_p = p.mul(decay).add_(g).mul_(ratio)
-        if momentum != 0:
-            buffer = buffers[i]
-            if buffer is None:
-                buffer = d_p.clone()
-            else:
-                buffer.mul_(momentum).add_(d_p, alpha=1 - dampening)
-            buffers[i] = buffer
-            d_p = d_p.add(buffer, alpha=momentum) if nesterov else buffer
-        p.add_(d_p, alpha=-lr)
+    """Updates ``params`` one at a time; fills in ``buffers`` where ``None``.
+
+    Faster on a CPU than one update of the whole group: each parameter goes
+    through all the operations while it is still in cache.
+    """
+    for i in range(len(params)):
+        _lars_update(params, grads, buffers, [i], **hyperparameters)
 
 
 def _lars_foreach(
     params: list[Tensor],
     grads: list[Tensor],
     buffers: list[Tensor | None],
+    **hyperparameters: Any,
+) -> None:
+    """Updates ``params`` with one multi-tensor update per device and dtype."""
+    by_device_and_dtype: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+    for i, p in enumerate(params):
+        by_device_and_dtype.setdefault((p.device, p.dtype), []).append(i)
+    for indices in by_device_and_dtype.values():
+        _lars_update(params, grads, buffers, indices, **hyperparameters)
+
+
+def _lars_update(
+    params: list[Tensor],
+    grads: list[Tensor],
+    buffers: list[Tensor | None],
+    indices: list[int],
     *,
     lr: float,
     momentum: float,
@@ -223,45 +218,34 @@ def _lars_foreach(
     trust_coefficient: float,
     eps: float,
 ) -> None:
-    """Updates ``params`` with multi-tensor operations; fills in ``buffers``."""
-    by_device_and_dtype: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-    for i, p in enumerate(params):
-        by_device_and_dtype.setdefault((p.device, p.dtype), []).append(i)
+    """Updates ``params[i]`` for ``i`` in ``indices``, all on one device and dtype.
 
-    for indices in by_device_and_dtype.values():
-        ps = [params[i] for i in indices]
-        d_ps: list[Tensor] | tuple[Tensor, ...] = [grads[i] for i in indices]
-        if weight_decay != 0:
-            p_norms = torch.stack(torch._foreach_norm(ps))
-            g_norms = torch.stack(torch._foreach_norm(d_ps))
-            scaled = (p_norms != 0) & (g_norms != 0)
-            ratios = (
-                p_norms / (g_norms + p_norms * weight_decay + eps) * trust_coefficient
-            )
-            ratios = torch.where(scaled, ratios, 1.0)
-            decays = scaled.to(p_norms.dtype) * weight_decay
-            d_ps_decayed = torch._foreach_mul(ps, decays.unbind())
-            torch._foreach_add_(d_ps_decayed, d_ps)
-            torch._foreach_mul_(d_ps_decayed, ratios.unbind())
-            d_ps = d_ps_decayed
-        if momentum != 0:
-            group_buffers = [buffers[i] for i in indices]
-            old = [
-                (b, d)
-                for b, d in zip(group_buffers, d_ps, strict=True)
-                if b is not None
-            ]
-            if old:
-                old_buffers = [b for b, _ in old]
-                torch._foreach_mul_(old_buffers, momentum)
-                torch._foreach_add_(
-                    old_buffers, [d for _, d in old], alpha=1 - dampening
-                )
-            bufs = [
-                d.clone() if b is None else b
-                for b, d in zip(group_buffers, d_ps, strict=True)
-            ]
-            for i, b in zip(indices, bufs, strict=True):
-                buffers[i] = b
-            d_ps = torch._foreach_add(d_ps, bufs, alpha=momentum) if nesterov else bufs
-        torch._foreach_add_(ps, d_ps, alpha=-lr)
+    The update of the class docstring, with multi-tensor operations over the
+    selected parameters; fills in their ``buffers`` where ``None``.
+    """
+    ps = [params[i] for i in indices]
+    d_ps: list[Tensor] | tuple[Tensor, ...] = [grads[i] for i in indices]
+    if weight_decay != 0:
+        p_norms = torch.stack(torch._foreach_norm(ps))
+        g_norms = torch.stack(torch._foreach_norm(d_ps))
+        scaled = (p_norms != 0) & (g_norms != 0)
+        ratios = p_norms / (g_norms + p_norms * weight_decay + eps) * trust_coefficient
+        ratios = torch.where(scaled, ratios, 1.0)
+        decays = scaled.to(p_norms.dtype) * weight_decay
+        decayed = torch._foreach_mul(ps, decays.unbind())
+        torch._foreach_add_(decayed, d_ps)
+        torch._foreach_mul_(decayed, ratios.unbind())
+        d_ps = decayed
+    if momentum != 0:
+        known = [buffers[i] for i in indices]
+        old = [(b, d) for b, d in zip(known, d_ps, strict=True) if b is not None]
+        if old:
+            old_buffers = [b for b, _ in old]
+            torch._foreach_mul_(old_buffers, momentum)
+            torch._foreach_add_(old_buffers, [d for _, d in old], alpha=1 - dampening)
+        # The first step stores a copy: d_p may be the gradient itself.
+        bufs = [d.clone() if b is None else b for b, d in zip(known, d_ps, strict=True)]
+        for i, b in zip(indices, bufs, strict=True):
+            buffers[i] = b
+        d_ps = torch._foreach_add(d_ps, bufs, alpha=momentum) if nesterov else bufs
+    torch._foreach_add_(ps, d_ps, alpha=-lr)
