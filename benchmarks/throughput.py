@@ -42,26 +42,39 @@ It writes ``throughput.json`` and ``throughput.md`` to ``--output`` (default
 """
 
 import argparse
-import json
-import logging
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.atomic_files import write_text_atomic
 from harness.config import int_at_least
 from harness.data import Transformed, loader, synthetic_data
 from harness.methods import METHODS
 from harness.reporting.results import environment_info
-from harness.settings import DataSettings, ModelSettings, PretrainSettings
-from torch.utils.data import DataLoader, Dataset
+from harness.script_flags import (
+    StepFlags,
+    add_step_flags,
+    comma_separated,
+    script_parser,
+    step_flags,
+)
+from harness.script_results import write_report
+from harness.settings import DataSettings
+from harness.step_timing import (
+    PreparedBatches,
+    alternating,
+    quiet_lightning,
+    random_batches,
+    synchronize,
+    timed_fit,
+)
+from torch.utils.data import DataLoader
 
 from lightly_byel.data import LSDImageFolder
 from lightly_byel.data.synthfaces import SPLITS
@@ -86,18 +99,19 @@ class Setup:
 
     methods: tuple[str, ...]
     modes: tuple[str, ...]
-    backbone: str
-    input_size: int
-    batch_size: int
-    precision: str
-    channels_last: bool
-    compile: bool
-    optimizer: str
-    optimizer_impl: str
-    warmup: int
-    steps: int
+    step: StepFlags
     num_workers: int
-    device: str
+    device_name: str
+
+    def record(self) -> dict[str, Any]:
+        """The setup as one flat dict for the results; ``device`` is its name."""
+        return {
+            "methods": self.methods,
+            "modes": self.modes,
+            **asdict(self.step),
+            "num_workers": self.num_workers,
+            "device": self.device_name,
+        }
 
 
 @dataclass(frozen=True)
@@ -111,39 +125,6 @@ class Measurement:
     peak_memory_mib: float
     peak_memory_kind: str
     steps: int
-
-
-class StepClock(pl.Callback):
-    """Times each training step after the warm-up, batch fetch included.
-
-    A step's time runs from the end of the previous step to the end of this one,
-    so it holds the wait for the batch, the transfer, the augmentation on the
-    device and the step; the device is synchronised at each boundary.
-    """
-
-    def __init__(self, warmup: int) -> None:
-        self.warmup = warmup
-        self.times: list[float] = []
-        self._last = 0.0
-
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        _synchronize(pl_module.device)
-        now = time.perf_counter()
-        if trainer.global_step > self.warmup:
-            self.times.append(now - self._last)
-        self._last = now
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _peak_memory(device: torch.device) -> tuple[float, str]:
@@ -163,41 +144,36 @@ def measure(
     cache: UInt8ImageCache | None,
 ) -> Measurement:
     """Trains ``method`` for warm-up + timed steps in ``mode`` and measures it."""
+    step = setup.step
     spec = METHODS[method]
-    model = ModelSettings(
-        backbone=setup.backbone,
-        input_size=setup.input_size,
-        channels_last=setup.channels_last,
-        compile=setup.compile,
-    )
-    pretrain = PretrainSettings(
-        epochs=1,
-        batch_size_per_device=setup.batch_size,
-        optimizer=setup.optimizer,  # type: ignore[arg-type]
-        optimizer_impl=setup.optimizer_impl,  # type: ignore[arg-type]
-    )
+    model = step.model_settings()
     pl.seed_everything(0, verbose=False)
-    module = spec.build(model, pretrain)
-    device = torch.device(setup.device)
+    module = spec.build(model, step.pretrain_settings())
+    device = torch.device(step.device)
     batches: Any
     if mode in ("device", "device-augment"):
-        # batch_size=None: the loader hands out the prepared batches as they are.
-        batches = DataLoader(
-            _Prepared(_device_batches(setup, method, mode, device)), batch_size=None
+        prepared = random_batches(
+            4,
+            step.batch_size,
+            step.input_size,
+            device,
+            views=1 if method == "supervised" else 2,
+            uint8=mode == "device-augment",
         )
+        batches = DataLoader(PreparedBatches(prepared), batch_size=None)
         if mode == "device-augment":
             module.batch_transform = spec.batch_views(model)
     elif mode == "files":
         assert data is not None
         dataset = Transformed(data, range(len(data)), spec.views(model))
         batches = loader(
-            dataset, setup.batch_size, setup.num_workers, True, drop_last=True
+            dataset, step.batch_size, setup.num_workers, True, drop_last=True
         )
     else:
         assert cache is not None
         batches = loader(
             CachedSubset(cache, range(len(cache))),
-            setup.batch_size,
+            step.batch_size,
             setup.num_workers,
             True,
             drop_last=True,
@@ -205,34 +181,8 @@ def measure(
         module.batch_transform = spec.batch_views(model)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    clock = StepClock(setup.warmup)
-    trainer = pl.Trainer(
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=1,
-        precision=setup.precision,  # type: ignore[arg-type]
-        max_steps=setup.warmup + setup.steps,
-        max_epochs=10**6,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[clock],
-    )
-    trainer.fit(module, batches)
-    return _summary(method, mode, clock.times, setup.batch_size, device)
-
-
-class _Prepared(Dataset[Any]):
-    """Batches made in advance, handed out as they are."""
-
-    def __init__(self, batches: list[Any]) -> None:
-        self.batches = batches
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, index: int) -> Any:
-        return self.batches[index]
+    times = timed_fit(module, batches, device, step.precision, step.warmup, step.steps)
+    return _summary(method, mode, times, step.batch_size, device)
 
 
 def measure_data(
@@ -248,8 +198,9 @@ def measure_data(
     into two views. ``cache-gather``: cached uint8 batches copied to the device.
     Each batch's time runs from the end of the previous one.
     """
-    device = torch.device(setup.device)
-    model = ModelSettings(input_size=setup.input_size)
+    step = setup.step
+    device = torch.device(step.device)
+    model = step.model_settings()
     spec = METHODS["byel"]
     augment = None
     if mode == "files-data":
@@ -260,11 +211,11 @@ def measure_data(
         dataset = CachedSubset(cache, range(len(cache)))
         if mode == "cache-data":
             augment = spec.batch_views(model).to(device)
-    batches = loader(dataset, setup.batch_size, setup.num_workers, True, drop_last=True)
+    batches = loader(dataset, step.batch_size, setup.num_workers, True, drop_last=True)
     times: list[float] = []
     last = time.perf_counter()
     done = 0
-    while done < setup.warmup + setup.steps:
+    while done < step.warmup + step.steps:
         for images, _ in batches:
             if mode == "cache-gather":
                 views = [images.to(device, non_blocking=True)]
@@ -273,15 +224,15 @@ def measure_data(
             else:
                 views = [view.to(device, non_blocking=True) for view in images]
             assert len(views) == (1 if mode == "cache-gather" else 2)
-            _synchronize(device)
+            synchronize(device)
             now = time.perf_counter()
-            if done >= setup.warmup:
+            if done >= step.warmup:
                 times.append(now - last)
             last = now
             done += 1
-            if done == setup.warmup + setup.steps:
+            if done == step.warmup + step.steps:
                 break
-    return _summary("-", mode, times, setup.batch_size, device)
+    return _summary("-", mode, times, step.batch_size, device)
 
 
 def _summary(
@@ -301,38 +252,15 @@ def _summary(
     )
 
 
-def _device_batches(
-    setup: Setup, method: str, mode: str, device: torch.device
-) -> list[Any]:
-    """A few batches already on the device: views, or uint8 images to augment."""
-    generator = torch.Generator().manual_seed(0)
-    size, batch = setup.input_size, setup.batch_size
-    views = 1 if method == "supervised" else 2
-    batches = []
-    for _ in range(4):
-        labels = torch.randint(0, 6, (batch,), generator=generator).to(device)
-        if mode == "device-augment":
-            images: Any = torch.randint(
-                0, 256, (batch, 3, size, size), generator=generator, dtype=torch.uint8
-            ).to(device)
-        else:
-            made = [
-                torch.randn(batch, 3, size, size, generator=generator).to(device)
-                for _ in range(views)
-            ]
-            images = made[0] if views == 1 else made
-        batches.append((images, labels))
-    return batches
-
-
 def table(setup: Setup, results: Sequence[Measurement]) -> str:
     """A markdown table of the measurements, with the shared settings above it."""
+    step = setup.step
     lines = [
-        f"Device {setup.device}, precision {setup.precision}, batch "
-        f"{setup.batch_size}, backbone {setup.backbone} at {setup.input_size} px, "
-        f"channels_last {setup.channels_last}, compile {setup.compile}, optimizer "
-        f"{setup.optimizer} ({setup.optimizer_impl}), {setup.num_workers} workers, "
-        f"median of {setup.steps} steps after {setup.warmup} warm-up steps.",
+        f"Device {setup.device_name}, precision {step.precision}, batch "
+        f"{step.batch_size}, backbone {step.backbone} at {step.input_size} px, "
+        f"channels_last {step.channels_last}, compile {step.compile}, optimizer "
+        f"{step.optimizer} ({step.optimizer_impl}), {setup.num_workers} workers, "
+        f"median of {step.steps} steps after {step.warmup} warm-up steps.",
         "",
         "| method | mode | images/s | step ms | peak memory MiB |",
         "|---|---|---:|---:|---:|",
@@ -369,30 +297,26 @@ def byel_byol_ratios(results: Sequence[Measurement]) -> dict[str, float]:
     }
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line."""
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/throughput.py", description=__doc__.split("\n")[0]
-    )
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, StepFlags]:
+    """The command line, and its flags of the timed steps resolved."""
+    p = script_parser(__file__, __doc__)
     gpu = torch.cuda.is_available()
-    p.add_argument("--methods", default="byel,byol,simclr,supervised")
-    p.add_argument("--modes", default="device,cache" if gpu else "device,files,cache")
-    p.add_argument("--backbone", default="resnet50" if gpu else "resnet18")
-    p.add_argument("--input-size", type=int_at_least(8), default=128 if gpu else 64)
-    p.add_argument("--batch-size", type=int_at_least(2), default=256 if gpu else 32)
     p.add_argument(
-        "--precision", default=None, help="Lightning precision (bf16-mixed on a GPU)"
+        "--methods", type=comma_separated, default="byel,byol,simclr,supervised"
     )
-    p.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
-    p.add_argument("--compile", action="store_true", help="torch.compile backbones")
-    p.add_argument("--optimizer", choices=("lars", "sgd", "adam"), default="lars")
     p.add_argument(
-        "--optimizer-impl",
-        choices=("auto", "for-loop", "foreach", "fused"),
-        default="auto",
+        "--modes",
+        type=comma_separated,
+        default="device,cache" if gpu else "device,files,cache",
     )
-    p.add_argument("--warmup", type=int_at_least(1), default=5 if gpu else 2)
-    p.add_argument("--steps", type=int_at_least(1), default=30 if gpu else 5)
+    add_step_flags(
+        p,
+        backbone="resnet50" if gpu else "resnet18",
+        input_size=128 if gpu else 64,
+        batch_size=256 if gpu else 32,
+        warmup=5 if gpu else 2,
+        steps=30 if gpu else 5,
+    )
     p.add_argument("--num-workers", type=int_at_least(0), default=2)
     p.add_argument(
         "--repeats",
@@ -400,7 +324,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1,
         help="measure every method this many times, in alternating order",
     )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--data", help="an LSD-layout training split (class folders)")
     p.add_argument(
         "--images-per-class",
@@ -411,16 +334,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--image-size", type=int_at_least(8), default=112)
     p.add_argument("--cache-dir", help="where generated faces and caches are kept")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    return args, step_flags(p, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measures every method in every mode and writes the results."""
-    args = parse_args(argv)
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    methods = tuple(name.strip() for name in args.methods.split(",") if name.strip())
-    modes = tuple(name.strip() for name in args.modes.split(",") if name.strip())
+    args, step = parse_args(argv)
+    quiet_lightning()
+    methods: tuple[str, ...] = args.methods
+    modes: tuple[str, ...] = args.modes
     trained = sorted(name for name, spec in METHODS.items() if spec.pretrains)
     unknown = [m for m in methods if m not in trained] + [
         m for m in modes if m not in MODES
@@ -430,28 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unknown or untrained methods or modes {unknown}; methods: {trained}, "
             f"modes: {list(MODES)}."
         )
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    on_gpu = device == "cuda"
-    channels_last = args.channels_last == "on" or (
-        args.channels_last == "auto" and on_gpu
-    )
     setup = Setup(
         methods=methods,
         modes=modes,
-        backbone=args.backbone,
-        input_size=args.input_size,
-        batch_size=args.batch_size,
-        precision=args.precision or ("bf16-mixed" if on_gpu else "32-true"),
-        channels_last=channels_last,
-        compile=args.compile,
-        optimizer=args.optimizer,
-        optimizer_impl=args.optimizer_impl,
-        warmup=args.warmup,
-        steps=args.steps,
+        step=step,
         num_workers=args.num_workers,
-        device=torch.cuda.get_device_name(0) if on_gpu else "cpu",
+        device_name=torch.cuda.get_device_name(0) if step.device == "cuda" else "cpu",
     )
     data, cache = None, None
     data_info: dict[str, Any] = {}
@@ -460,18 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         data, cache, data_info = _data(args, with_cache)
     results: list[Measurement] = []
     for mode in modes:
-        order = [
-            method
-            for repeat in range(args.repeats)
-            # Alternating the order (A B, B A, ...) spreads drifts of the machine.
-            for method in (methods if repeat % 2 == 0 else methods[::-1])
-        ]
+        # Alternating the order (A B, B A, ...) spreads drifts of the machine.
+        order = [m for rounds in alternating(methods, args.repeats) for m in rounds]
         for method in ("-",) if mode in DATA_ONLY else order:
-            measured = replace(setup, device=device)
             if mode in DATA_ONLY:
-                result = measure_data(measured, mode, data, cache)
+                result = measure_data(setup, mode, data, cache)
             else:
-                result = measure(measured, method, mode, data, cache)
+                result = measure(setup, method, mode, data, cache)
             results.append(result)
             print(
                 f"{method:>11} {mode:>14}: {result.images_per_second:9.1f} images/s, "
@@ -482,19 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = table(setup, results)
     print("\n" + text)
     payload = {
-        "setup": asdict(setup),
+        "setup": setup.record(),
         "data": data_info,
         "results": [asdict(r) for r in results],
         "byel_byol_ratio": byel_byol_ratios(results),
-        "environment": environment_info(setup.device),
+        "environment": environment_info(setup.device_name),
         "command": " ".join(["python", "benchmarks/throughput.py", *(argv or [])]),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        args.output / "throughput.json", json.dumps(payload, indent=2) + "\n"
-    )
-    write_text_atomic(args.output / "throughput.md", text)
-    print(f"Wrote {args.output / 'throughput.json'} and throughput.md")
+    path = write_report(args.output, "throughput", payload, text)
+    print(f"Wrote {path} and throughput.md")
     return 0
 
 
