@@ -1,18 +1,29 @@
-"""Training-step time of BYEL relative to Lightly's BYOL.
+"""Training-step time of the benchmark's BYEL relative to its stock BYOL.
 
 BYEL adds an emotion classifier to BYOL's prediction head and replaces BYOL's
 negative cosine similarity by the BYEL objective (emotion vector subtraction,
 cross-entropy, orthonormality). This script measures what that costs per training
-step: it times one BYEL step (``BYEL.update_momentum``, ``BYEL.loss``, backward,
-optimizer step) against one step of stock BYOL built as in Lightly's example
-``examples/pytorch/byol.py``. Both use the same backbone architecture with the same
-initial weights, the same head sizes, the same random batch and the same optimizer.
+step, on the LightningModules the benchmark trains: ``METHODS["byel"]`` against
+``METHODS["byol"]`` of :mod:`harness.methods`, whose BYOL has Lightly's stock
+heads and loss. Both are built from the same settings with the same seed (the same
+initial backbone and projection head) and train on the same random batch, which
+waits on the device, with the same optimizer.
 
-After a few warm-up steps of each, every round times a block of BYOL steps and a
-block of BYEL steps, BYOL first on even rounds and BYEL first on odd ones, so that
-slow drifts (clock boost, heat, other load) hit both alike. The result is the
-median over rounds of the per-round ratio of step times, BYEL/BYOL; the goal is at
-most 1.05.
+The steps run in a tiny Lightning loop (:func:`harness.step_timing.timed_fit`):
+every block of steps is a short ``Trainer.fit`` of the module on that batch, so a
+step is Lightning's automatic optimisation as in the benchmark: ``training_step``,
+backward, the optimizer step, the momentum update of the target networks, logging
+and the learning-rate scheduler. A new fit builds the optimizer again, so the first
+step of every block, which fills the optimizer's state, is not timed; the
+learning-rate and momentum schedules start afresh with every block, which does not
+change what a step costs. On a GPU the steps run in ``bf16-mixed`` precision and
+channels-last by default, as the benchmark trains there.
+
+After ``--warmup`` untimed steps of each, every round times a block of
+``--steps`` BYOL steps and one of BYEL steps, BYOL first on even rounds and BYEL
+first on odd ones, so that slow drifts (clock boost, heat, other load) hit both
+alike. The result is the median over rounds of the per-round ratio of step times,
+BYEL/BYOL, with its interquartile range; the goal is at most 1.05.
 
 Run from the repository root::
 
@@ -25,55 +36,41 @@ it as ``overhead.png`` if matplotlib is installed.
 """
 
 import argparse
-import contextlib
-import copy
 import importlib.util
-import json
-import os
-import platform
 import statistics
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import lightly
+import pytorch_lightning as pl
 import torch
-import torchvision
 from harness.atomic_files import write_atomic
 from harness.config import int_at_least
-from lightly.loss import NegativeCosineSimilarity
-from lightly.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
-from lightly.models.utils import deactivate_requires_grad, update_momentum
-from lightly.utils.lars import LARS
-from torch import Tensor, nn
-
-import lightly_byel
-from lightly_byel import BYEL
+from harness.methods import METHODS, PretrainMethod
+from harness.reporting.results import environment_info
+from harness.script_flags import StepFlags, add_step_flags, script_parser, step_flags
+from harness.script_results import shown, write_json
+from harness.settings import ModelSettings, PretrainSettings
+from harness.spread import Spread
+from harness.step_timing import (
+    PreparedBatches,
+    alternating,
+    quiet_lightning,
+    random_batches,
+    timed_fit,
+)
+from torch.utils.data import DataLoader
 
 GOAL = 1.05
 """Largest acceptable median ratio of step times, BYEL/BYOL."""
 
-NUM_CLASSES = 6
+COMPARED = ("byol", "byel")
+"""The methods compared, in the order of the even rounds."""
+
+NUM_CLASSES = ModelSettings().num_classes
 """Emotion classes of BYEL (the six basic expressions)."""
 
-MOMENTUM = 0.99
-"""Momentum of the target networks, as in Lightly's BYOL example and in BYEL."""
-
-BACKBONES = sorted(
-    torchvision.models.list_models(
-        module=torchvision.models, include=["resnet*", "resnext*", "wide_resnet*"]
-    )
-)
-"""torchvision models that end in a linear ``fc`` layer on pooled features."""
-
-OPTIMIZERS = ("sgd", "lars")
-
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "overhead.json"
-
-Step = Callable[[], Tensor]
-"""One training step; returns the detached loss."""
 
 
 @dataclass(frozen=True)
@@ -81,30 +78,23 @@ class Config:
     """What to measure.
 
     Attributes:
-        backbone: Name of a torchvision ResNet-like model, see ``BACKBONES``.
-        batch_size: Images per view.
-        input_size: Height and width of the images.
+        step: The encoder, batch, precision, optimizer, step counts and device.
         hidden_dim: Hidden dimension of the projection and prediction heads.
         out_dim: Dimension of the projections and predictions.
-        optimizer: ``"sgd"`` or ``"lars"``.
-        warmup: Untimed steps of each method before the rounds.
         rounds: Timed rounds.
-        steps: Steps of each method per round.
-        device: Torch device to run on, e.g. ``"cpu"`` or ``"cuda"``.
         seed: Seed of the initial weights and of the batch.
     """
 
-    backbone: str = "resnet18"
-    batch_size: int = 32
-    input_size: int = 64
-    hidden_dim: int = 1024
-    out_dim: int = 256
-    optimizer: str = "sgd"
-    warmup: int = 3
-    rounds: int = 15
-    steps: int = 3
-    device: str = "cpu"
-    seed: int = 0
+    step: StepFlags
+    hidden_dim: int
+    out_dim: int
+    rounds: int
+    seed: int
+
+    def parameters(self) -> dict[str, Any]:
+        """The configuration as one flat dict, for the results."""
+        own = asdict(self)
+        return {**own.pop("step"), **own}
 
 
 @dataclass(frozen=True)
@@ -140,178 +130,40 @@ class Measurement:
     optimizer_settings: dict[str, Any]
 
 
-class BYOL(nn.Module):
-    """Stock BYOL, built as in Lightly's example ``examples/pytorch/byol.py``.
-
-    Args:
-        backbone: Maps images to features that flatten to ``(batch, num_ftrs)``.
-        num_ftrs: Dimension of the backbone's features.
-        hidden_dim: Hidden dimension of the projection and prediction heads.
-        out_dim: Dimension of the projections and predictions.
-    """
-
-    def __init__(
-        self, backbone: nn.Module, num_ftrs: int, hidden_dim: int, out_dim: int
-    ) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.projection_head = BYOLProjectionHead(num_ftrs, hidden_dim, out_dim)
-        self.prediction_head = BYOLPredictionHead(out_dim, hidden_dim, out_dim)
-        self.backbone_momentum = copy.deepcopy(self.backbone)
-        self.projection_head_momentum = copy.deepcopy(self.projection_head)
-        deactivate_requires_grad(self.backbone_momentum)
-        deactivate_requires_grad(self.projection_head_momentum)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Computes online predictions of shape ``(batch, out_dim)``."""
-        y = self.backbone(x).flatten(start_dim=1)
-        z = self.projection_head(y)
-        p: Tensor = self.prediction_head(z)
-        return p
-
-    # Lightly's example detaches the result instead; with the momentum weights
-    # frozen neither records a graph, and no_grad matches BYEL.forward_momentum.
-    @torch.no_grad()
-    def forward_momentum(self, x: Tensor) -> Tensor:
-        """Computes target projections of shape ``(batch, out_dim)``."""
-        y = self.backbone_momentum(x).flatten(start_dim=1)
-        z: Tensor = self.projection_head_momentum(y)
-        return z
-
-
-def make_backbone(name: str) -> tuple[nn.Module, int]:
-    """Builds a randomly initialised torchvision model without its ``fc`` layer.
-
-    Args:
-        name: Name of the torchvision model, e.g. ``"resnet18"``.
-
-    Returns:
-        The backbone and the dimension of its flattened features.
-
-    Raises:
-        ValueError: If the model does not end in a linear ``fc`` layer.
-    """
-    model = torchvision.models.get_model(name)
-    fc = getattr(model, "fc", None)
-    if not isinstance(fc, nn.Linear):
-        raise ValueError(f"{name} does not end in a linear fc layer.")
-    return nn.Sequential(*list(model.children())[:-1]), fc.in_features
-
-
-def build_byol(config: Config) -> BYOL:
-    """Builds stock BYOL on ``config.device``, seeded with ``config.seed``."""
-    # The same seed before the same sequence of layers gives BYOL and BYEL the
-    # same backbone and heads; BYEL's classifier is drawn last.
-    torch.manual_seed(config.seed)
-    backbone, num_ftrs = make_backbone(config.backbone)
-    model = BYOL(backbone, num_ftrs, config.hidden_dim, config.out_dim)
-    return model.to(config.device)
-
-
-def build_byel(config: Config) -> BYEL:
-    """Builds BYEL on ``config.device``, seeded with ``config.seed``."""
-    torch.manual_seed(config.seed)
-    backbone, num_ftrs = make_backbone(config.backbone)
-    model = BYEL(
-        backbone,
-        num_ftrs=num_ftrs,
-        hidden_dim=config.hidden_dim,
-        out_dim=config.out_dim,
-        num_classes=NUM_CLASSES,
+def settings(config: Config) -> tuple[ModelSettings, PretrainSettings]:
+    """The harness settings that both methods are built with."""
+    step = config.step
+    model = replace(
+        step.model_settings(), hidden_dim=config.hidden_dim, out_dim=config.out_dim
     )
-    return model.to(config.device)
+    return model, step.pretrain_settings()
 
 
-def make_optimizer(name: str, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    """Builds the optimizer ``name`` (``"sgd"`` or ``"lars"``) over ``params``.
+def build(method: str, config: Config) -> PretrainMethod:
+    """Builds the benchmark's module of ``method``, seeded with ``config.seed``."""
+    # The same seed before the same layers gives BYOL and BYEL the same backbone
+    # and projection head.
+    pl.seed_everything(config.seed, verbose=False)
+    return METHODS[method].build(*settings(config))
 
-    Raises:
-        ValueError: If ``name`` is unknown.
+
+def block_loader(config: Config) -> DataLoader[Any]:
+    """The batch of every step: two random views and labels, on the device.
+
+    One block (an untimed step and ``steps`` timed ones) is one epoch of it, so
+    that no epoch ends within a block.
     """
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=0.06, momentum=0.9)
-    if name == "lars":
-        return LARS(params, lr=0.2, weight_decay=1.5e-6)
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}.")
-
-
-def make_batch(config: Config) -> tuple[Tensor, Tensor, Tensor]:
-    """Draws two random views and random labels in ``[0, NUM_CLASSES)``.
-
-    Returns:
-        ``x0``, ``x1`` of shape ``(batch, 3, input_size, input_size)`` and labels of
-        shape ``(batch,)``, on ``config.device``.
-    """
-    generator = torch.Generator().manual_seed(config.seed)
-    shape = (config.batch_size, 3, config.input_size, config.input_size)
-    x0 = torch.randn(shape, generator=generator)
-    x1 = torch.randn(shape, generator=generator)
-    labels = torch.randint(0, NUM_CLASSES, (config.batch_size,), generator=generator)
-    return x0.to(config.device), x1.to(config.device), labels.to(config.device)
-
-
-def make_byol_step(
-    model: BYOL, optimizer: torch.optim.Optimizer, x0: Tensor, x1: Tensor
-) -> Step:
-    """Returns one training step of BYOL as in Lightly's example."""
-    criterion = NegativeCosineSimilarity()
-
-    def step() -> Tensor:
-        update_momentum(model.backbone, model.backbone_momentum, m=MOMENTUM)
-        update_momentum(
-            model.projection_head, model.projection_head_momentum, m=MOMENTUM
-        )
-        p0 = model(x0)
-        z0 = model.forward_momentum(x0)
-        p1 = model(x1)
-        z1 = model.forward_momentum(x1)
-        loss: Tensor = 0.5 * (criterion(p0, z1) + criterion(p1, z0))
-        loss.backward()  # type: ignore[no-untyped-call]  # unannotated in torch
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss.detach()
-
-    return step
-
-
-def make_byel_step(
-    model: BYEL,
-    optimizer: torch.optim.Optimizer,
-    x0: Tensor,
-    x1: Tensor,
-    labels: Tensor,
-) -> Step:
-    """Returns one training step of BYEL."""
-
-    def step() -> Tensor:
-        model.update_momentum(MOMENTUM)
-        loss = model.loss([x0, x1], labels)
-        loss.backward()  # type: ignore[no-untyped-call]  # unannotated in torch
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss.detach()
-
-    return step
-
-
-def synchronize(device: torch.device) -> None:
-    """Waits for queued work on ``device``, so that the clock sees all of it."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_steps(step: Step, steps: int, device: torch.device) -> float:
-    """Runs ``step`` ``steps`` times in a row.
-
-    Returns:
-        The mean wall-clock seconds per step.
-    """
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    synchronize(device)
-    return (time.perf_counter() - start) / steps
+    [batch] = random_batches(
+        1,
+        config.step.batch_size,
+        config.step.input_size,
+        torch.device(config.step.device),
+        num_classes=NUM_CLASSES,
+        seed=config.seed,
+    )
+    return DataLoader(
+        PreparedBatches([batch] * (1 + config.step.steps)), batch_size=None
+    )
 
 
 def run(config: Config) -> Measurement:
@@ -323,83 +175,55 @@ def run(config: Config) -> Measurement:
     Returns:
         The per-round step times and the setup they were measured with.
     """
-    device = torch.device(config.device)
-    x0, x1, labels = make_batch(config)
-    byol = build_byol(config)
-    byel = build_byel(config)
-    byol_optimizer = make_optimizer(config.optimizer, byol.parameters())
-    byel_optimizer = make_optimizer(config.optimizer, byel.parameters())
-    steps = {
-        "byol": make_byol_step(byol, byol_optimizer, x0, x1),
-        "byel": make_byel_step(byel, byel_optimizer, x0, x1, labels),
-    }
-    for step in steps.values():
-        for _ in range(config.warmup):
-            step()
-    synchronize(device)
+    step = config.step
+    device = torch.device(step.device)
+    loader = block_loader(config)
+    modules = {method: build(method, config) for method in COMPARED}
+    for module in modules.values():
+        timed_fit(module, loader, device, step.precision, step.warmup, steps=0)
 
     rounds = []
-    for index in range(config.rounds):
-        order = ("byol", "byel") if index % 2 == 0 else ("byel", "byol")
-        times = {name: time_steps(steps[name], config.steps, device) for name in order}
-        rounds.append(Round(first=order[0], byol_s=times["byol"], byel_s=times["byel"]))
+    for order in alternating(COMPARED, config.rounds):
+        seconds = {
+            method: statistics.fmean(
+                timed_fit(
+                    modules[method], loader, device, step.precision, 1, step.steps
+                )
+            )
+            for method in order
+        }
+        rounds.append(
+            Round(first=order[0], byol_s=seconds["byol"], byel_s=seconds["byel"])
+        )
     return Measurement(
         rounds=rounds,
-        optimizer_settings=dict(byol_optimizer.defaults),
+        optimizer_settings=dict(modules["byol"].trainer.optimizers[0].defaults),
     )
-
-
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    """Returns the first quartile, median and third quartile of ``values``."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, median, q3
 
 
 def summarize(rounds: list[Round]) -> dict[str, float]:
     """Summarizes the rounds: median step times, and quartiles and range of ratios."""
-    ratios = [r.ratio for r in rounds]
-    q1, median, q3 = quartiles(ratios)
+    ratios = Spread.of(r.ratio for r in rounds)
     return {
-        "ratio_median": median,
-        "ratio_q1": q1,
-        "ratio_q3": q3,
-        "ratio_iqr": q3 - q1,
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
+        "ratio_median": ratios.median,
+        "ratio_q1": ratios.q1,
+        "ratio_q3": ratios.q3,
+        "ratio_iqr": ratios.iqr,
+        "ratio_min": ratios.low,
+        "ratio_max": ratios.high,
         "byol_step_s_median": statistics.median(r.byol_s for r in rounds),
         "byel_step_s_median": statistics.median(r.byel_s for r in rounds),
     }
 
 
-def cpu_name() -> str:
-    """Returns the CPU's model name, from ``/proc/cpuinfo`` where there is one."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def environment(device: torch.device) -> dict[str, Any]:
     """Describes the machine and library versions the measurement ran with."""
+    info = environment_info(str(device))
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        name = f"{cpu_name()} ({os.cpu_count()} logical cores)"
-    return {
-        "device": str(device),
-        "device_name": name,
-        "threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda if device.type == "cuda" else None,
-        "torchvision": torchvision.__version__,
-        "lightly": lightly.__version__,
-        "lightly_byel": lightly_byel.__version__,
-    }
+        name = f"{info['cpu']} ({info['cpu_count']} logical cores)"
+    return {**info, "device_name": name, "threads": torch.get_num_threads()}
 
 
 def plot(path: Path, rounds: list[Round], title: str) -> None:
@@ -427,66 +251,35 @@ def plot(path: Path, rounds: list[Round], title: str) -> None:
     write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=120))
 
 
-def _display(path: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(path.resolve().relative_to(Path.cwd()))
-    return str(path)
-
-
-_positive_int = int_at_least(1)
-_non_negative_int = int_at_least(0)
-
-
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
     """Parses the command line into its namespace and the :class:`Config`."""
-    parser = argparse.ArgumentParser(
-        description="Time a BYEL training step against a stock Lightly BYOL step.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--backbone", default="resnet18", choices=BACKBONES)
-    parser.add_argument("--batch-size", type=_positive_int, default=32)
-    parser.add_argument("--input-size", type=_positive_int, default=64)
-    parser.add_argument("--hidden-dim", type=_positive_int, default=1024)
-    parser.add_argument("--out-dim", type=_positive_int, default=256)
-    parser.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
-    parser.add_argument("--warmup", type=_non_negative_int, default=3)
-    parser.add_argument("--rounds", type=_positive_int, default=15)
-    parser.add_argument("--steps", type=_positive_int, default=3)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser = script_parser(__file__, __doc__)
+    add_step_flags(parser, optimizer="sgd", warmup=3, steps=3)
     parser.add_argument(
-        "--threads", type=_positive_int, help="torch CPU threads (torch's default)"
+        "--hidden-dim", type=int_at_least(1), default=ModelSettings().hidden_dim
+    )
+    parser.add_argument(
+        "--out-dim", type=int_at_least(NUM_CLASSES), default=ModelSettings().out_dim
+    )
+    parser.add_argument("--rounds", type=int_at_least(1), default=15)
+    parser.add_argument(
+        "--threads", type=int_at_least(1), help="torch CPU threads (torch's default)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    # Batch norm in the heads needs more than one sample per batch to train.
-    if args.batch_size < 2:
-        parser.error("--batch-size must be at least 2")
-    if args.out_dim < NUM_CLASSES:
-        parser.error(f"--out-dim must be at least the {NUM_CLASSES} emotion classes")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device available")
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     config = Config(
-        backbone=args.backbone,
-        batch_size=args.batch_size,
-        input_size=args.input_size,
+        step=step_flags(parser, args),
         hidden_dim=args.hidden_dim,
         out_dim=args.out_dim,
-        optimizer=args.optimizer,
-        warmup=args.warmup,
         rounds=args.rounds,
-        steps=args.steps,
-        device=device,
         seed=args.seed,
     )
     return args, config
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the benchmark from the command line.
+    """Measures the step-time ratio, writes the results and prints a summary.
 
     Args:
         argv: Command-line arguments without the program name; ``None`` reads
@@ -498,54 +291,58 @@ def main(argv: list[str] | None = None) -> int:
     args, config = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    quiet_lightning()
     measurement = run(config)
-    env = environment(torch.device(config.device))
+    env = environment(torch.device(config.step.device))
     summary = summarize(measurement.rounds)
+    model, pretrain = settings(config)
     met = summary["ratio_median"] <= GOAL
     output: Path = args.output
 
-    payload = {
-        "goal": GOAL,
-        "met": met,
-        "parameters": {
-            **asdict(config),
-            "threads": args.threads,
-            "num_classes": NUM_CLASSES,
-            "momentum": MOMENTUM,
-            "optimizer_settings": measurement.optimizer_settings,
+    write_json(
+        output,
+        {
+            "goal": GOAL,
+            "met": met,
+            "parameters": {
+                **config.parameters(),
+                "threads": args.threads,
+                "num_classes": NUM_CLASSES,
+                "optimizer_settings": measurement.optimizer_settings,
+                "model_settings": asdict(model),
+                "pretrain_settings": asdict(pretrain),
+            },
+            "environment": env,
+            "summary": summary,
+            "rounds": [{**asdict(r), "ratio": r.ratio} for r in measurement.rounds],
         },
-        "environment": env,
-        "summary": summary,
-        "rounds": [{**asdict(r), "ratio": r.ratio} for r in measurement.rounds],
-    }
-    text = json.dumps(payload, indent=2, default=str) + "\n"
-    write_atomic(output, lambda file: file.write(text.encode("utf-8")))
+    )
 
-    ms = 1e3
+    step, ms = config.step, 1e3
     lines = [
-        "BYEL vs. Lightly BYOL: time per training step",
+        "BYEL vs. stock BYOL, the benchmark's modules: time per training step",
         f"  device      {env['device']}: {env['device_name']}",
-        f"  torch       {env['torch']}, {env['threads']} threads",
-        f"  backbone    {config.backbone}, heads {config.hidden_dim} hidden / "
+        f"  torch       {env['torch']}, {env['threads']} threads, {step.precision}",
+        f"  backbone    {step.backbone}, heads {config.hidden_dim} hidden / "
         f"{config.out_dim} out",
-        f"  batch       {config.batch_size} x 2 views, input "
-        f"{config.input_size}x{config.input_size}, {NUM_CLASSES} classes",
-        f"  optimizer   {config.optimizer}",
-        f"  timing      {config.rounds} rounds x {config.steps} steps each, "
-        f"{config.warmup} warm-up steps, order alternating",
+        f"  batch       {step.batch_size} x 2 views, input "
+        f"{step.input_size}x{step.input_size}, {NUM_CLASSES} classes",
+        f"  optimizer   {step.optimizer} ({step.optimizer_impl})",
+        f"  timing      {config.rounds} rounds x {step.steps} steps each, "
+        f"{step.warmup} warm-up steps, order alternating",
         f"  BYOL step   {ms * summary['byol_step_s_median']:.1f} ms (median)",
         f"  BYEL step   {ms * summary['byel_step_s_median']:.1f} ms (median)",
         f"  ratio       IQR {summary['ratio_q1']:.3f}-{summary['ratio_q3']:.3f}, "
         f"min {summary['ratio_min']:.3f}, max {summary['ratio_max']:.3f}",
-        f"  results     {_display(output)}",
+        f"  results     {shown(output)}",
     ]
     if importlib.util.find_spec("matplotlib") is None:
         lines.append("  figure      none: matplotlib is not installed")
     else:
         figure_path = output.with_suffix(".png")
-        title = f"BYEL vs. BYOL, {config.backbone}, {env['device_name']}"
+        title = f"BYEL vs. BYOL, {step.backbone}, {env['device_name']}"
         plot(figure_path, measurement.rounds, title)
-        lines.append(f"  figure      {_display(figure_path)}")
+        lines.append(f"  figure      {shown(figure_path)}")
     lines.append(
         f"BYEL/BYOL step-time ratio (median of {config.rounds} rounds): "
         f"{summary['ratio_median']:.3f}  goal <= {GOAL}: "

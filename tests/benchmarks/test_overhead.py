@@ -7,6 +7,8 @@ from types import ModuleType
 
 import pytest
 import torch
+from harness.methods import BYEL, BYOL
+from harness.step_timing import timed_fit
 
 TINY = [
     "--backbone",
@@ -35,17 +37,27 @@ def test_main_writes_results(
     assert overhead.main([*TINY, "--output", str(output)]) == 0
 
     payload = json.loads(output.read_text(encoding="utf-8"))
-    assert payload["parameters"]["batch_size"] == 4
-    assert payload["parameters"]["hidden_dim"] == 64
+    parameters = payload["parameters"]
+    assert parameters["batch_size"] == 4
+    assert parameters["hidden_dim"] == 64
+    assert parameters["precision"] == "32-true"
+    # The modules were built with the flags' settings, and the optimizer with them.
+    assert parameters["model_settings"]["hidden_dim"] == 64
+    assert parameters["pretrain_settings"]["optimizer"] == "sgd"
+    assert parameters["optimizer_settings"]["lr"] == pytest.approx(0.2 * 4 / 256)
     assert len(payload["rounds"]) == 2
     assert [r["first"] for r in payload["rounds"]] == ["byol", "byel"]
     for r in payload["rounds"]:
         assert r["byol_s"] > 0
         assert r["byel_s"] > 0
-    ratio = payload["summary"]["ratio_median"]
+        assert r["ratio"] == pytest.approx(r["byel_s"] / r["byol_s"])
+    summary = payload["summary"]
+    ratio = summary["ratio_median"]
     assert math.isfinite(ratio)
-    assert ratio > 0
+    assert summary["ratio_min"] <= summary["ratio_q1"] <= ratio
+    assert ratio <= summary["ratio_q3"] <= summary["ratio_max"]
     assert payload["met"] == (ratio <= 1.05)
+    assert payload["environment"]["device"] == "cpu"
 
     last_line = capsys.readouterr().out.splitlines()[-1]
     assert re.fullmatch(
@@ -62,37 +74,50 @@ def test_main_writes_results(
     assert {p.name for p in output.parent.iterdir()} == expected
 
 
-def test_same_forward_and_one_step_trains_online_network_only(
-    overhead: ModuleType, monkeypatch: pytest.MonkeyPatch
+def test_times_the_benchmark_s_modules_from_the_same_start(
+    overhead: ModuleType,
 ) -> None:
-    config = overhead.Config(batch_size=4, input_size=32, hidden_dim=64)
-    x0, x1, labels = overhead.make_batch(config)
-    byol = overhead.build_byol(config)
-    byel = overhead.build_byel(config)
+    _, config = overhead.parse_args(TINY)
+    byol = overhead.build("byol", config)
+    byel = overhead.build("byel", config)
 
-    # Same seed, same layers: both start as the same network.
-    with torch.no_grad():
-        p_byol, p_byel = byol(x0), byel(x0)
-    assert p_byol.shape == p_byel.shape == (4, config.out_dim)
-    torch.testing.assert_close(p_byel, p_byol)
-
-    for model, make_step, batch in (
-        (byol, overhead.make_byol_step, (x0, x1)),
-        (byel, overhead.make_byel_step, (x0, x1, labels)),
-    ):
-        optimizer = overhead.make_optimizer("sgd", model.parameters())
-        # Keep the gradients of the step for inspection.
-        monkeypatch.setattr(optimizer, "zero_grad", lambda: None)
-        online = [p.detach().clone() for p in model.backbone.parameters()]
-
-        loss = make_step(model, optimizer, *batch)()
-
-        assert torch.isfinite(loss)
-        assert all(p.grad is not None for p in model.backbone.parameters())
-        assert any(
-            not torch.equal(before, after)
-            for before, after in zip(online, model.backbone.parameters(), strict=True)
+    assert type(byol) is BYOL and type(byel) is BYEL
+    for online in ("backbone", "projection_head"):
+        torch.testing.assert_close(
+            getattr(byel, online).state_dict(), getattr(byol, online).state_dict()
         )
-        for p in model.backbone_momentum.parameters():
-            assert not p.requires_grad
-            assert p.grad is None
+
+
+@pytest.mark.parametrize("method", ["byol", "byel"])
+def test_a_timed_block_trains_the_online_networks_and_moves_the_targets(
+    overhead: ModuleType, method: str
+) -> None:
+    _, config = overhead.parse_args(TINY)
+    module = overhead.build(method, config)
+    online = [p.detach().clone() for p in module.backbone.parameters()]
+    target = [p.detach().clone() for p in module.backbone_momentum.parameters()]
+
+    times = timed_fit(
+        module,
+        overhead.block_loader(config),
+        torch.device("cpu"),
+        "32-true",
+        warmup=1,
+        steps=config.step.steps,
+    )
+
+    assert len(times) == config.step.steps and all(t > 0 for t in times)
+    assert any(
+        not torch.equal(before, after)
+        for before, after in zip(online, module.backbone.parameters(), strict=True)
+    )
+    # The momentum update ran: the target moved, without gradients of its own.
+    assert any(
+        not torch.equal(before, after)
+        for before, after in zip(
+            target, module.backbone_momentum.parameters(), strict=True
+        )
+    )
+    for p in module.backbone_momentum.parameters():
+        assert not p.requires_grad
+        assert p.grad is None
