@@ -16,14 +16,14 @@ Run from the repository root::
     python benchmarks/index_lsd.py --root /data/lsd/training_set_synthetic_images
 """
 
-import argparse
 import io
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from harness.config import int_at_least
+from harness.script_flags import script_parser
+from harness.spread import Spread
 from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
@@ -78,19 +78,8 @@ def time_indexing(root: Path, repeats: int) -> tuple[list[float], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the benchmark from the command line.
-
-    Args:
-        argv: Command-line arguments without the program name; ``None`` reads
-            ``sys.argv``.
-
-    Returns:
-        The exit status, 0.
-    """
-    parser = argparse.ArgumentParser(
-        description="Time LSDImageFolder indexing the LSD training split.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    """Times the indexing and prints the times; returns the exit status, 0."""
+    parser = script_parser(__file__, __doc__)
     parser.add_argument(
         "--num-files",
         type=int_at_least(1),
@@ -113,12 +102,12 @@ def main(argv: list[str] | None = None) -> int:
             build_s = time.perf_counter() - start
             seconds, size = time_indexing(Path(folder), args.repeats)
         source = f"{size:,} generated tiny JPEG files (written in {build_s:.1f} s)"
+    spread = Spread.of(seconds)
     print(
         f"LSDImageFolder indexing of {source}\n"
         f"  runs        {', '.join(f'{s:.3f}' for s in seconds)} s\n"
-        f"  median      {statistics.median(seconds):.3f} s, "
-        f"{size / statistics.median(seconds):,.0f} files/s\n"
-        f"Indexed {size:,} files in {min(seconds):.3f} s (best of {args.repeats})"
+        f"  median      {spread.median:.3f} s, {size / spread.median:,.0f} files/s\n"
+        f"Indexed {size:,} files in {spread.low:.3f} s (best of {args.repeats})"
     )
     return 0
 

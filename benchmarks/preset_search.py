@@ -22,18 +22,18 @@ collect the table.
 """
 
 import argparse
-import json
 import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.atomic_files import write_text_atomic
 from harness.backbones import build_backbone
 from harness.config import int_at_least, resolve
 from harness.reporting.results import read_results_json
 from harness.run import run_benchmark
+from harness.script_flags import comma_separated, script_parser
+from harness.script_results import write_report
 
 DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"
 METHODS = ("supervised", "random-init")
@@ -43,20 +43,12 @@ def parse_args(
     argv: Sequence[str] | None,
 ) -> tuple[argparse.Namespace, list[str]]:
     """The search's own flags, and the rest for the benchmark."""
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/preset_search.py",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
+    p = script_parser(__file__, __doc__)
     p.add_argument("--backbones", default="resnet18,resnet10-w32")
     p.add_argument("--sizes", default="48")
     p.add_argument("--epochs", default="20")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return p.parse_known_args(argv)
-
-
-def names(text: str) -> list[str]:
-    """Comma-separated names, blanks dropped."""
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def search_cell(
@@ -149,10 +141,10 @@ def table(rows: Sequence[dict[str, Any]], benchmark_argv: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the search and writes its table; returns the exit status."""
     args, benchmark_argv = parse_args(argv)
-    sizes = [int_at_least(16)(size) for size in names(args.sizes)]
-    epochs = [int_at_least(1)(count) for count in names(args.epochs)]
+    sizes = [int_at_least(16)(size) for size in comma_separated(args.sizes)]
+    epochs = [int_at_least(1)(count) for count in comma_separated(args.epochs)]
     rows: list[dict[str, Any]] = []
-    for backbone in names(args.backbones):
+    for backbone in comma_separated(args.backbones):
         for size in sizes:
             for count in epochs:
                 print(f"\n=== {backbone} at {size} px, {count} epochs ===", flush=True)
@@ -160,12 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     search_cell(backbone, size, count, args.output, benchmark_argv)
                 )
                 report = {"rows": rows, "benchmark_flags": benchmark_argv}
-                write_text_atomic(
-                    args.output / "preset_search.json",
-                    json.dumps(report, indent=2) + "\n",
-                )
-                write_text_atomic(
-                    args.output / "preset_search.md", table(rows, benchmark_argv)
+                write_report(
+                    args.output, "preset_search", report, table(rows, benchmark_argv)
                 )
     print()
     print(table(rows, benchmark_argv))
