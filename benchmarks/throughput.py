@@ -56,6 +56,7 @@ import torch
 from harness.config import int_at_least
 from harness.data import Transformed, loader, synthetic_data
 from harness.methods import METHODS
+from harness.pipelines import PretrainData
 from harness.reporting.results import environment_info
 from harness.script_flags import (
     StepFlags,
@@ -162,7 +163,7 @@ def measure(
         )
         batches = DataLoader(PreparedBatches(prepared), batch_size=None)
         if mode == "device-augment":
-            module.batch_transform = spec.batch_views(model)
+            batches = PretrainData(batches, spec.batch_views(model))
     elif mode == "files":
         assert data is not None
         dataset = Transformed(data, range(len(data)), spec.views(model))
@@ -178,7 +179,8 @@ def measure(
             True,
             drop_last=True,
         )
-        module.batch_transform = spec.batch_views(model)
+        # Augmented on the device, as the cache pipeline of the benchmark does.
+        batches = PretrainData(batches, spec.batch_views(model))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times = timed_fit(module, batches, device, step.precision, step.warmup, step.steps)

@@ -383,13 +383,18 @@ def check(config: BenchmarkConfig) -> None:
     Raises:
         ValueError: Naming the setting and what was expected.
     """
+    from harness.evaluation.protocols import PROTOCOLS
     from harness.methods import METHODS
 
-    unknown = [name for name in config.run.methods if name not in METHODS]
-    if unknown:
-        raise ValueError(
-            f"unknown methods {unknown}; expected names from {sorted(METHODS)}."
-        )
+    for kind, names, known in (
+        ("methods", config.run.methods, METHODS),
+        ("protocols", config.run.protocols, PROTOCOLS),
+    ):
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown {kind} {unknown}; expected names from {sorted(known)}."
+            )
     data = config.data
     if data.data_root is not None and (data.train_dir or data.eval_dir):
         raise ValueError("give --data-root or --train-dir/--eval-dir, not both.")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic_files import write_text_atomic
-from harness.reporting.results import validate_results
+from harness.reporting.records import RunRecord
 from harness.run_identity import IDENTITY_FILE, differences, read_identity
 
 
@@ -80,8 +80,8 @@ class RunFolder:
         """The file of a unit (``byel-seed0``)."""
         return self.units / f"{name}{suffix}"
 
-    def read_unit(self, name: str) -> list[dict[str, Any]] | None:
-        """The runs of a finished unit; ``None`` if it has not finished.
+    def read_unit(self, name: str) -> list[RunRecord] | None:
+        """The records of a finished unit; ``None`` if it has not finished.
 
         A unit file that does not read back as valid runs is set aside as
         ``<file>.corrupt`` and reported, and the unit counts as unfinished.
@@ -91,7 +91,7 @@ class RunFolder:
             return None
         try:
             runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
-            validate_results({"runs": runs, "config": {}, "environment": {}}, str(path))
+            records = [RunRecord.from_json(run, str(path)) for run in runs]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             aside = path.with_name(f"{path.name}.corrupt")
             path.replace(aside)
@@ -100,11 +100,11 @@ class RunFolder:
                 f"as {aside.name}, the unit runs again."
             )
             return None
-        checked: list[dict[str, Any]] = runs
-        return checked
+        return records
 
-    def write_unit(self, name: str, runs: list[dict[str, Any]]) -> None:
+    def write_unit(self, name: str, records: list[RunRecord]) -> None:
         """Records a finished unit, and forgets an earlier failure of it."""
+        runs = [record.to_json() for record in records]
         write_text_atomic(
             self.unit_path(name), json.dumps({"runs": runs}, indent=2) + "\n"
         )
@@ -132,8 +132,8 @@ class RunFolder:
                 found.append({"method": path.name, "seed": None, "error": "unreadable"})
         return found
 
-    def finished_runs(self, order: Sequence[str]) -> list[dict[str, Any]]:
-        """The runs of every finished unit here: ``order``'s units first, then others.
+    def finished_runs(self, order: Sequence[str]) -> list[RunRecord]:
+        """The records of every finished unit here: ``order``'s first, then others.
 
         Units of earlier invocations (other methods or seeds of the same run) are
         included, so the report never loses what a run has finished.
@@ -145,7 +145,7 @@ class RunFolder:
             if not path.name.endswith(".failed.json")
             and path.name.removesuffix(".json") not in names
         )
-        runs: list[dict[str, Any]] = []
+        records: list[RunRecord] = []
         for name in names:
-            runs.extend(self.read_unit(name) or [])
-        return runs
+            records.extend(self.read_unit(name) or [])
+        return records

@@ -15,7 +15,6 @@ OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
 FinetuneHead = Literal["random", "linear-probe"]
 EvalFormat = Literal["lsd", "affwild2-expr"]
-Protocol = Literal["linear", "finetune"]
 Pipeline = Literal["files", "cache"]
 Accelerator = Literal["auto", "cpu", "gpu", "cuda"]
 # The loss and the evaluations compute in float32 (or under autocast): pure
@@ -143,8 +142,10 @@ class RunSettings:
     seeds: tuple[int, ...] = setting(
         (0, 1), "one pretraining and evaluation per method and seed", flag="seeds"
     )
-    protocols: tuple[Protocol, ...] = setting(
-        ("linear", "finetune"), "evaluations of each encoder", flag="protocols"
+    protocols: tuple[str, ...] = setting(
+        ("linear", "finetune"),
+        "evaluation protocols of each encoder, in run order",
+        flag="protocols",
     )
     accelerator: Accelerator = setting(
         "auto", "Lightning accelerator", flag="accelerator"

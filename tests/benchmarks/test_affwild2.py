@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import run
 from harness.config import resolve
+from harness.evaluation.context import EvalContext
+from harness.evaluation.protocols import PROTOCOLS, ProtocolSpec
 from harness.reporting.results import read_results_json
 
 from lightly_byel.data import LSD_CLASSES
@@ -136,17 +137,16 @@ def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     output = tmp_path / "run"
-    evaluate = run.evaluate
+    linear = PROTOCOLS["linear"]
     calls: list[str] = []
 
-    def crash_on_byol(*args: Any, **kwargs: Any) -> Any:
-        name: str = args[6]
-        calls.append(name)
-        if name == "byol-seed0" and calls.count("byol-seed0") == 1:
+    def crash_on_byol(context: EvalContext, earlier: Any) -> Any:
+        calls.append(context.unit)
+        if context.unit == "byol-seed0" and calls.count("byol-seed0") == 1:
             raise KeyboardInterrupt  # killed after pretraining, before results
-        return evaluate(*args, **kwargs)
+        return linear.evaluate(context, earlier)
 
-    monkeypatch.setattr(run, "evaluate", crash_on_byol)
+    monkeypatch.setitem(PROTOCOLS, "linear", ProtocolSpec(linear.title, crash_on_byol))
     with pytest.raises(KeyboardInterrupt):
         affwild2.main(smoke(output, "--methods", "byel,byol"))
     finished = json.loads((output / "units" / "byel-seed0.json").read_text())

@@ -20,7 +20,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.checkpointed_fit import checkpointed_fit
+from harness.evaluation import linear_probe
 from harness.evaluation.class_balance import inverse_frequency_weights
+from harness.evaluation.context import EvalContext
 from harness.evaluation.features import extract_features, images_per_second
 from harness.evaluation.metrics import bootstrap_interval, classification_metrics
 from harness.evaluation.outcome import FIXED_SCHEDULE, EvalOutcome, holdout_selection
@@ -149,6 +151,37 @@ class BestHoldoutState(pl.Callback):
         self.best_score = state_dict["best_score"]
         self.best_epoch = state_dict["best_epoch"]
         self.best_state = state_dict["best_state"]
+
+
+def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOutcome:
+    """The ``finetune`` protocol: :func:`finetune` of the context's encoder.
+
+    With ``finetune_head: linear-probe`` it starts from the linear probe's
+    classifier, from ``earlier`` or probed here.
+    """
+    settings = context.config.evaluation
+    head = None
+    if settings.finetune_head == "linear-probe":
+        probe = earlier.get("linear") or linear_probe.evaluate(context, earlier)
+        head = probe.head
+    samples = context.pipeline.augmented(context.pipeline.splits.train_indices)
+    unit = context.unit
+    return finetune(
+        context.pipeline.encoder(context.backbone, augment=True),
+        context.num_ftrs,
+        context.batches(samples, train=True),
+        context.holdout(),
+        context.evaluation(),
+        settings,
+        context.one_device,
+        context.seed,
+        context.output / "logs" / unit,
+        train_labels=samples.labels(),
+        head=head,
+        checkpoint_dir=context.output / "checkpoints" / unit / "finetune",
+        unit=f"{unit}, fine-tuning",
+        writer=context.writer,
+    )
 
 
 def finetune(

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.evaluation.class_balance import class_counts, inverse_frequency_weights
+from harness.evaluation.context import EvalContext
 from harness.evaluation.features import (
     evaluation_device,
     extract_features,
@@ -25,10 +26,22 @@ from harness.evaluation.outcome import FIXED_SCHEDULE, EvalOutcome, holdout_sele
 from harness.settings import EvalSettings
 from lightly_byel.data import LSD_CLASSES
 
-__all__ = ["EvalOutcome", "linear_probe"]
-
 Batches = Iterable[Sequence[Any]]
 """A data loader: batches of (images, labels, ...)."""
+
+
+def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOutcome:
+    """The ``linear`` protocol: :func:`linear_probe` of the context's encoder."""
+    return linear_probe(
+        context.pipeline.encoder(context.backbone),
+        context.num_ftrs,
+        context.plain_train(),
+        context.holdout(),
+        context.evaluation(),
+        context.config.evaluation,
+        context.one_device,
+        context.seed,
+    )
 
 
 def linear_probe(

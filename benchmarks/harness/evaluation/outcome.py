@@ -1,13 +1,10 @@
 """What one evaluation of an encoder (linear probe or fine-tuning) produced."""
 
 from dataclasses import dataclass
-from typing import Literal
 
 from torch import nn
 
 from harness.evaluation.metrics import ClassificationMetrics
-
-Protocol = Literal["linear", "finetune"]
 
 
 @dataclass(frozen=True)
@@ -15,8 +12,7 @@ class EvalOutcome:
     """Scores and predictions of one evaluation on the eval split.
 
     Attributes:
-        protocol: ``linear`` (a linear probe on frozen features) or ``finetune``
-            (encoder + Dropout + Linear, all trained).
+        protocol: The protocol's name in the registry (``linear``, ``finetune``).
         metrics: Macro F1, accuracy, per-class F1 and confusion matrix on the eval
             split.
         macro_f1_interval: Bootstrap 95% interval (low, high) of the macro F1.
@@ -38,7 +34,7 @@ class EvalOutcome:
             CPU), from which fine-tuning can start; ``None`` for fine-tuning.
     """
 
-    protocol: Protocol
+    protocol: str
     metrics: ClassificationMetrics
     macro_f1_interval: tuple[float, float]
     holdout_macro_f1: float | None

@@ -73,10 +73,6 @@ class PretrainMethod(LightningModule):
         )
         if self.model_settings.channels_last:
             self.backbone.to(memory_format=torch.channels_last)
-        # Set by the benchmark for the cache pipeline: augments uint8 batches on
-        # the training device (one view or a list of views, as the transform of
-        # the files pipeline gives). Holds no saved state.
-        self.batch_transform: nn.Module | None = None
 
     def compiled(self, module: nn.Module) -> Callable[..., Any]:
         """Returns ``module``, or its ``torch.compile`` with ``compile`` on.
@@ -90,13 +86,6 @@ class PretrainMethod(LightningModule):
         if id(module) not in cache:
             cache[id(module)] = torch.compile(module)
         return cache[id(module)]  # type: ignore[no-any-return]
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Augments a uint8 training batch on the device (cache pipeline)."""
-        if self.batch_transform is None or not self.trainer.training:
-            return batch
-        images, labels = batch[0], batch[1]
-        return self.batch_transform(images), labels
 
     def forward(self, x: Tensor) -> Tensor:
         """Computes backbone features.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.atomic_files import write_atomic
-from harness.reporting.results import PROTOCOL_TITLES, group_runs
+from harness.reporting.records import RunRecord, group_runs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -39,7 +39,9 @@ def _save(figure: "Figure", path: Path) -> None:
     write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=DPI))
 
 
-def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
+def plot_macro_f1(
+    runs: Sequence[RunRecord], path: Path, titles: Mapping[str, str]
+) -> None:
     """Plots the eval macro F1 of each method beside its holdout one, per protocol.
 
     Each method shows its seeds as grey dots, their mean as a bar-less marker with
@@ -51,22 +53,22 @@ def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
         ImportError: If matplotlib is missing.
         ValueError: If there are no runs.
     """
-    groups = group_runs(runs)
+    groups = group_runs(runs, list(titles))
     if not groups:
         raise ValueError("no runs to plot")
     widest = max(len(methods) for methods in groups.values())
     figure = _new_figure(1.2 + 1.3 * widest * len(groups), 4.6)
     panels = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
     top = max(
-        max(run["macro_f1_ci95"][1], run["macro_f1"], run["holdout_macro_f1"] or 0.0)
+        max(run.macro_f1_ci95[1], run.macro_f1, run.holdout_macro_f1 or 0.0)
         for run in runs
     )
     for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
         for x, method_runs in enumerate(methods.values()):
-            scores = [run["macro_f1"] for run in method_runs]
+            scores = [run.macro_f1 for run in method_runs]
             mean = statistics.fmean(scores)
-            low = statistics.fmean(run["macro_f1_ci95"][0] for run in method_runs)
-            high = statistics.fmean(run["macro_f1_ci95"][1] for run in method_runs)
+            low = statistics.fmean(run.macro_f1_ci95[0] for run in method_runs)
+            high = statistics.fmean(run.macro_f1_ci95[1] for run in method_runs)
             # Spread the seeds sideways so that equal scores stay visible.
             offsets = np.linspace(-0.12, 0.12, len(scores)) if len(scores) > 1 else [0]
             axes.scatter(
@@ -89,9 +91,9 @@ def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
                 zorder=4,
                 label="mean, bootstrap 95% interval" if x == 0 else None,
             )
-            holdout = [run["holdout_macro_f1"] for run in method_runs]
-            if None not in holdout:
-                in_domain = statistics.fmean(holdout)
+            holdout = [run.holdout_macro_f1 for run in method_runs]
+            if all(score is not None for score in holdout):
+                in_domain = statistics.fmean(score or 0.0 for score in holdout)
                 axes.plot(
                     [x - 0.3, x], [in_domain, mean], color=f"C{x}", lw=1, alpha=0.5
                 )
@@ -115,7 +117,7 @@ def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
             )
         axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
         axes.set_xlim(-0.6, len(methods) - 0.4)
-        axes.set_title(PROTOCOL_TITLES.get(protocol, protocol), fontsize=FONT_SIZE + 1)
+        axes.set_title(titles.get(protocol, protocol), fontsize=FONT_SIZE + 1)
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
@@ -133,9 +135,10 @@ def plot_macro_f1(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
 
 
 def plot_confusion_matrices(
-    runs: Sequence[Mapping[str, Any]],
+    runs: Sequence[RunRecord],
     class_names: Sequence[str],
     path: Path,
+    titles: Mapping[str, str],
     protocols: Sequence[str] | None = None,
 ) -> None:
     """Plots a row-normalised confusion matrix per method, a row of them per protocol.
@@ -145,17 +148,17 @@ def plot_confusion_matrices(
     class's recall). Cells are annotated in percent.
 
     Args:
-        runs: Runs with ``method``, ``protocol``, ``macro_f1`` and
-            ``confusion_matrix``.
+        runs: The records.
         class_names: Class names in label order.
         path: The PNG to write.
+        titles: The heading of each protocol, in reporting order.
         protocols: Protocols to show, each a row; all present ones if ``None``.
 
     Raises:
         ImportError: If matplotlib is missing.
         ValueError: If there is nothing to plot or a matrix has the wrong size.
     """
-    groups = group_runs(runs)
+    groups = group_runs(runs, list(titles))
     if protocols is not None:
         groups = {p: groups[p] for p in protocols if p in groups}
     if not groups:
@@ -167,7 +170,7 @@ def plot_confusion_matrices(
     image = None
     for row, (protocol, methods) in zip(grid, groups.items(), strict=True):
         for axes, (method, method_runs) in zip(row, methods.items(), strict=False):
-            counts = np.sum([run["confusion_matrix"] for run in method_runs], axis=0)
+            counts = np.sum([run.confusion_matrix for run in method_runs], axis=0)
             if counts.shape != (len(class_names), len(class_names)):
                 raise ValueError(
                     f"{method} ({protocol}): confusion matrix of shape {counts.shape} "
@@ -178,10 +181,10 @@ def plot_confusion_matrices(
                 counts, totals, out=np.full(counts.shape, np.nan), where=totals > 0
             )
             image = _draw_matrix(axes, shares, class_names)
-            mean_f1 = statistics.fmean(run["macro_f1"] for run in method_runs)
+            mean_f1 = statistics.fmean(run.macro_f1 for run in method_runs)
             seeds = len(method_runs)
             axes.set_title(
-                f"{method}, {PROTOCOL_TITLES.get(protocol, protocol).split(' (')[0]}\n"
+                f"{method}, {titles.get(protocol, protocol).split(' (')[0]}\n"
                 f"macro F1 {mean_f1:.3f} ({seeds} seed{'s' if seeds > 1 else ''})",
                 fontsize=FONT_SIZE,
             )
@@ -219,17 +222,20 @@ def _draw_matrix(axes: "Axes", shares: np.ndarray, class_names: Sequence[str]) -
 
 
 def _read_losses(path: Path) -> tuple[list[float], list[float]]:
-    """Steps and training losses of a Lightning CSVLogger ``metrics.csv``."""
+    """Steps and training losses of a Lightning CSVLogger ``metrics.csv``.
+
+    A resumed fit logs again the steps after its checkpoint; the last value of a
+    step counts.
+    """
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     columns = rows[0].keys() if rows else []
     column = next((c for c in ("train_loss", "train_loss_step") if c in columns), None)
     if column is None:
         raise ValueError(f"{path}: no train_loss column")
-    points = [
-        (float(row["step"]), float(row[column])) for row in rows if row.get(column)
-    ]
-    return [step for step, _ in points], [loss for _, loss in points]
+    points = {float(row["step"]): float(row[column]) for row in rows if row.get(column)}
+    steps = sorted(points)
+    return steps, [points[step] for step in steps]
 
 
 def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:

@@ -146,7 +146,7 @@ def test_bad_file_values_raise(values: dict[str, object], message: str) -> None:
         (["--data-root", "a", "--eval-dir", "b", "--train-dir", "c"], "not both"),
         (["--eval-format", "affwild2-expr"], "needs --eval-dir"),
         (["--eval-annotations", "x"], "needs --eval-format affwild2-expr"),
-        (["--protocols", "knn"], r"--protocols must be one of 'linear', 'finetune'"),
+        (["--protocols", "knn"], r"unknown protocols \['knn'\]; expected names from"),
         (["--config", "missing.yaml"], "does not exist"),
         (["--epochs", "0"], "must be at least 1"),
         (["--pipeline", "gpu"], "invalid choice: 'gpu'"),

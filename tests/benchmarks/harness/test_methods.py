@@ -354,38 +354,6 @@ def test_fused_lars_and_unknown_implementations_are_refused() -> None:
         )
 
 
-def test_batch_transform_augments_uint8_batches_on_the_device() -> None:
-    spec = METHODS["byel"]
-    module = spec.build(MODEL, PRETRAIN)
-    module.batch_transform = spec.batch_views(MODEL)
-    seen: list[object] = []
-    original = module.training_step
-
-    def record(batch: tuple[list[Tensor], Tensor], batch_idx: int) -> Tensor:
-        seen.append(batch)
-        return original(batch, batch_idx)
-
-    module.training_step = record  # type: ignore[method-assign]
-    images = torch.randint(0, 256, (2 * BATCH, 3, 40, 40), dtype=torch.uint8)
-    labels = torch.arange(2 * BATCH) % MODEL.num_classes
-    samples = list(zip(images, labels, strict=True))
-    trainer = pl.Trainer(
-        max_epochs=1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, DataLoader(samples, batch_size=BATCH))  # type: ignore[arg-type]
-    views, batch_labels = seen[0]  # type: ignore[misc]
-    assert len(views) == 2 and views[0].shape == (BATCH, 3, 32, 32)
-    assert views[0].dtype == torch.float32 and not torch.equal(views[0], views[1])
-    assert batch_labels.tolist() == labels[:BATCH].tolist()
-    # Outside training (e.g. evaluation) batches pass unchanged.
-    assert module.on_after_batch_transfer((images, labels), 0)[0] is images
-
-
 def test_compile_wraps_the_backbones_outside_the_module_tree(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -4,15 +4,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.atomic_files import write_text_atomic
+from harness.reporting.records import RunRecord
 from harness.reporting.results import (
     environment_info,
     read_results_json,
-    results_markdown,
     write_results_json,
-    write_text_atomic,
 )
-
-CLASSES = ["ANGER", "HAPPINESS"]
 
 
 def run(
@@ -46,12 +44,13 @@ RUNS = [
     run("byol", 0, "finetune", 0.2),
     run("byel", 0, "linear", 0.25, holdout=0.5),
 ]
+RECORDS = [RunRecord(**values) for values in RUNS]
 
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "out" / "results.json"
     environment = environment_info("cpu")
-    write_results_json(path, RUNS, {"epochs": 1}, environment)
+    write_results_json(path, RECORDS, {"epochs": 1}, environment)
     results = read_results_json(path)
     assert results == {
         "runs": RUNS,
@@ -88,8 +87,19 @@ def test_schema_errors_name_the_field(
     tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps({"runs": [{**RUNS[0], **change}], "config": {}, "environment": {}})
+    )
     with pytest.raises(ValueError, match=message):
-        write_results_json(path, [{**RUNS[0], **change}], {}, {})
+        read_results_json(path)
+    assert RunRecord.from_json(RUNS[0]) == RECORDS[0]
+
+
+def test_non_finite_numbers_are_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    broken = RunRecord(**{**RUNS[0], "train_seconds": math.inf})
+    with pytest.raises(ValueError, match="'train_seconds' must be a finite number"):
+        write_results_json(path, [broken], {}, {})
     assert not path.exists()
 
 
@@ -106,28 +116,6 @@ def test_reading_rejects_bad_files(tmp_path: Path) -> None:
     path.write_text(json.dumps({"runs": [incomplete], "config": {}, "environment": {}}))
     with pytest.raises(ValueError, match=r"runs\[0\] lacks 'selection'"):
         read_results_json(path)
-
-
-def test_markdown_tables() -> None:
-    text = results_markdown(RUNS, CLASSES)
-    linear = text.index("## Linear probe")
-    finetune = text.index("## Fine-tuning")
-    assert linear < finetune
-    # byel fine-tuned with two seeds: mean 0.35, sample std 0.0707; its holdout
-    # (in-domain) score sits beside the eval split's.
-    assert (
-        "| byel | 0.3500 ± 0.0707 | [0.3000, 0.4000] | 0.8500 ± 0.0707 | "
-        "0.4500 ± 0.0707 | 2 | holdout macro F1 (epochs 1, 2) |"
-    ) in text
-    # A run without a holdout split has no in-domain score.
-    assert "| byol | 0.2000 ± n/a | [0.1500, 0.2500] | n/a | 0.3000 ± n/a |" in text
-    assert "| method | ANGER | HAPPINESS |" in text
-    assert "| byel | 0.250 ± 0.071 | 0.450 ± 0.071 |" in text
-    assert text.endswith("|\n")
-
-
-def test_markdown_without_runs() -> None:
-    assert "No runs" in results_markdown([], CLASSES)
 
 
 def test_write_text_atomic_replaces(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from harness.reporting.records import RunRecord
 from harness.run_folder import ResumeRefusedError, RunFolder
 
-RUN = {
+RUN_JSON = {
     "method": "byel",
     "seed": 0,
     "protocol": "linear",
@@ -20,6 +22,7 @@ RUN = {
     "pretrain_seconds": 2.0,
     "pretrain_images_per_second": 5.0,
 }
+RUN = RunRecord(**RUN_JSON)  # type: ignore[arg-type]
 
 
 def test_units_round_trip_and_a_torn_one_is_set_aside(
@@ -37,16 +40,16 @@ def test_units_round_trip_and_a_torn_one_is_set_aside(
     assert "set aside as byel-seed0.json.corrupt, the unit runs again" in (
         capsys.readouterr().out
     )
-    path.write_text(json.dumps({"runs": [{**RUN, "macro_f1": "high"}]}))
+    path.write_text(json.dumps({"runs": [{**RUN_JSON, "macro_f1": "high"}]}))
     assert folder.read_unit("byel-seed0") is None
 
 
 def test_finished_runs_include_units_of_earlier_invocations(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path)
-    folder.write_unit("byol-seed0", [{**RUN, "method": "byol"}])
+    folder.write_unit("byol-seed0", [replace(RUN, method="byol")])
     folder.write_unit("byel-seed0", [RUN])
     runs = folder.finished_runs(["byel-seed0"])
-    assert [run["method"] for run in runs] == ["byel", "byol"]
+    assert [run.method for run in runs] == ["byel", "byol"]
 
 
 def test_failures_are_recorded_until_the_unit_finishes(tmp_path: Path) -> None:

@@ -1,0 +1,121 @@
+"""The files a run's records are reported in: results.json, results.md, the plots."""
+
+from pathlib import Path
+from typing import Any
+
+from harness.atomic_files import write_text_atomic
+from harness.config import to_dict
+from harness.data import Splits, missing_eval_classes
+from harness.evaluation.protocols import PROTOCOLS
+from harness.methods import METHODS
+from harness.reporting import plots
+from harness.reporting.markdown import results_markdown
+from harness.reporting.records import RunRecord
+from harness.reporting.results import write_results_json
+from harness.settings import BenchmarkConfig
+from lightly_byel.data import LSD_CLASSES
+
+TITLES = {name: spec.title for name, spec in PROTOCOLS.items()}
+
+
+def write_report(
+    output: Path,
+    runs: list[RunRecord],
+    config: BenchmarkConfig,
+    splits: Splits,
+    environment: dict[str, Any],
+    failures: list[dict[str, Any]],
+    figures: bool = True,
+) -> None:
+    """Writes results.json and results.md, and with ``figures`` the plots.
+
+    The plots take seconds to draw, so the run draws them once a seed's methods
+    are done rather than after every unit.
+    """
+    replaced = splits.train.replaced_files + splits.eval.replaced_files
+    data_used = {**splits.description, "replaced_files": replaced}
+    resolved = {**to_dict(config), "data_used": data_used}
+    write_results_json(output / "results.json", runs, resolved, environment, failures)
+    context = "\n\n".join(
+        [settings_text(config, splits), *report_notes(splits, failures, replaced)]
+    )
+    markdown = results_markdown(runs, LSD_CLASSES, TITLES, context)
+    write_text_atomic(output / "results.md", markdown)
+    if not figures:
+        return
+    try:
+        plots.plot_macro_f1(runs, output / "macro_f1.png", TITLES)
+        plots.plot_confusion_matrices(
+            runs, LSD_CLASSES, output / "confusion.png", TITLES
+        )
+        # logs/<method>-seed<k>/pretrain/metrics.csv, named by the unit.
+        logs = {
+            path.parent.parent.name: path
+            for path in sorted((output / "logs").glob("*/pretrain/metrics.csv"))
+        }
+        if logs:
+            plots.plot_training_curves(logs, output / "training_curves.png")
+    except ImportError as error:
+        print(f"No plots: {error}")
+
+
+def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
+    """The data and settings behind the results: shared ones, then each method's."""
+    data, model = splits.description, config.model
+    pretrain, evaluation = config.pretrain, config.evaluation
+    holdout = data.get("holdout", "class-stratified random images")
+    shared = (
+        f"backbone {model.backbone} at {model.input_size} px, {pretrain.epochs} "
+        f"pretraining epochs of batch {pretrain.batch_size_per_device} per device, "
+        f"{pretrain.optimizer} at learning rate {pretrain.lr} per 256 images "
+        f"(cosine schedule, weight decay {pretrain.weight_decay}), the BYEL "
+        f"augmentations with crops of at least {model.min_scale} of the image"
+    )
+    evaluations = (
+        f"linear probe {evaluation.linear_epochs} epochs, fine-tuning "
+        f"{evaluation.finetune_epochs} epochs at learning rate "
+        f"{evaluation.finetune_lr} from a {evaluation.finetune_head} classifier; "
+        f"class imbalance: {evaluation.class_balance}"
+    )
+    own = "; ".join(
+        f"{method}: {METHODS[method].own_settings(pretrain)}"
+        for method in config.run.methods
+    )
+    return (
+        f"Data: {data['source']}; {data['train_images']} training images, "
+        f"{data['holdout_images']} held out for selection ({holdout}), "
+        f"{data['eval_images']} evaluation images. Preset {config.preset}.\n\n"
+        f"Shared by every method: {shared}; {evaluations}.\n\n"
+        f"Each method's own settings: {own}."
+    )
+
+
+def report_notes(
+    splits: Splits, failures: list[dict[str, Any]], replaced: list[str]
+) -> list[str]:
+    """Paragraphs on what the tables lack or hide.
+
+    Eval classes without images, units that failed, and image files that could not
+    be read and were replaced by the next readable one (in this process; DataLoader
+    workers warn about theirs in the log).
+    """
+    notes = []
+    missing = missing_eval_classes(splits)
+    if missing:
+        notes.append(
+            f"**The evaluation split has no images of {', '.join(missing)}.** Macro "
+            f"F1 still averages the F1 of all {len(LSD_CLASSES)} classes, as ABAW "
+            "scores it, so each missing class counts as 0."
+        )
+    if failures:
+        lines = [
+            f"- {failure['method']}, seed {failure['seed']}: {failure['error']}"
+            for failure in failures
+        ]
+        notes.append("**Units that failed, not in the tables:**\n\n" + "\n".join(lines))
+    if replaced:
+        notes.append(
+            f"**{len(replaced)} unreadable image files were replaced by the next "
+            "readable sample:** " + ", ".join(replaced)
+        )
+    return notes
