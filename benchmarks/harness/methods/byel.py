@@ -20,6 +20,8 @@ class BYEL(MomentumMethod):
     - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
     """
 
+    prediction_head: BYELPredictionHead
+
     def __init__(
         self,
         model: ModelSettings | Mapping[str, Any],
