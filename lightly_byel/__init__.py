@@ -14,7 +14,7 @@ from lightly_byel._exports import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from lightly_byel.loss import BYELLoss, BYELLossTerms
+    from lightly_byel.loss import BYELLoss, BYELLossComponents
     from lightly_byel.models import BYEL, BYELPredictionHead, EmotionClassifier
     from lightly_byel.transforms import (
         BYELBatchTransform,
@@ -28,7 +28,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "BYEL": "lightly_byel.models.byel",
         "BYELLoss": "lightly_byel.loss.byel_loss",
-        "BYELLossTerms": "lightly_byel.loss.byel_loss",
+        "BYELLossComponents": "lightly_byel.loss.byel_loss",
         "BYELPredictionHead": "lightly_byel.models.modules.heads",
         "BYELBatchTransform": "lightly_byel.transforms.batch_transform",
         "BYELBatchViewTransform": "lightly_byel.transforms.batch_transform",
@@ -43,7 +43,7 @@ __all__ = [
     "BYELBatchTransform",
     "BYELBatchViewTransform",
     "BYELLoss",
-    "BYELLossTerms",
+    "BYELLossComponents",
     "BYELPredictionHead",
     "BYELTransform",
     "BYELViewTransform",

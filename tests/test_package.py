@@ -12,7 +12,7 @@ PUBLIC = [
     "BYELBatchTransform",
     "BYELBatchViewTransform",
     "BYELLoss",
-    "BYELLossTerms",
+    "BYELLossComponents",
     "BYELPredictionHead",
     "BYELTransform",
     "BYELViewTransform",
@@ -33,7 +33,7 @@ def test_public_api_is_exported() -> None:
 def test_components_document_a_runnable_example() -> None:
     # pytest runs these examples as doctests (--doctest-modules in pyproject.toml).
     for name in PUBLIC:
-        if name == "BYELLossTerms":
+        if name == "BYELLossComponents":
             continue
         doc = inspect.getdoc(getattr(lightly_byel, name))
         assert doc is not None and "Examples:" in doc and ">>> " in doc, name

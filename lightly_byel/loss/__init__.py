@@ -1,5 +1,5 @@
 """Losses of BYEL."""
 
-from lightly_byel.loss.byel_loss import BYELLoss, BYELLossTerms
+from lightly_byel.loss.byel_loss import BYELLoss, BYELLossComponents
 
-__all__ = ["BYELLoss", "BYELLossTerms"]
+__all__ = ["BYELLoss", "BYELLossComponents"]

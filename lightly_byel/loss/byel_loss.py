@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from lightly_byel.models.modules.heads import EmotionClassifier
 
 
-class BYELLossTerms(NamedTuple):
+class BYELLossComponents(NamedTuple):
     """The parts of the BYEL objective for one batch, for logging.
 
     Attributes:
@@ -67,10 +67,12 @@ class BYELLoss(nn.Module):
         >>> loss = criterion([p1, p2], [t1, t2], labels, head.classifier)
         >>> loss.shape
         torch.Size([])
-        >>> terms = criterion.terms([p1, p2], [t1, t2], labels, head.classifier)
-        >>> sorted(terms._asdict())
+        >>> parts = criterion.forward_components(
+        ...     [p1, p2], [t1, t2], labels, head.classifier
+        ... )
+        >>> sorted(parts._asdict())
         ['byol', 'classification', 'orthonormality', 'total']
-        >>> bool(torch.isclose(terms.total, loss))
+        >>> bool(torch.isclose(parts.total, loss))
         True
     """
 
@@ -138,15 +140,15 @@ class BYELLoss(nn.Module):
                 ``[0, classifier.num_classes)`` of shape ``(batch,)`` on the
                 predictions' device.
         """
-        return self.terms(predictions, targets, labels, classifier).total
+        return self.forward_components(predictions, targets, labels, classifier).total
 
-    def terms(
+    def forward_components(
         self,
         predictions: Sequence[Tensor],
         targets: Sequence[Tensor],
         labels: Tensor | None,
         classifier: "EmotionClassifier",
-    ) -> BYELLossTerms:
+    ) -> BYELLossComponents:
         """Computes the BYEL objective and its parts.
 
         Takes the same arguments as :meth:`forward` and raises the same errors.
@@ -184,7 +186,7 @@ class BYELLoss(nn.Module):
             + self.classification_weight * classification
             + self.orthonormality_weight * orthonormality
         )
-        return BYELLossTerms(
+        return BYELLossComponents(
             total=total,
             byol=byol,
             classification=classification,

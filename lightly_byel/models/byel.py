@@ -8,7 +8,7 @@ from lightly.models.modules.heads import BYOLProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import Tensor, nn
 
-from lightly_byel.loss.byel_loss import BYELLoss, BYELLossTerms
+from lightly_byel.loss.byel_loss import BYELLoss, BYELLossComponents
 from lightly_byel.models.modules.heads import BYELPredictionHead, EmotionClassifier
 
 
@@ -126,11 +126,11 @@ class BYEL(nn.Module):
         Raises:
             ValueError: On bad input (see :class:`BYELLoss`).
         """
-        return self.loss_terms(views, labels).total
+        return self.loss_components(views, labels).total
 
-    def loss_terms(
+    def loss_components(
         self, views: Sequence[Tensor], labels: Tensor | None = None
-    ) -> BYELLossTerms:
+    ) -> BYELLossComponents:
         """Computes the BYEL loss of a batch of two views and its parts, for logging.
 
         Takes the same arguments as :meth:`loss`.
@@ -142,7 +142,10 @@ class BYEL(nn.Module):
             raise ValueError(f"BYEL needs exactly two views, got {len(views)}.")
         predictions = [self(view) for view in views]
         targets = [self.forward_momentum(view) for view in views]
-        return self.criterion.terms(predictions, targets, labels, self.classifier)
+        classifier = self.classifier
+        return self.criterion.forward_components(
+            predictions, targets, labels, classifier
+        )
 
     def update_momentum(self, m: float) -> None:
         """Moves the momentum networks towards the online ones: ``t = m t + (1-m) o``.

@@ -4,7 +4,12 @@ import pytest
 import torch
 from torch import Tensor
 
-from lightly_byel import BYELLoss, BYELLossTerms, BYELPredictionHead, EmotionClassifier
+from lightly_byel import (
+    BYELLoss,
+    BYELLossComponents,
+    BYELPredictionHead,
+    EmotionClassifier,
+)
 
 DIM = 16
 CLASSES = 6
@@ -143,7 +148,7 @@ def test_gradients_match_float64_reference(config: dict[str, bool]) -> None:
 def test_unlabeled_batch_is_byol_plus_orthonormality() -> None:
     predictions, targets, _, classifier = make_inputs(3)
     criterion = BYELLoss()
-    terms = criterion.terms(predictions, targets, None, classifier)
+    terms = criterion.forward_components(predictions, targets, None, classifier)
     expected = reference_for(predictions, targets, None, classifier)
     torch.testing.assert_close(terms.total, expected, rtol=1e-10, atol=1e-10)
     assert terms.classification.item() == 0.0
@@ -157,8 +162,8 @@ def test_unlabeled_batch_is_byol_plus_orthonormality() -> None:
 def test_terms_add_up_and_forward_returns_total() -> None:
     predictions, targets, labels, classifier = make_inputs(4)
     criterion = BYELLoss(classification_weight=0.3, orthonormality_weight=0.7)
-    terms = criterion.terms(predictions, targets, labels, classifier)
-    assert isinstance(terms, BYELLossTerms)
+    terms = criterion.forward_components(predictions, targets, labels, classifier)
+    assert isinstance(terms, BYELLossComponents)
     torch.testing.assert_close(
         terms.total,
         terms.byol + 0.3 * terms.classification + 0.7 * terms.orthonormality,
@@ -186,9 +191,10 @@ def test_byol_term_is_zero_when_predictions_hit_shifted_targets() -> None:
     p = predictions[0].detach()
     e = classifier.emotion_vectors(labels).detach()
     t = 2.5 * (p - p.norm(dim=1, keepdim=True) * e)
-    terms = BYELLoss().terms([p, p], [t, t], labels, classifier)
+    terms = BYELLoss().forward_components([p, p], [t, t], labels, classifier)
     assert terms.byol.abs().item() < 1e-12
-    unsubtracted = BYELLoss(subtract=False).terms([p, p], [t, t], labels, classifier)
+    plain = BYELLoss(subtract=False)
+    unsubtracted = plain.forward_components([p, p], [t, t], labels, classifier)
     assert unsubtracted.byol.item() > 0.1
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from lightly_byel import BYEL, BYELLossTerms
+from lightly_byel import BYEL, BYELLossComponents
 
 
 def tiny_backbone() -> nn.Module:
@@ -92,11 +92,11 @@ def test_momentum_networks_get_no_gradient_and_follow_update() -> None:
         torch.testing.assert_close(new, o)
 
 
-def test_loss_terms_use_the_configured_loss() -> None:
+def test_loss_components_use_the_configured_loss() -> None:
     model = tiny_model(classification_weight=0.0, subtract=False)
     views, labels = batch()
-    terms = model.loss_terms(views, labels)
-    assert isinstance(terms, BYELLossTerms)
+    terms = model.loss_components(views, labels)
+    assert isinstance(terms, BYELLossComponents)
     assert terms.classification.item() == 0.0
     torch.testing.assert_close(terms.total, terms.byol + terms.orthonormality)
 

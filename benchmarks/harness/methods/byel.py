@@ -78,7 +78,7 @@ class BYEL(MomentumMethod):
         views, labels = batch[0], batch[1]
         predictions = [self.forward_online(view) for view in views]
         targets = [self.forward_momentum(view) for view in views]
-        terms = self.criterion.terms(
+        terms = self.criterion.forward_components(
             predictions, targets, labels, self.prediction_head.classifier
         )
         self.log_losses(
