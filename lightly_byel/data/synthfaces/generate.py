@@ -312,6 +312,65 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def _jobs(
+    root: Path,
+    counts: dict[str, tuple[int, ...]],
+    seed: int,
+    image_size: int,
+    identities: int,
+    framing: Framing,
+) -> list[_Job]:
+    """Chunks of images to render, and their class folders (created)."""
+    jobs = []
+    for split, split_counts in counts.items():
+        for label, count in enumerate(split_counts):
+            (root / split / LSD_CLASSES[label]).mkdir(parents=True, exist_ok=True)
+            for start in range(0, count, _CHUNK):
+                stop = min(count, start + _CHUNK)
+                jobs.append(
+                    _Job(
+                        str(root),
+                        seed,
+                        image_size,
+                        identities,
+                        split,
+                        label,
+                        start,
+                        stop,
+                        framing,
+                    )
+                )
+    return jobs
+
+
+def _render(
+    jobs: list[_Job],
+    workers: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[list[str]]:
+    """Renders every chunk, in ``workers`` processes; returns the metadata rows."""
+    rows: list[list[str]] = []
+
+    def collect(chunk: list[list[str]]) -> None:
+        rows.extend(chunk)
+        if progress is not None:
+            progress(len(rows), total)
+
+    if workers == 1:
+        for job in jobs:
+            collect(_render_chunk(job))
+    else:
+        # Forked workers start at once with the modules already imported; they only
+        # use numpy and PIL, so threads a parent may hold (torch's) are not touched.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with context.Pool(workers) as pool:
+            for chunk in pool.imap(_render_chunk, jobs):
+                collect(chunk)
+    return rows
+
+
 def generate(
     output: str | os.PathLike[str],
     images_per_class: int = 100,
@@ -405,45 +464,8 @@ def generate(
     root = Path(output)
     _prepare(root, overwrite)
     started = time.perf_counter()
-    jobs = []
-    for split, split_counts in counts.items():
-        for label, count in enumerate(split_counts):
-            (root / split / LSD_CLASSES[label]).mkdir(parents=True, exist_ok=True)
-            for start in range(0, count, _CHUNK):
-                stop = min(count, start + _CHUNK)
-                jobs.append(
-                    _Job(
-                        str(root),
-                        seed,
-                        image_size,
-                        identities,
-                        split,
-                        label,
-                        start,
-                        stop,
-                        framing,
-                    )
-                )
-    total = sum(sum(c) for c in counts.values())
-    rows: list[list[str]] = []
-
-    def collect(chunk: list[list[str]]) -> None:
-        rows.extend(chunk)
-        if progress is not None:
-            progress(len(rows), total)
-
-    if workers == 1:
-        for job in jobs:
-            collect(_render_chunk(job))
-    else:
-        # Forked workers start at once with the modules already imported; they only
-        # use numpy and PIL, so threads a parent may hold (torch's) are not touched.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with context.Pool(workers) as pool:
-            for chunk in pool.imap(_render_chunk, jobs):
-                collect(chunk)
-
+    jobs = _jobs(root, counts, seed, image_size, identities, framing)
+    rows = _render(jobs, workers, sum(sum(c) for c in counts.values()), progress)
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(METADATA_COLUMNS)
