@@ -1,5 +1,6 @@
 """Labelled image files: RGB loading and a dataset that survives unreadable files."""
 
+import hashlib
 import operator
 import os
 import re
@@ -360,6 +361,22 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         self.samples = kept
         self.targets = [label for _, label in kept]
         return dropped
+
+    def fingerprint(self, salt: str = "") -> str:
+        """A hash of every sample's path, byte size, modification time and label.
+
+        Editing, replacing, adding or removing a file, or relabelling one, changes
+        it; ``salt`` goes into the hash first (what the hash is for).
+
+        Raises:
+            FileNotFoundError: If a file of the dataset no longer exists.
+        """
+        digest = hashlib.sha256(salt.encode())
+        for path, label in self.samples:
+            stat = os.stat(path)
+            line = f"\n{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}"
+            digest.update(line.encode())
+        return digest.hexdigest()
 
     def class_counts(self) -> dict[str, int]:
         """Returns the number of samples of every class, in label order.

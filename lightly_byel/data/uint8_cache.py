@@ -18,7 +18,6 @@ folder more than a day ago (:func:`~lightly_byel.data.staging.remove_stale_stagi
 """
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -162,7 +161,8 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         if len(dataset) == 0:
             raise ValueError("cannot cache an empty dataset.")
         parent = Path(cache_dir)
-        root = parent / f"uint8-{size}px-{fingerprint(dataset, size)}"
+        fingerprint = dataset.fingerprint(f"{CACHE_FORMAT}:{size}")[:16]
+        root = parent / f"uint8-{size}px-{fingerprint}"
         if (root / "cache.json").is_file():
             return cls(root)
         parent.mkdir(parents=True, exist_ok=True)
@@ -276,22 +276,6 @@ def collate_batch(batch: Any) -> Any:
     if isinstance(batch, tuple):
         return batch
     return torch.utils.data.default_collate(batch)
-
-
-def fingerprint(dataset: LabeledImageFiles, size: int) -> str:
-    """A short hash of the dataset's files, labels and the cached size.
-
-    Each file contributes its path, byte size and modification time, so editing,
-    replacing, adding or removing a file changes the fingerprint.
-
-    Raises:
-        FileNotFoundError: If a file of the dataset no longer exists.
-    """
-    digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}".encode())
-    for path, label in dataset.samples:
-        stat = os.stat(path)
-        digest.update(f"\n{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
 
 
 def footprint_bytes(count: int, size: int) -> int:

@@ -8,7 +8,6 @@ from harness.run_identity import (
     code_identity,
     data_identity,
     differences,
-    files_fingerprint,
     read_identity,
     settings_identity,
 )
@@ -46,7 +45,7 @@ def test_the_data_fingerprint_follows_the_files(tmp_path: Path) -> None:
     os.utime(path, ns=(0, path.stat().st_mtime_ns + 1_000_000))
     after = data_identity(LSDImageFolder(train.root), evaluation)
     assert after["train"] != before["train"] and after["eval"] == before["eval"]
-    assert files_fingerprint(evaluation) == before["eval"]
+    assert evaluation.fingerprint() == before["eval"]
 
 
 def test_the_code_identity_names_versions_and_the_source() -> None:
