@@ -23,9 +23,9 @@ from harness.checkpointed_fit import checkpointed_fit
 from harness.evaluation import linear_probe
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.evaluation.context import EvalContext
-from harness.evaluation.features import extract_features, images_per_second
-from harness.evaluation.metrics import bootstrap_interval, classification_metrics
-from harness.evaluation.outcome import FIXED_SCHEDULE, EvalOutcome, holdout_selection
+from harness.evaluation.features import extract_features
+from harness.evaluation.metrics import classification_metrics
+from harness.evaluation.outcome import EvalOutcome, scored
 from harness.settings import EvalSettings
 from lightly_byel.data import LSD_CLASSES
 
@@ -307,30 +307,24 @@ def finetune(
             callbacks=[selection],
             writer=writer,
         )
-    train_seconds = fit.seconds
 
-    holdout_f1 = None
+    holdout_f1, epoch = None, None
     if holdout_loader is not None and selection.best_state is not None:
         model.load_state_dict(selection.best_state)
-        chosen = holdout_selection(selection.best_epoch)
-        holdout_f1 = selection.best_score
-    else:
-        chosen = FIXED_SCHEDULE
+        holdout_f1, epoch = selection.best_score, selection.best_epoch
     # Lightning returns the model to the CPU after fit; predict on the Trainer's
     # device.
     model.to(fit.device)
     logits, eval_y = extract_features(model, eval_loader)
-    y_true, y_pred = eval_y.tolist(), logits.argmax(dim=1).tolist()
-    return EvalOutcome(
-        protocol="finetune",
-        metrics=classification_metrics(y_true, y_pred, class_names),
-        macro_f1_interval=bootstrap_interval(
-            y_true, y_pred, num_classes, settings.bootstrap_samples, seed
-        ),
-        holdout_macro_f1=holdout_f1,
-        selection=chosen,
-        train_seconds=train_seconds,
-        images_per_second=images_per_second(fit.images, train_seconds),
-        y_true=y_true,
-        y_pred=y_pred,
+    return scored(
+        "finetune",
+        eval_y.tolist(),
+        logits.argmax(dim=1).tolist(),
+        class_names,
+        settings.bootstrap_samples,
+        seed,
+        holdout_f1,
+        epoch,
+        fit.seconds,
+        fit.images,
     )

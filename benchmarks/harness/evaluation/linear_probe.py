@@ -18,11 +18,10 @@ from harness.evaluation.context import EvalContext
 from harness.evaluation.features import (
     evaluation_device,
     extract_features,
-    images_per_second,
     module_device,
 )
-from harness.evaluation.metrics import bootstrap_interval, classification_metrics
-from harness.evaluation.outcome import FIXED_SCHEDULE, EvalOutcome, holdout_selection
+from harness.evaluation.metrics import classification_metrics
+from harness.evaluation.outcome import EvalOutcome, scored
 from harness.settings import EvalSettings
 from lightly_byel.data import LSD_CLASSES
 
@@ -121,18 +120,17 @@ def linear_probe(
     with torch.no_grad():
         predictions = classifier((eval_x - mean) / std).argmax(dim=1).cpu()
     y_true, y_pred = eval_y.tolist(), predictions.tolist()
-    return EvalOutcome(
-        protocol="linear",
-        metrics=classification_metrics(y_true, y_pred, class_names),
-        macro_f1_interval=bootstrap_interval(
-            y_true, y_pred, num_classes, settings.bootstrap_samples, seed
-        ),
-        holdout_macro_f1=holdout_f1,
-        selection=FIXED_SCHEDULE if holdout is None else holdout_selection(epoch),
-        train_seconds=train_seconds,
-        images_per_second=images_per_second(len(train_y), train_seconds),
-        y_true=y_true,
-        y_pred=y_pred,
+    return scored(
+        "linear",
+        y_true,
+        y_pred,
+        class_names,
+        settings.bootstrap_samples,
+        seed,
+        holdout_f1,
+        None if holdout is None else epoch,
+        train_seconds,
+        len(train_y),
         head=raw_features_head(classifier, mean, std),
     )
 

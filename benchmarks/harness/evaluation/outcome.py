@@ -1,10 +1,16 @@
 """What one evaluation of an encoder (linear probe or fine-tuning) produced."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from torch import nn
 
-from harness.evaluation.metrics import ClassificationMetrics
+from harness.evaluation.features import images_per_second
+from harness.evaluation.metrics import (
+    ClassificationMetrics,
+    bootstrap_interval,
+    classification_metrics,
+)
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,54 @@ FIXED_SCHEDULE = "fixed schedule, last epoch"
 def holdout_selection(epoch: int) -> str:
     """Describes an epoch (1-based) chosen by holdout macro F1."""
     return f"holdout macro F1, epoch {epoch}"
+
+
+def scored(
+    protocol: str,
+    y_true: list[int],
+    y_pred: list[int],
+    class_names: Sequence[str],
+    bootstrap_samples: int,
+    seed: int,
+    holdout_macro_f1: float | None,
+    epoch: int | None,
+    train_seconds: float,
+    images: int,
+    head: nn.Linear | None = None,
+) -> EvalOutcome:
+    """The outcome of predictions on the eval split: metrics and their interval.
+
+    Args:
+        protocol: The protocol's name.
+        y_true: True classes of the eval split.
+        y_pred: Predicted classes, in the same order.
+        class_names: Name of each class, in label order.
+        bootstrap_samples: Resamples of the 95% interval of macro F1.
+        seed: Seed of the bootstrap.
+        holdout_macro_f1: The holdout macro F1 of the chosen epoch, or ``None``.
+        epoch: The epoch the holdout chose (1-based), or ``None`` for the last one
+            of a fixed schedule.
+        train_seconds: Seconds of training.
+        images: Training images passed through the encoder in that time.
+        head: The linear probe's classifier on raw features, if any.
+
+    Examples:
+        >>> outcome = scored("linear", [0, 1], [0, 1], ["A", "B"], 10, 0, None,
+        ...                  None, 2.0, 10)
+        >>> outcome.metrics["macro_f1"], outcome.selection, outcome.images_per_second
+        (1.0, 'fixed schedule, last epoch', 5.0)
+    """
+    return EvalOutcome(
+        protocol=protocol,
+        metrics=classification_metrics(y_true, y_pred, class_names),
+        macro_f1_interval=bootstrap_interval(
+            y_true, y_pred, len(class_names), bootstrap_samples, seed
+        ),
+        holdout_macro_f1=holdout_macro_f1,
+        selection=FIXED_SCHEDULE if epoch is None else holdout_selection(epoch),
+        train_seconds=train_seconds,
+        images_per_second=images_per_second(images, train_seconds),
+        y_true=y_true,
+        y_pred=y_pred,
+        head=head,
+    )
