@@ -73,6 +73,10 @@ class PretrainMethod(LightningModule):
         )
         if self.model_settings.channels_last:
             self.backbone.to(memory_format=torch.channels_last)
+        self.build_heads()
+
+    def build_heads(self) -> None:
+        """Adds the method's heads and loss around the backbone (the base: none)."""
 
     def compiled(self, module: nn.Module) -> Callable[..., Any]:
         """Returns ``module``, or its ``torch.compile`` with ``compile`` on.
@@ -180,14 +184,8 @@ class MomentumMethod(PretrainMethod):
 
     prediction_head: nn.Module
 
-    def __init__(
-        self,
-        model: ModelSettings | Mapping[str, Any],
-        pretrain: PretrainSettings | Mapping[str, Any],
-        **options: Any,
-    ) -> None:
-        """Builds the backbone and projection head; see :class:`PretrainMethod`."""
-        super().__init__(model, pretrain, **options)
+    def build_heads(self) -> None:
+        """Adds the online projection head and the momentum copies."""
         settings = self.model_settings
         self.projection_head = BYOLProjectionHead(
             self.num_ftrs, settings.hidden_dim, settings.out_dim

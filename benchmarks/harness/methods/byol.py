@@ -1,14 +1,12 @@
 """BYOL: bootstrap the online network's predictions onto a momentum target."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules.heads import BYOLPredictionHead
 from torch import Tensor
 
 from harness.methods.base import MomentumMethod
-from harness.settings import ModelSettings, PretrainSettings
 
 
 class BYOL(MomentumMethod):
@@ -17,18 +15,9 @@ class BYOL(MomentumMethod):
     - [0]: BYOL, 2020, https://arxiv.org/abs/2006.07733
     """
 
-    def __init__(
-        self,
-        model: ModelSettings | Mapping[str, Any],
-        pretrain: PretrainSettings | Mapping[str, Any],
-    ) -> None:
-        """Builds the online and momentum networks.
-
-        Args:
-            model: The encoder and head settings.
-            pretrain: The optimisation and momentum settings.
-        """
-        super().__init__(model, pretrain)
+    def build_heads(self) -> None:
+        """Adds the projection and prediction heads, momentum copies and the loss."""
+        super().build_heads()
         settings = self.model_settings
         self.prediction_head = BYOLPredictionHead(
             settings.out_dim, settings.hidden_dim, settings.out_dim

@@ -1,7 +1,6 @@
 """SimCLR: contrast the two views of each image against the rest of the batch."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 from lightly.loss import NTXentLoss
@@ -9,7 +8,6 @@ from lightly.models.modules.heads import SimCLRProjectionHead
 from torch import Tensor
 
 from harness.methods.base import PretrainMethod
-from harness.settings import ModelSettings, PretrainSettings
 
 
 class SimCLR(PretrainMethod):
@@ -18,18 +16,8 @@ class SimCLR(PretrainMethod):
     - [0]: SimCLR, 2020, https://arxiv.org/abs/2002.05709
     """
 
-    def __init__(
-        self,
-        model: ModelSettings | Mapping[str, Any],
-        pretrain: PretrainSettings | Mapping[str, Any],
-    ) -> None:
-        """Builds the backbone, projection head and NT-Xent loss.
-
-        Args:
-            model: The encoder and head settings.
-            pretrain: The optimisation settings, with the NT-Xent temperature.
-        """
-        super().__init__(model, pretrain)
+    def build_heads(self) -> None:
+        """Adds the projection head and the NT-Xent loss."""
         settings = self.model_settings
         self.projection_head = SimCLRProjectionHead(
             self.num_ftrs, settings.hidden_dim, settings.out_dim
