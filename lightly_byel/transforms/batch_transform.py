@@ -7,16 +7,14 @@ from functools import partial
 from typing import cast
 
 import torch
-from lightly.transforms.utils import IMAGENET_NORMALIZE
 from torch import Tensor, nn
 from torch.nn import functional as F
 from torchvision.io import decode_jpeg, encode_jpeg
 
-from lightly_byel.transforms.byel_transform import (
-    _check_interval,
+from lightly_byel.transforms.byel_view_settings import (
+    BYELViewSettings,
     _check_positive_int,
-    _check_range,
-    _degree_range,
+    takes_arguments_of,
 )
 
 _CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
@@ -87,11 +85,12 @@ class BYELBatchParams:
 class BYELBatchViewTransform(nn.Module):
     """Transforms a batch of face images into one augmented view each for BYEL [0].
 
-    The batch counterpart of :class:`BYELViewTransform`, with the same arguments and
-    the same steps in the same order, for augmenting on the GPU where per-sample
-    transforms in DataLoader workers cannot keep up: every sample draws its own
-    crop, flip, jitter factors and order, and so on, from the same distributions
-    as :class:`BYELViewTransform`, and the whole batch is transformed at once.
+    The batch counterpart of :class:`BYELViewTransform`, with the same arguments
+    (those of :class:`BYELViewSettings`) and the same steps in the same order,
+    for augmenting on the GPU where per-sample transforms in DataLoader workers
+    cannot keep up: every sample draws its own crop, flip, jitter factors and
+    order, and so on, from the same distributions as :class:`BYELViewTransform`,
+    and the whole batch is transformed at once.
 
     All random numbers come from ``torch.rand``, ``torch.randn`` and
     ``torch.randint`` on the images' device and with the given generator (the
@@ -139,119 +138,32 @@ class BYELBatchViewTransform(nn.Module):
     mean: Tensor | None
     std: Tensor | None
 
-    def __init__(
-        self,
-        input_size: int = 128,
-        cj_prob: float = 0.3,
-        cj_strength: float = 1.0,
-        cj_bright: float = 0.8,
-        cj_contrast: float = 0.8,
-        cj_sat: float = 0.8,
-        cj_hue: float = 0.2,
-        min_scale: float = 0.08,
-        random_gray_scale: float = 0.2,
-        gaussian_blur: float = 0.2,
-        kernel_size: int = 3,
-        sigmas: tuple[float, float] = (1.0, 2.0),
-        hf_prob: float = 0.5,
-        rr_prob: float = 0.0,
-        rr_degrees: float | tuple[float, float] = 15.0,
-        jpeg_prob: float = 0.0,
-        jpeg_quality: tuple[int, int] = (30, 90),
-        noise_prob: float = 0.0,
-        noise_sigma: float = 0.05,
-        erase_prob: float = 0.0,
-        erase_scale: tuple[float, float] = (0.02, 0.15),
-        normalize: dict[str, list[float]] | None = IMAGENET_NORMALIZE,
-    ) -> None:
-        """Builds the batch view transform.
+    @takes_arguments_of(BYELViewSettings)
+    def __init__(self, settings: BYELViewSettings) -> None:
+        """Builds the batch view transform from the arguments of BYELViewSettings.
 
         Args:
-            input_size: Side of the square output views in pixels.
-            cj_prob: Probability that color jitter is applied.
-            cj_strength: Multiplies ``cj_bright``, ``cj_contrast``, ``cj_sat`` and
-                ``cj_hue``.
-            cj_bright: How much to jitter brightness.
-            cj_contrast: How much to jitter contrast.
-            cj_sat: How much to jitter saturation.
-            cj_hue: How much to jitter hue, at most 0.5 after ``cj_strength``.
-            min_scale: Minimum area of the random crop relative to the image.
-            random_gray_scale: Probability of conversion to grayscale.
-            gaussian_blur: Probability of Gaussian blur.
-            kernel_size: Side of the Gaussian blur kernel, odd.
-            sigmas: Range of the blur's standard deviation.
-            hf_prob: Probability of a horizontal flip.
-            rr_prob: Probability of a random rotation.
-            rr_degrees: Rotation range: ``d`` for ``[-d, d]`` or a ``(min, max)``
-                tuple, counter-clockwise degrees.
-            jpeg_prob: Probability of JPEG re-compression (synchronises, see the
-                class docstring).
-            jpeg_quality: Range of the JPEG quality, within [1, 100].
-            noise_prob: Probability of additive Gaussian noise.
-            noise_sigma: Standard deviation of that noise, on the [0, 1] scale.
-            erase_prob: Probability of erasing a random rectangle (an occluder).
-            erase_scale: Range of the erased area relative to the view.
-            normalize: Dictionary with ``mean`` and ``std`` for the normalisation,
-                or ``None`` for views in [0, 1].
+            settings: The settings, made from the keyword arguments (e.g.
+                ``BYELBatchViewTransform(input_size=64)``); kept as ``.settings``.
+                ``jpeg_prob > 0`` synchronises, see the class docstring.
 
         Raises:
             ValueError: If an argument is out of its range.
         """
         super().__init__()
-        _check_positive_int("input_size", input_size)
-        for name, probability in (
-            ("cj_prob", cj_prob),
-            ("random_gray_scale", random_gray_scale),
-            ("gaussian_blur", gaussian_blur),
-            ("hf_prob", hf_prob),
-            ("rr_prob", rr_prob),
-            ("jpeg_prob", jpeg_prob),
-            ("noise_prob", noise_prob),
-            ("erase_prob", erase_prob),
-        ):
-            _check_range(name, probability, 0.0, 1.0)
-        _check_range("min_scale", min_scale, 0.0, 1.0, low_open=True)
-        _check_interval("sigmas", sigmas, 0.0, math.inf, low_open=True)
-        _check_interval("jpeg_quality", jpeg_quality, 1, 100)
-        _check_interval("erase_scale", erase_scale, 0.0, 1.0, low_open=True)
-        _check_range("noise_sigma", noise_sigma, 0.0, math.inf)
-        _check_range("cj_strength", cj_strength, 0.0, math.inf)
-        _check_range("cj_hue", cj_strength * cj_hue, 0.0, 0.5)
-        self.rr_degrees = _degree_range(rr_degrees)
-        _check_positive_int("kernel_size", kernel_size)
-        if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
-
-        self.input_size = input_size
-        self.cj_prob = cj_prob
+        self.settings = settings
         # The factor ranges of v2.ColorJitter: brightness, contrast, saturation, hue.
+        *scales, hue = settings.jitter_strengths
         self.jitter_ranges = (
-            *(
-                (max(0.0, 1.0 - cj_strength * value), 1.0 + cj_strength * value)
-                for value in (cj_bright, cj_contrast, cj_sat)
-            ),
-            (-cj_strength * cj_hue, cj_strength * cj_hue),
+            *((max(0.0, 1.0 - scale), 1.0 + scale) for scale in scales),
+            (-hue, hue),
         )
-        self.min_scale = min_scale
-        self.random_gray_scale = random_gray_scale
-        self.gaussian_blur = gaussian_blur
-        self.kernel_size = kernel_size
-        self.sigmas = (float(sigmas[0]), float(sigmas[1]))
-        self.hf_prob = hf_prob
-        self.rr_prob = rr_prob
-        self.jpeg_prob = jpeg_prob
-        self.jpeg_quality = (int(jpeg_quality[0]), int(jpeg_quality[1]))
-        self.noise_prob = noise_prob
-        self.noise_sigma = noise_sigma
-        self.erase_prob = erase_prob
-        self.erase_scale = (float(erase_scale[0]), float(erase_scale[1]))
         mean: Tensor | None = None
         std: Tensor | None = None
-        if normalize:
-            mean = torch.tensor(normalize["mean"], dtype=torch.float32).view(
-                1, -1, 1, 1
-            )
-            std = torch.tensor(normalize["std"], dtype=torch.float32).view(1, -1, 1, 1)
+        if settings.normalize:
+            mean = torch.tensor(settings.normalize["mean"], dtype=torch.float32)
+            std = torch.tensor(settings.normalize["std"], dtype=torch.float32)
+            mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
 
@@ -314,7 +226,8 @@ class BYELBatchViewTransform(nn.Module):
             _check_positive_int(name, value)
         device = torch.device(device)
         _check_generator(generator, device)
-        size = self.input_size
+        settings = self.settings
+        size = settings.input_size
 
         def uniform(low: float, high: float, *shape: int) -> Tensor:
             drawn = torch.rand(shape, device=device, generator=generator)
@@ -324,14 +237,14 @@ class BYELBatchViewTransform(nn.Module):
             return uniform(0.0, 1.0, batch_size) < probability
 
         crop = self._draw_crop(batch_size, height, width, device, generator)
-        flip = chosen(self.hf_prob) if self.hf_prob > 0 else None
+        flip = chosen(settings.hf_prob) if settings.hf_prob > 0 else None
         rotation = None
-        if self.rr_prob > 0:
-            angle = uniform(*self.rr_degrees, batch_size)
-            rotation = torch.where(chosen(self.rr_prob), angle, 0.0)
+        if settings.rr_prob > 0:
+            angle = uniform(*settings.rotation_range, batch_size)
+            rotation = torch.where(chosen(settings.rr_prob), angle, 0.0)
         jitter_factors = jitter_order = None
-        if self.cj_prob > 0:
-            jittered = chosen(self.cj_prob)
+        if settings.cj_prob > 0:
+            jittered = chosen(settings.cj_prob)
             jitter_factors = torch.stack(
                 [
                     torch.where(jittered, uniform(low, high, batch_size), identity)
@@ -343,28 +256,31 @@ class BYELBatchViewTransform(nn.Module):
             )
             # Sorting uniform keys gives a uniformly random permutation per row.
             jitter_order = uniform(0.0, 1.0, batch_size, 4).argsort(dim=1)
-        gray = chosen(self.random_gray_scale) if self.random_gray_scale > 0 else None
+        gray = None
+        if settings.random_gray_scale > 0:
+            gray = chosen(settings.random_gray_scale)
         blur_sigma = None
-        if self.gaussian_blur > 0:
-            sigma = uniform(*self.sigmas, batch_size)
-            blur_sigma = torch.where(chosen(self.gaussian_blur), sigma, 0.0)
+        if settings.gaussian_blur > 0:
+            low, high = settings.sigmas
+            sigma = uniform(float(low), float(high), batch_size)
+            blur_sigma = torch.where(chosen(settings.gaussian_blur), sigma, 0.0)
         jpeg_quality = None
-        if self.jpeg_prob > 0:
-            low, high = self.jpeg_quality
+        if settings.jpeg_prob > 0:
+            low, high = (int(quality) for quality in settings.jpeg_quality)
             quality = torch.randint(
                 low, high + 1, (batch_size,), device=device, generator=generator
             )
-            jpeg_quality = torch.where(chosen(self.jpeg_prob), quality, 0)
+            jpeg_quality = torch.where(chosen(settings.jpeg_prob), quality, 0)
         noise = None
-        if self.noise_prob > 0:
+        if settings.noise_prob > 0:
             shape = (batch_size, 3, size, size)
             gaussian = torch.randn(shape, device=device, generator=generator)
-            noisy = chosen(self.noise_prob).view(-1, 1, 1, 1)
-            noise = torch.where(noisy, self.noise_sigma * gaussian, 0.0)
+            noisy = chosen(settings.noise_prob).view(-1, 1, 1, 1)
+            noise = torch.where(noisy, settings.noise_sigma * gaussian, 0.0)
         erase = None
-        if self.erase_prob > 0:
+        if settings.erase_prob > 0:
             erase = self._draw_erase(batch_size, device, generator)
-            erase = torch.where(chosen(self.erase_prob).unsqueeze(1), erase, 0)
+            erase = torch.where(chosen(settings.erase_prob).unsqueeze(1), erase, 0)
         return BYELBatchParams(
             crop=crop,
             flip=flip,
@@ -407,7 +323,8 @@ class BYELBatchViewTransform(nn.Module):
             views = images.to(torch.float32) / 255
         else:
             views = images.to(torch.float32).clamp(0, 1)
-        views = _resized_crop(views, params.crop, params.flip, self.input_size)
+        size = self.settings.input_size
+        views = _resized_crop(views, params.crop, params.flip, size)
         views = views.expand(-1, 3, -1, -1)
         if params.rotation is not None:
             views = _rotate(views, params.rotation)
@@ -429,7 +346,9 @@ class BYELBatchViewTransform(nn.Module):
             views = _on_chosen(
                 views,
                 sigma > 0,
-                lambda rows: _gaussian_blur(views[rows], sigma[rows], self.kernel_size),
+                lambda rows: _gaussian_blur(
+                    views[rows], sigma[rows], self.settings.kernel_size
+                ),
             )
         if params.jpeg_quality is not None:
             views = _jpeg(views, params.jpeg_quality)
@@ -443,13 +362,20 @@ class BYELBatchViewTransform(nn.Module):
 
     def extra_repr(self) -> str:
         """The main settings, shown in the module's repr."""
-        return (
-            f"input_size={self.input_size}, min_scale={self.min_scale}, "
-            f"hf_prob={self.hf_prob}, cj_prob={self.cj_prob}, "
-            f"random_gray_scale={self.random_gray_scale}, "
-            f"gaussian_blur={self.gaussian_blur}, rr_prob={self.rr_prob}, "
-            f"jpeg_prob={self.jpeg_prob}, noise_prob={self.noise_prob}, "
-            f"erase_prob={self.erase_prob}"
+        return ", ".join(
+            f"{name}={getattr(self.settings, name)}"
+            for name in (
+                "input_size",
+                "min_scale",
+                "hf_prob",
+                "cj_prob",
+                "random_gray_scale",
+                "gaussian_blur",
+                "rr_prob",
+                "jpeg_prob",
+                "noise_prob",
+                "erase_prob",
+            )
         )
 
     def _draw_crop(
@@ -461,7 +387,7 @@ class BYELBatchViewTransform(nn.Module):
         generator: torch.Generator | None,
     ) -> Tensor:
         """Crop boxes as v2.RandomResizedCrop draws them, ``(B, 4)`` int64."""
-        scale = (self.min_scale, 1.0)
+        scale = (self.settings.min_scale, 1.0)
         area = height * width
         w, h = _draw_sides(batch_size, area, scale, _CROP_RATIO, device, generator)
         valid = (w > 0) & (w <= width) & (h > 0) & (h <= height)
@@ -485,11 +411,11 @@ class BYELBatchViewTransform(nn.Module):
         generator: torch.Generator | None,
     ) -> Tensor:
         """Boxes as v2.RandomErasing draws them, ``(B, 4)`` int64, empty if none fit."""
-        size = self.input_size
+        size = self.settings.input_size
         area = size * size
-        h, w = _draw_sides(
-            batch_size, area, self.erase_scale, _ERASE_RATIO, device, generator
-        )
+        low, high = self.settings.erase_scale
+        scale = (float(low), float(high))
+        h, w = _draw_sides(batch_size, area, scale, _ERASE_RATIO, device, generator)
         valid = (h < size) & (w < size)
         h, w = _first_valid(valid, h, w)
         top = _random_offset(size - h + 1, generator)
@@ -501,14 +427,17 @@ class BYELBatchViewTransform(nn.Module):
 class BYELBatchTransform(nn.Module):
     """Transforms a batch of face images into the two views BYEL trains on [0].
 
-    Both views are drawn independently with the same
-    :class:`BYELBatchViewTransform`, whose arguments it takes (see there).
+    Takes its two batch view transforms as Lightly's ``BYOLTransform`` takes its
+    view transforms; ``None`` stands for the default
+    :class:`BYELBatchViewTransform`, the published recipe. The views are drawn
+    independently, the first view first.
 
     - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
 
     Examples:
         >>> import torch
-        >>> transform = BYELBatchTransform(input_size=32)
+        >>> view = BYELBatchViewTransform(input_size=32)
+        >>> transform = BYELBatchTransform(view_1_transform=view, view_2_transform=view)
         >>> images = torch.randint(0, 256, (4, 3, 40, 40), dtype=torch.uint8)
         >>> views = transform(images)
         >>> len(views), views[0].shape
@@ -517,54 +446,23 @@ class BYELBatchTransform(nn.Module):
 
     def __init__(
         self,
-        input_size: int = 128,
-        cj_prob: float = 0.3,
-        cj_strength: float = 1.0,
-        cj_bright: float = 0.8,
-        cj_contrast: float = 0.8,
-        cj_sat: float = 0.8,
-        cj_hue: float = 0.2,
-        min_scale: float = 0.08,
-        random_gray_scale: float = 0.2,
-        gaussian_blur: float = 0.2,
-        kernel_size: int = 3,
-        sigmas: tuple[float, float] = (1.0, 2.0),
-        hf_prob: float = 0.5,
-        rr_prob: float = 0.0,
-        rr_degrees: float | tuple[float, float] = 15.0,
-        jpeg_prob: float = 0.0,
-        jpeg_quality: tuple[int, int] = (30, 90),
-        noise_prob: float = 0.0,
-        noise_sigma: float = 0.05,
-        erase_prob: float = 0.0,
-        erase_scale: tuple[float, float] = (0.02, 0.15),
-        normalize: dict[str, list[float]] | None = IMAGENET_NORMALIZE,
+        view_1_transform: BYELBatchViewTransform | None = None,
+        view_2_transform: BYELBatchViewTransform | None = None,
     ) -> None:
-        """Builds the two-view transform; the arguments are BYELViewTransform's."""
+        """Builds the two-view transform.
+
+        Args:
+            view_1_transform: Transform of the first view, ``None`` for the
+                default :class:`BYELBatchViewTransform`.
+            view_2_transform: Transform of the second view, ``None`` for the
+                default :class:`BYELBatchViewTransform`.
+        """
         super().__init__()
-        self.view_transform = BYELBatchViewTransform(
-            input_size=input_size,
-            cj_prob=cj_prob,
-            cj_strength=cj_strength,
-            cj_bright=cj_bright,
-            cj_contrast=cj_contrast,
-            cj_sat=cj_sat,
-            cj_hue=cj_hue,
-            min_scale=min_scale,
-            random_gray_scale=random_gray_scale,
-            gaussian_blur=gaussian_blur,
-            kernel_size=kernel_size,
-            sigmas=sigmas,
-            hf_prob=hf_prob,
-            rr_prob=rr_prob,
-            rr_degrees=rr_degrees,
-            jpeg_prob=jpeg_prob,
-            jpeg_quality=jpeg_quality,
-            noise_prob=noise_prob,
-            noise_sigma=noise_sigma,
-            erase_prob=erase_prob,
-            erase_scale=erase_scale,
-            normalize=normalize,
+        self.view_1_transform = (
+            BYELBatchViewTransform() if view_1_transform is None else view_1_transform
+        )
+        self.view_2_transform = (
+            BYELBatchViewTransform() if view_2_transform is None else view_2_transform
         )
 
     def forward(
@@ -579,7 +477,8 @@ class BYELBatchTransform(nn.Module):
                 device's global generator.
         """
         views: list[Tensor] = [
-            self.view_transform(images, generator=generator) for _ in range(2)
+            view_transform(images, generator=generator)
+            for view_transform in (self.view_1_transform, self.view_2_transform)
         ]
         return views
 

@@ -11,7 +11,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from lightly_byel import BYELBatchTransform, BYELBatchViewTransform, BYELViewTransform
-from lightly_byel.transforms import batch_transform
+from lightly_byel.transforms import BYELViewSettings, batch_transform
 from lightly_byel.transforms.batch_transform import BYELBatchParams
 
 ALL_OPTIONS: dict[str, Any] = {
@@ -47,6 +47,12 @@ def plain(input_size: int, **options: Any) -> BYELBatchViewTransform:
     return BYELBatchViewTransform(input_size=input_size, **{**identity, **options})
 
 
+def two_views(**options: Any) -> BYELBatchTransform:
+    """Both views from one BYELBatchViewTransform with the given options."""
+    view = BYELBatchViewTransform(**options)
+    return BYELBatchTransform(view_1_transform=view, view_2_transform=view)
+
+
 def whole(batch: int, height: int, width: int) -> Tensor:
     """Crop boxes (top, left, height, width) covering the whole image."""
     return torch.tensor([[0, 0, height, width]]).expand(batch, 4)
@@ -76,7 +82,7 @@ def test_views_have_input_size_float32_and_device(images: Tensor) -> None:
 
 
 def test_two_views_of_the_batch() -> None:
-    views = BYELBatchTransform(input_size=16)(uint8_images())
+    views = two_views(input_size=16)(uint8_images())
     assert isinstance(views, list) and len(views) == 2
     assert [view.shape for view in views] == [(4, 3, 16, 16)] * 2
     assert not torch.equal(views[0], views[1])
@@ -88,6 +94,27 @@ def test_without_normalize_views_lie_in_unit_range() -> None:
         uint8_images(16)
     )
     assert views.min() >= 0.0 and views.max() <= 1.0
+
+
+def test_none_stands_for_the_default_view() -> None:
+    images = uint8_images(8)
+    default = BYELBatchTransform()(images, torch.Generator().manual_seed(5))
+    explicit = BYELBatchTransform(BYELBatchViewTransform(), BYELBatchViewTransform())(
+        images, torch.Generator().manual_seed(5)
+    )
+    for a, b in zip(default, explicit, strict=True):
+        assert torch.equal(a, b)
+    assert [v.shape[-1] for v in default] == [128, 128]
+
+
+def test_each_view_comes_from_its_own_transform() -> None:
+    small = BYELBatchViewTransform(input_size=8)
+    large = BYELBatchViewTransform(input_size=16)
+    transform = BYELBatchTransform(view_1_transform=small, view_2_transform=large)
+    views = transform(uint8_images())
+    assert [v.shape for v in views] == [(4, 3, 8, 8), (4, 3, 16, 16)]
+    only_first = BYELBatchTransform(view_1_transform=small)(uint8_images())
+    assert [v.shape for v in only_first] == [(4, 3, 8, 8), (4, 3, 128, 128)]
 
 
 def test_gray_input_gives_equal_channels() -> None:
@@ -181,7 +208,7 @@ def test_bad_arguments_raise_as_in_the_view_transform(kwargs: dict[str, Any]) ->
     with pytest.raises(ValueError, match=message):
         BYELBatchViewTransform(**kwargs)
     with pytest.raises(ValueError, match=message):
-        BYELBatchTransform(**kwargs)
+        BYELViewSettings(**kwargs)
 
 
 def test_normalisation_buffers_are_not_persistent() -> None:
@@ -201,7 +228,7 @@ def test_normalisation_buffers_are_not_persistent() -> None:
 
 @pytest.mark.parametrize("options", [{}, ALL_OPTIONS], ids=["defaults", "all-options"])
 def test_same_seed_same_views(options: dict[str, Any]) -> None:
-    transform = BYELBatchTransform(input_size=16, **options)
+    transform = two_views(input_size=16, **options)
     images = uint8_images(8)
     first = transform(images, torch.Generator().manual_seed(1234))
     second = transform(images, torch.Generator().manual_seed(1234))
@@ -592,7 +619,7 @@ def test_cuda_matches_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.cuda
 def test_cuda_views_do_not_synchronise() -> None:
     options = {**ALL_OPTIONS, "jpeg_prob": 0.0}
-    transform = BYELBatchTransform(input_size=24, **options).cuda()
+    transform = two_views(input_size=24, **options).cuda()
     images = uint8_images(16, 32, 40).cuda()
     generator = torch.Generator(device="cuda").manual_seed(0)
     transform(images, generator)  # warm-up: library handles, kernels

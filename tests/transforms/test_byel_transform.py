@@ -10,6 +10,7 @@ from torch import Tensor
 from torchvision.transforms import v2
 
 from lightly_byel import BYELTransform, BYELViewTransform
+from lightly_byel.transforms import BYELViewSettings
 
 ALL_OPTIONS = {
     "rr_prob": 0.5,
@@ -25,6 +26,12 @@ def face_like(size: tuple[int, int] = (96, 112), mode: str = "RGB") -> Image.Ima
     pixels = torch.randint(0, 256, (size[1], size[0], 3), generator=generator)
     image = Image.fromarray(pixels.to(torch.uint8).numpy(), mode="RGB")
     return image if mode == "RGB" else image.convert(mode)
+
+
+def two_views(**options: Any) -> BYELTransform:
+    """Both views from one BYELViewTransform with the given options."""
+    view = BYELViewTransform(**options)
+    return BYELTransform(view_1_transform=view, view_2_transform=view)
 
 
 def transforms_of(view: BYELViewTransform) -> list[v2.Transform]:
@@ -44,7 +51,7 @@ def test_two_float32_views_of_input_size() -> None:
 
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "LA", "I;16", "CMYK"])
 def test_pil_modes_become_three_channels(mode: str) -> None:
-    views = BYELTransform(input_size=32)(face_like(mode=mode))
+    views = two_views(input_size=32)(face_like(mode=mode))
     assert [v.shape for v in views] == [(3, 32, 32)] * 2
 
 
@@ -85,7 +92,7 @@ def test_float_tensor_and_pil_agree() -> None:
 
 @pytest.mark.parametrize("options", [{}, ALL_OPTIONS], ids=["defaults", "all-options"])
 def test_same_torch_seed_same_views(options: dict[str, float]) -> None:
-    transform = BYELTransform(input_size=48, **options)
+    transform = two_views(input_size=48, **options)
     image = face_like()
     torch.manual_seed(1234)
     first = transform(image)
@@ -99,11 +106,30 @@ def test_same_torch_seed_same_views(options: dict[str, float]) -> None:
 
 
 def test_views_differ() -> None:
-    transform = BYELTransform(input_size=48)
+    transform = two_views(input_size=48)
     torch.manual_seed(0)
     for _ in range(5):
         view_1, view_2 = transform(face_like())
         assert not torch.equal(view_1, view_2)
+
+
+def test_none_stands_for_the_default_view() -> None:
+    image = face_like()
+    torch.manual_seed(5)
+    default = BYELTransform()(image)
+    torch.manual_seed(5)
+    explicit = BYELTransform(BYELViewTransform(), BYELViewTransform())(image)
+    for a, b in zip(default, explicit, strict=True):
+        assert torch.equal(a, b)
+    assert [v.shape[-1] for v in default] == [128, 128]
+
+
+def test_each_view_comes_from_its_own_transform() -> None:
+    small, large = BYELViewTransform(input_size=16), BYELViewTransform(input_size=32)
+    views = BYELTransform(view_1_transform=small, view_2_transform=large)(face_like())
+    assert [v.shape for v in views] == [(3, 16, 16), (3, 32, 32)]
+    only_first = BYELTransform(view_1_transform=small)(face_like())
+    assert [v.shape for v in only_first] == [(3, 16, 16), (3, 128, 128)]
 
 
 def test_defaults_follow_published_recipe() -> None:
@@ -149,7 +175,7 @@ def test_options_add_their_steps() -> None:
 
 
 def test_without_normalize_views_lie_in_unit_range() -> None:
-    views = BYELTransform(input_size=32, normalize=None, noise_prob=1.0)(face_like())
+    views = two_views(input_size=32, normalize=None, noise_prob=1.0)(face_like())
     for view in views:
         assert view.min() >= 0.0 and view.max() <= 1.0
 
@@ -199,7 +225,7 @@ def test_works_in_a_dataloader() -> None:
     from torch.utils.data import DataLoader, Dataset
 
     class Faces(Dataset[tuple[list[Tensor], int]]):
-        transform = BYELTransform(input_size=32)
+        transform = two_views(input_size=32)
 
         def __len__(self) -> int:
             return 6
@@ -245,7 +271,7 @@ def test_bad_arguments_raise(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BYELViewTransform(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=message):
-        BYELTransform(**kwargs)  # type: ignore[arg-type]
+        BYELViewSettings(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.cuda

@@ -141,7 +141,8 @@ def byel_settings(settings: PretrainSettings) -> str:
 
 def two_view_transform(model: ModelSettings) -> BYELTransform:
     """Returns the two-view transform of the self-supervised methods."""
-    return BYELTransform(input_size=model.input_size, min_scale=model.min_scale)
+    view = one_view_transform(model)
+    return BYELTransform(view_1_transform=view, view_2_transform=view)
 
 
 def one_view_transform(model: ModelSettings) -> BYELViewTransform:
@@ -151,7 +152,8 @@ def one_view_transform(model: ModelSettings) -> BYELViewTransform:
 
 def two_view_batch_transform(model: ModelSettings) -> BYELBatchTransform:
     """Returns the two-view batch transform of the self-supervised methods."""
-    return BYELBatchTransform(input_size=model.input_size, min_scale=model.min_scale)
+    view = one_view_batch_transform(model)
+    return BYELBatchTransform(view_1_transform=view, view_2_transform=view)
 
 
 def one_view_batch_transform(model: ModelSettings) -> BYELBatchViewTransform:
