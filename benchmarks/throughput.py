@@ -163,10 +163,10 @@ def measure(
         )
         batches = DataLoader(PreparedBatches(prepared), batch_size=None)
         if mode == "device-augment":
-            batches = PretrainData(batches, spec.batch_views(model))
+            batches = PretrainData(batches, spec.batch_transform(model))
     elif mode == "files":
         assert data is not None
-        dataset = Transformed(data, range(len(data)), spec.views(model))
+        dataset = Transformed(data, range(len(data)), spec.transform(model))
         batches = loader(
             dataset, step.batch_size, setup.num_workers, True, drop_last=True
         )
@@ -180,7 +180,7 @@ def measure(
             drop_last=True,
         )
         # Augmented on the device, as the cache pipeline of the benchmark does.
-        batches = PretrainData(batches, spec.batch_views(model))
+        batches = PretrainData(batches, spec.batch_transform(model))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times = timed_fit(module, batches, device, step.precision, step.warmup, step.steps)
@@ -207,12 +207,12 @@ def measure_data(
     augment = None
     if mode == "files-data":
         assert data is not None
-        dataset: Any = Transformed(data, range(len(data)), spec.views(model))
+        dataset: Any = Transformed(data, range(len(data)), spec.transform(model))
     else:
         assert cache is not None
         dataset = CachedSubset(cache, range(len(cache)))
         if mode == "cache-data":
-            augment = spec.batch_views(model).to(device)
+            augment = spec.batch_transform(model).to(device)
     batches = loader(dataset, step.batch_size, setup.num_workers, True, drop_last=True)
     times: list[float] = []
     last = time.perf_counter()

@@ -302,9 +302,13 @@ def cache_size(config: BenchmarkConfig) -> int:
     synthetic faces (their exact pixels); else the model's input size.
 
     Examples:
+        >>> from dataclasses import replace
         >>> from harness.presets import preset
-        >>> cache_size(preset("default")), cache_size(preset("paper"))
-        (64, 128)
+        >>> config = preset("paper")
+        >>> cache_size(config), config.model.input_size
+        (48, 128)
+        >>> cache_size(replace(config, data=replace(config.data, data_root="lsd")))
+        128
     """
     data = config.data
     if data.cache_size is not None:

@@ -126,7 +126,7 @@ class FilesPipeline(DataPipeline):
     def pretraining(self, spec: MethodSpec) -> tuple[Samples, nn.Module | None]:
         splits = self.splits
         return Transformed(
-            splits.train, splits.train_indices, spec.views(self.model)
+            splits.train, splits.train_indices, spec.transform(self.model)
         ), None
 
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
@@ -150,7 +150,7 @@ class CachePipeline(DataPipeline):
 
     def pretraining(self, spec: MethodSpec) -> tuple[Samples, nn.Module | None]:
         samples = CachedSubset(self.caches.train, self.splits.train_indices)
-        return samples, spec.batch_views(self.model)
+        return samples, spec.batch_transform(self.model)
 
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
         cache = self.caches.train if split == "train" else self.caches.eval

@@ -154,15 +154,13 @@ class AffWild2Expr(LabeledImageFiles):
         frames_root: The folder of video folders in use, ``cropped_aligned`` if
             there is one.
         annotations_dir: The folder of annotation files, as given.
-        classes: The six LSD class names in label order.
-        class_to_idx: Label of each class name.
         videos: The annotated videos whose frames folder exists, in sample order.
         missing_videos: The annotated videos without a frames folder.
         skipped: How many frames were skipped for each reason, ``"neutral"``,
             ``"other"``, ``"unannotated"`` and ``"missing_frame"``.
-        samples: ``(path, label)`` of every sample.
-        targets: The label of every sample.
-        transform: Applied to each RGB image, or ``None``.
+
+    and those of :class:`~lightly_byel.data.images.LabeledImageFiles`, whose
+    ``classes`` are the six LSD class names.
 
     Examples:
         >>> import os, tempfile

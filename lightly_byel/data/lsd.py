@@ -58,12 +58,10 @@ class LSDImageFolder(LabeledImageFiles):
 
     Attributes:
         root: The split folder, as given.
-        classes: The six LSD class names in label order.
-        class_to_idx: Label of each class name.
         class_folders: Name of the folder found for each class present.
-        samples: ``(path, label)`` of every sample.
-        targets: The label of every sample.
-        transform: Applied to each RGB image, or ``None``.
+
+    and those of :class:`~lightly_byel.data.images.LabeledImageFiles`, whose
+    ``classes`` are the six LSD class names.
 
     Examples:
         >>> import os, tempfile

@@ -2,12 +2,14 @@
 
 Every method is a LightningModule built as ``spec.model(model_settings,
 pretrain_settings)``, or with ``spec.build`` that also weighs the supervised
-baseline's classes from the training labels. The BYEL
-ablations are ``functools.partial`` of :class:`BYEL` with one loss option changed;
-the options are saved in the checkpoint, so ``BYEL.load_from_checkpoint(path)``
-rebuilds any of them. The self-supervised methods share one two-view
-:class:`~lightly_byel.BYELTransform`, so that only their objectives differ; the
-supervised baseline gets one view of the same augmentations.
+baseline's classes from the training labels. The BYEL ablations are
+:func:`byel_variant` rows, :class:`BYEL` with one loss option changed. The
+self-supervised methods share one two-view :class:`~lightly_byel.BYELTransform`,
+so that only their objectives differ; the supervised baseline gets one view of
+the same augmentations.
+
+To add a method: a module with its LightningModule (a :class:`PretrainMethod`)
+and one row here.
 
 Examples:
     >>> from harness.settings import ModelSettings, PretrainSettings
@@ -22,6 +24,7 @@ Examples:
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, Literal
 
 import torch
 from PIL import Image
@@ -52,13 +55,12 @@ class MethodSpec:
     Attributes:
         model: Builds the LightningModule, called as
             ``model(model_settings, pretrain_settings, **options)``.
-        transform: Builds the training transform from the model settings: two views
-            for the self-supervised methods, one for the supervised baseline;
-            ``None`` for the no-pretraining control, which is never trained.
-        batch_transform: The same augmentations for uint8 batches on the training
-            device (the cache pipeline); ``None`` where ``transform`` is.
-        uses_labels: Whether training uses the synthetic labels.
         description: One line for reports.
+        views: Augmented views per training image: two for the self-supervised
+            methods, one for the supervised baseline, none for the no-pretraining
+            control, which is never trained. All draw the same augmentations, so
+            that only the objectives differ.
+        uses_labels: Whether training uses the synthetic labels.
         class_weighted: Whether ``model`` takes ``class_weights``, which
             :meth:`build` sets to the inverse class frequencies.
         own_settings: States the settings only this method uses (a momentum, a
@@ -66,37 +68,36 @@ class MethodSpec:
     """
 
     model: Callable[..., PretrainMethod]
-    transform: Callable[[ModelSettings], Transform] | None
-    batch_transform: Callable[[ModelSettings], nn.Module] | None
-    uses_labels: bool
     description: str
+    views: Literal[0, 1, 2] = 2
+    uses_labels: bool = False
     class_weighted: bool = False
     own_settings: Callable[[PretrainSettings], str] = lambda settings: "none"
 
     @property
     def pretrains(self) -> bool:
         """Whether the method trains its encoder (all but the control do)."""
-        return self.transform is not None
+        return self.views > 0
 
-    def views(self, model: ModelSettings) -> Transform:
-        """The training transform of the files pipeline.
+    def transform(self, model: ModelSettings) -> Transform:
+        """The per-sample training transform (files pipeline).
 
         Raises:
             ValueError: For a method that does not pretrain.
         """
-        if self.transform is None:
-            raise ValueError(f"{self.description}: never trained, no transform.")
-        return self.transform(model)
+        self._check_trained()
+        view = one_view_transform(model)
+        return view if self.views == 1 else BYELTransform(view, view)
 
-    def batch_views(self, model: ModelSettings) -> nn.Module:
+    def batch_transform(self, model: ModelSettings) -> nn.Module:
         """The training augmentation of uint8 batches on the device (cache pipeline).
 
         Raises:
             ValueError: For a method that does not pretrain.
         """
-        if self.batch_transform is None:
-            raise ValueError(f"{self.description}: never trained, no transform.")
-        return self.batch_transform(model)
+        self._check_trained()
+        view = one_view_batch_transform(model)
+        return view if self.views == 1 else BYELBatchTransform(view, view)
 
     def build(
         self,
@@ -123,6 +124,10 @@ class MethodSpec:
             return self.model(model, pretrain, class_weights=weights)
         return self.model(model, pretrain)
 
+    def _check_trained(self) -> None:
+        if not self.pretrains:
+            raise ValueError(f"{self.description}: never trained, no transform.")
+
 
 def momentum_settings(settings: PretrainSettings) -> str:
     """The target network's momentum schedule (BYOL, BYEL)."""
@@ -139,61 +144,51 @@ def byel_settings(settings: PretrainSettings) -> str:
     )
 
 
-def two_view_transform(model: ModelSettings) -> BYELTransform:
-    """Returns the two-view transform of the self-supervised methods."""
-    view = one_view_transform(model)
-    return BYELTransform(view_1_transform=view, view_2_transform=view)
-
-
 def one_view_transform(model: ModelSettings) -> BYELViewTransform:
-    """Returns the one-view transform of the supervised baseline."""
+    """Returns one view of the shared training augmentation, per sample."""
     return BYELViewTransform(input_size=model.input_size, min_scale=model.min_scale)
 
 
-def two_view_batch_transform(model: ModelSettings) -> BYELBatchTransform:
-    """Returns the two-view batch transform of the self-supervised methods."""
-    view = one_view_batch_transform(model)
-    return BYELBatchTransform(view_1_transform=view, view_2_transform=view)
-
-
 def one_view_batch_transform(model: ModelSettings) -> BYELBatchViewTransform:
-    """Returns the one-view batch transform of the supervised baseline."""
+    """Returns one view of the shared training augmentation, per batch."""
     return BYELBatchViewTransform(
         input_size=model.input_size, min_scale=model.min_scale
     )
 
 
-METHODS: dict[str, MethodSpec] = {
-    "byel": MethodSpec(
-        model=BYEL,
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
+def byel_variant(description: str, **options: Any) -> MethodSpec:
+    """BYEL with loss options changed, as for an ablation.
+
+    The options are saved in the checkpoint, so ``BYEL.load_from_checkpoint``
+    rebuilds the variant.
+    """
+    return MethodSpec(
+        model=partial(BYEL, **options),
+        description=description,
         uses_labels=True,
-        description="BYEL: BYOL + emotion classifier + emotion vector subtraction",
         own_settings=byel_settings,
+    )
+
+
+METHODS: dict[str, MethodSpec] = {
+    "byel": byel_variant(
+        "BYEL: BYOL + emotion classifier + emotion vector subtraction"
     ),
     "byol": MethodSpec(
         model=BYOL,
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
-        uses_labels=False,
         description="BYOL without labels",
         own_settings=momentum_settings,
     ),
     "simclr": MethodSpec(
         model=SimCLR,
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
-        uses_labels=False,
         description="SimCLR without labels",
         own_settings=lambda settings: f"NT-Xent temperature {settings.temperature}",
     ),
     "supervised": MethodSpec(
         model=Supervised,
-        transform=one_view_transform,
-        batch_transform=one_view_batch_transform,
-        uses_labels=True,
         description="Supervised cross-entropy on the synthetic labels",
+        views=1,
+        uses_labels=True,
         class_weighted=True,
         own_settings=lambda settings: (
             "cross-entropy weighted by inverse class frequency"
@@ -201,35 +196,18 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "random-init": MethodSpec(
         model=RandomInit,
-        transform=None,
-        batch_transform=None,
-        uses_labels=False,
         description="No pretraining: the same encoder as initialised (control)",
+        views=0,
         own_settings=lambda settings: "no pretraining",
     ),
-    "byel-no-subtraction": MethodSpec(
-        model=partial(BYEL, subtract=False),
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
-        uses_labels=True,
-        description="BYEL ablation: no emotion vector subtraction",
-        own_settings=byel_settings,
+    "byel-no-subtraction": byel_variant(
+        "BYEL ablation: no emotion vector subtraction", subtract=False
     ),
-    "byel-no-ce": MethodSpec(
-        model=partial(BYEL, classification_weight=0.0),
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
-        uses_labels=True,
-        description="BYEL ablation: no emotion cross-entropy",
-        own_settings=byel_settings,
+    "byel-no-ce": byel_variant(
+        "BYEL ablation: no emotion cross-entropy", classification_weight=0.0
     ),
-    "byel-no-orth": MethodSpec(
-        model=partial(BYEL, orthonormality_weight=0.0),
-        transform=two_view_transform,
-        batch_transform=two_view_batch_transform,
-        uses_labels=True,
-        description="BYEL ablation: no orthonormality term",
-        own_settings=byel_settings,
+    "byel-no-orth": byel_variant(
+        "BYEL ablation: no orthonormality term", orthonormality_weight=0.0
     ),
 }
 
@@ -244,8 +222,7 @@ __all__ = [
     "SimCLR",
     "Supervised",
     "Transform",
+    "byel_variant",
     "one_view_batch_transform",
     "one_view_transform",
-    "two_view_batch_transform",
-    "two_view_transform",
 ]

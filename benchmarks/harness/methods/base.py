@@ -31,10 +31,11 @@ _Settings = TypeVar("_Settings", ModelSettings, PretrainSettings)
 class PretrainMethod(LightningModule):
     """Base of the pretraining methods: backbone, settings and optimizer.
 
-    Subclasses add their heads and loss and implement ``training_step``. The
-    settings are saved as plain dicts in the hyperparameters, together with the
-    method's own options, so ``Method.load_from_checkpoint(path)`` rebuilds the
-    module.
+    Subclasses add their heads and loss in :meth:`build_heads` (or their
+    constructor) and compute their losses in :meth:`losses`; the training step
+    logs and returns them. The settings are saved as plain dicts in the
+    hyperparameters, together with the method's own options, so
+    ``Method.load_from_checkpoint(path)`` rebuilds the module.
 
     Attributes:
         backbone: The encoder to evaluate, mapping images ``(batch, 3, H, W)`` to
@@ -109,21 +110,38 @@ class PretrainMethod(LightningModule):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def log_losses(self, losses: Mapping[str, Tensor], batch_size: int) -> None:
-        """Logs ``train_loss`` (on the progress bar) and other losses every step.
+    def losses(self, inputs: Any, labels: Tensor) -> Mapping[str, Tensor]:
+        """Computes the method's losses of one batch.
 
         Args:
-            losses: Values by name; ``train_loss`` is shown on the progress bar.
-            batch_size: Samples in the batch, for averaging over an epoch.
+            inputs: The training transform's output: the two views
+                ``[x_1, x_2]``, each ``(batch, 3, H, W)``, of the self-supervised
+                methods, or the images ``(batch, 3, H, W)`` of the supervised one.
+            labels: The class indices ``(batch,)``, unused without labels.
+
+        Returns:
+            Scalars by name: ``train_loss``, the objective, and any of its parts
+            worth logging.
         """
+        raise NotImplementedError(f"{type(self).__name__} computes no losses.")
+
+    def training_step(self, batch: tuple[Any, Tensor], batch_idx: int) -> Tensor:
+        """Computes, logs and returns the loss of a batch ``(inputs, labels)``.
+
+        ``train_loss`` is shown on the progress bar; every loss is logged each step
+        and averaged over the epoch by the batch size.
+        """
+        inputs, labels = batch[0], batch[1]
+        losses = self.losses(inputs, labels)
         for name, value in losses.items():
             self.log(
                 name,
                 value,
                 prog_bar=name == "train_loss",
                 sync_dist=True,
-                batch_size=batch_size,
+                batch_size=len(labels),
             )
+        return losses["train_loss"]
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         """Creates the optimizer and a per-step cosine schedule with warm-up.

@@ -62,32 +62,16 @@ class BYEL(MomentumMethod):
             subtract=subtract,
         )
 
-    def training_step(
-        self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int
-    ) -> Tensor:
-        """Computes the BYEL loss of two views and logs its parts.
-
-        Args:
-            batch: The two views ``[x_1, x_2]``, each ``(batch, 3, H, W)``, and the
-                class indices ``(batch,)``.
-            batch_idx: Index of the batch in the epoch.
-
-        Returns:
-            The scalar loss.
-        """
-        views, labels = batch[0], batch[1]
-        predictions = [self.forward_online(view) for view in views]
-        targets = [self.forward_momentum(view) for view in views]
-        terms = self.criterion.forward_components(
+    def losses(self, inputs: Sequence[Tensor], labels: Tensor) -> dict[str, Tensor]:
+        """The BYEL loss of two labelled views and its parts."""
+        predictions = [self.forward_online(view) for view in inputs]
+        targets = [self.forward_momentum(view) for view in inputs]
+        parts = self.criterion.forward_components(
             predictions, targets, labels, self.prediction_head.classifier
         )
-        self.log_losses(
-            {
-                "train_loss": terms.total,
-                "train_byol": terms.byol,
-                "train_ce": terms.classification,
-                "train_orth": terms.orthonormality,
-            },
-            batch_size=len(labels),
-        )
-        return terms.total
+        return {
+            "train_loss": parts.total,
+            "train_byol": parts.byol,
+            "train_ce": parts.classification,
+            "train_orth": parts.orthonormality,
+        }

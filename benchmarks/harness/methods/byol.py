@@ -24,24 +24,10 @@ class BYOL(MomentumMethod):
         )
         self.criterion = NegativeCosineSimilarity()
 
-    def training_step(
-        self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int
-    ) -> Tensor:
-        """Computes the symmetric BYOL loss of two views; the labels are unused.
-
-        Args:
-            batch: The two views ``[x_1, x_2]``, each ``(batch, 3, H, W)``, and the
-                labels ``(batch,)``.
-            batch_idx: Index of the batch in the epoch.
-
-        Returns:
-            The scalar loss.
-        """
-        views, labels = batch[0], batch[1]
-        p1, p2 = (self.forward_online(view) for view in views)
-        t1, t2 = (self.forward_momentum(view) for view in views)
+    def losses(self, inputs: Sequence[Tensor], labels: Tensor) -> dict[str, Tensor]:
+        """The symmetric BYOL loss of the two views; the labels are unused."""
+        p1, p2 = (self.forward_online(view) for view in inputs)
+        t1, t2 = (self.forward_momentum(view) for view in inputs)
         # Lightly's convention: 2 * (-cos) is BYOL's 2 - 2 cos less a constant, so the
         # loss lies in [-4, 4] and has the same gradients.
-        loss: Tensor = 2 * (self.criterion(p1, t2) + self.criterion(p2, t1))
-        self.log_losses({"train_loss": loss}, batch_size=len(labels))
-        return loss
+        return {"train_loss": 2 * (self.criterion(p1, t2) + self.criterion(p2, t1))}

@@ -22,7 +22,7 @@ class RandomInit(PretrainMethod):
         512
     """
 
-    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+    def losses(self, inputs: Any, labels: Tensor) -> dict[str, Tensor]:
         """Refuses to train: the control is evaluated as initialised.
 
         Raises:

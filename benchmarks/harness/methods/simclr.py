@@ -26,23 +26,9 @@ class SimCLR(PretrainMethod):
             temperature=self.pretrain_settings.temperature, gather_distributed=True
         )
 
-    def training_step(
-        self, batch: tuple[Sequence[Tensor], Tensor], batch_idx: int
-    ) -> Tensor:
-        """Computes the NT-Xent loss of two views; the labels are unused.
-
-        Args:
-            batch: The two views ``[x_1, x_2]``, each ``(batch, 3, H, W)``, and the
-                labels ``(batch,)``.
-            batch_idx: Index of the batch in the epoch.
-
-        Returns:
-            The scalar loss.
-        """
-        views, labels = batch[0], batch[1]
+    def losses(self, inputs: Sequence[Tensor], labels: Tensor) -> dict[str, Tensor]:
+        """The NT-Xent loss of the two views; the labels are unused."""
         # One pass over both views: batch norm sees the views together, as in SimCLR.
-        projections = self.projection_head(self(torch.cat(list(views))))
-        z1, z2 = projections.chunk(len(views))
-        loss: Tensor = self.criterion(z1, z2)
-        self.log_losses({"train_loss": loss}, batch_size=len(labels))
-        return loss
+        projections = self.projection_head(self(torch.cat(list(inputs))))
+        z1, z2 = projections.chunk(len(inputs))
+        return {"train_loss": self.criterion(z1, z2)}

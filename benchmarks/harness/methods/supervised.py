@@ -60,18 +60,9 @@ class Supervised(PretrainMethod):
             "class_weights", None if weights is None else weights.float()
         )
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        """Computes the cross-entropy of a batch of images.
-
-        Args:
-            batch: Images ``(batch, 3, H, W)`` and labels ``(batch,)``.
-            batch_idx: Index of the batch in the epoch.
-
-        Returns:
-            The scalar loss.
-        """
-        images, labels = batch[0], batch[1]
-        logits = self.classifier(self(images))
-        loss = F.cross_entropy(logits, labels, weight=self.class_weights)
-        self.log_losses({"train_loss": loss}, batch_size=len(labels))
-        return loss
+    def losses(self, inputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """The (class-weighted) cross-entropy of a batch of images."""
+        logits = self.classifier(self(inputs))
+        return {
+            "train_loss": F.cross_entropy(logits, labels, weight=self.class_weights)
+        }

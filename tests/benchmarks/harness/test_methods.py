@@ -79,7 +79,7 @@ def test_every_method_trains_two_steps(name: str) -> None:
     module = spec.model(MODEL, PRETRAIN)
     assert isinstance(module, PretrainMethod)
     two_views = name != "supervised"
-    views = spec.views(MODEL)(torch.rand(3, 40, 40))
+    views = spec.transform(MODEL)(torch.rand(3, 40, 40))
     if two_views:
         assert [tuple(v.shape) for v in views] == [(3, 32, 32)] * 2
     else:
@@ -107,9 +107,9 @@ def test_the_random_init_control_is_the_shared_encoder_never_trained() -> None:
     with pytest.raises(RuntimeError, match="never trained"):
         control.training_step((torch.randn(2, 3, 32, 32), torch.zeros(2)), 0)
     with pytest.raises(ValueError, match="never trained"):
-        spec.views(MODEL)
+        spec.transform(MODEL)
     with pytest.raises(ValueError, match="never trained"):
-        spec.batch_views(MODEL)
+        spec.batch_transform(MODEL)
 
 
 @pytest.mark.parametrize(
