@@ -383,6 +383,7 @@ def check(config: BenchmarkConfig) -> None:
     Raises:
         ValueError: Naming the setting and what was expected.
     """
+    from harness.eval_formats import EVAL_FORMATS
     from harness.evaluation.protocols import PROTOCOLS
     from harness.methods import METHODS
 
@@ -400,14 +401,18 @@ def check(config: BenchmarkConfig) -> None:
         raise ValueError("give --data-root or --train-dir/--eval-dir, not both.")
     if (data.train_dir is None) != (data.eval_dir is None):
         raise ValueError("--train-dir and --eval-dir go together.")
-    if data.eval_format == "affwild2-expr":
+    eval_format = EVAL_FORMATS[data.eval_format]
+    if eval_format.needs_annotations:
         if data.eval_dir is None or data.eval_annotations is None:
             raise ValueError(
-                "--eval-format affwild2-expr needs --eval-dir (the frames folder) "
-                "and --eval-annotations (the EXPR annotation folder)."
+                f"--eval-format {data.eval_format} needs --eval-dir "
+                f"({eval_format.description}) and --eval-annotations."
             )
     elif data.eval_annotations is not None:
-        raise ValueError("--eval-annotations needs --eval-format affwild2-expr.")
+        needing = [name for name, f in EVAL_FORMATS.items() if f.needs_annotations]
+        raise ValueError(
+            f"--eval-annotations needs --eval-format {' or '.join(needing)}."
+        )
     if (
         config.pretrain.optimizer_impl == "fused"
         and config.pretrain.optimizer == "lars"

@@ -18,10 +18,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from harness.eval_formats import EVAL_FORMATS
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
-from lightly_byel.data import AffWild2Expr, LabeledImageFiles, LSDImageFolder
+from lightly_byel.data import LabeledImageFiles, LSDImageFolder
 from lightly_byel.data.staging import remove_stale_staging
 from lightly_byel.data.synthfaces import (
     GENERATOR_VERSION,
@@ -146,13 +147,7 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
             "LSD layout" if data.data_root else "embedded synthetic faces (not real)"
         )
     train = LSDImageFolder(train_dir)
-    evaluation: LabeledImageFiles
-    if data.eval_format == "affwild2-expr":
-        if data.eval_annotations is None:
-            raise ValueError("--eval-format affwild2-expr needs --eval-annotations.")
-        evaluation = AffWild2Expr(eval_dir, data.eval_annotations)
-    else:
-        evaluation = LSDImageFolder(eval_dir)
+    evaluation = EVAL_FORMATS[data.eval_format].load(eval_dir, data)
     fraction = config.evaluation.holdout_fraction
     people = generated_identities(train)
     if people is None:
