@@ -15,7 +15,6 @@ from lightly.transforms.utils import IMAGENET_NORMALIZE
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from harness.eval_formats import EVAL_FORMATS
@@ -52,6 +51,25 @@ class Splits:
     holdout_indices: list[int]
     eval: LabeledImageFiles
     description: dict[str, Any]
+
+    def data_record(self) -> dict[str, Any]:
+        """The resolved data of the run, for ``results.json`` and model files.
+
+        ``train`` and ``eval`` are the folders read (the generated faces' folder in
+        the cache, for the embedded default), with their image counts, the format
+        of the eval split and the generator version of generated faces (``None``
+        for other data).
+        """
+        described = self.description
+        return {
+            "train": described["train_dir"],
+            "eval": described["eval_dir"],
+            "eval_format": described["eval_format"],
+            "train_images": described["train_images"],
+            "holdout_images": described["holdout_images"],
+            "eval_images": described["eval_images"],
+            "generator": described["generator"],
+        }
 
 
 class Transformed(Dataset[tuple[Any, int]]):
@@ -162,6 +180,7 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "train_dir": str(train_dir),
         "eval_dir": str(eval_dir),
         "eval_format": data.eval_format,
+        "generator": GENERATOR_VERSION if source.startswith("embedded") else None,
         "train_images": len(train_indices),
         "holdout_images": len(holdout_indices),
         "eval_images": len(evaluation),
@@ -252,18 +271,52 @@ def stratified_split(
     return [i for i in range(len(targets)) if i not in held_set], sorted(held)
 
 
+def network_input(images: Tensor, input_size: int, mean: Tensor, std: Tensor) -> Tensor:
+    """Network input ``(B, 3, S, S)`` of uint8 images ``(B, 3, H, W)``, unaugmented.
+
+    Scales to [0, 1], resizes with antialiasing in floating point and normalises:
+    the one preprocessing of evaluation, of both pipelines and of saved models, so
+    that a saved model predicts what the run scored.
+
+    Examples:
+        >>> mean, std = torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1)
+        >>> white = torch.full((1, 3, 8, 8), 255, dtype=torch.uint8)
+        >>> network_input(white, 4, mean, std).shape, float(white.max()) / 255
+        (torch.Size([1, 3, 4, 4]), 1.0)
+    """
+    x = images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
+    if x.shape[-2:] != (input_size, input_size):
+        x = F.resize(x, [input_size, input_size], antialias=True)
+        x = x.clamp_(0.0, 1.0)
+    return (x - mean) / std
+
+
+class EvalTransform:
+    """One image's network input, as :func:`network_input` makes it (files pipeline).
+
+    Examples:
+        >>> EvalTransform(16)(Image.new("RGB", (24, 24))).shape
+        torch.Size([3, 16, 16])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        mean: Sequence[float] = IMAGENET_NORMALIZE["mean"],
+        std: Sequence[float] = IMAGENET_NORMALIZE["std"],
+    ) -> None:
+        self.input_size = input_size
+        self.mean = torch.tensor(mean).view(1, -1, 1, 1)
+        self.std = torch.tensor(std).view(1, -1, 1, 1)
+
+    def __call__(self, image: Image.Image) -> Tensor:
+        uint8 = F.pil_to_tensor(image.convert("RGB")).unsqueeze(0)
+        return network_input(uint8, self.input_size, self.mean, self.std)[0]
+
+
 def eval_transform(input_size: int) -> Callable[[Image.Image], Tensor]:
     """Resize and normalise, without augmentation: features and scoring."""
-    return v2.Compose(
-        [
-            v2.PILToTensor(),
-            v2.Resize((input_size, input_size), antialias=True),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(
-                mean=IMAGENET_NORMALIZE["mean"], std=IMAGENET_NORMALIZE["std"]
-            ),
-        ]
-    )
+    return EvalTransform(input_size)
 
 
 @dataclass(frozen=True)
@@ -344,11 +397,7 @@ class DevicePreprocess(nn.Module):
         if self.training and self.augment is not None:
             view: Tensor = self.augment(images)
             return view
-        x = images.float().div_(255.0)
-        if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.resize(x, [self.input_size, self.input_size], antialias=True)
-            x = x.clamp_(0.0, 1.0)
-        return (x - self.mean) / self.std
+        return network_input(images, self.input_size, self.mean, self.std)
 
 
 class EpochShuffle(Sampler[int]):

@@ -119,6 +119,10 @@ class DataPipeline(ABC):
             augment: Whether training batches get fine-tuning's augmentation here.
         """
 
+    def backbone_of(self, encoder: nn.Module) -> nn.Module:
+        """The backbone inside an :meth:`encoder` (network input to features)."""
+        return encoder
+
 
 class FilesPipeline(DataPipeline):
     """Each image decoded and transformed in the DataLoader, sample by sample."""
@@ -163,6 +167,13 @@ class CachePipeline(DataPipeline):
         augmentation = one_view_batch_transform(self.model) if augment else None
         preprocess = DevicePreprocess(self.model.input_size, augmentation)
         return nn.Sequential(preprocess, backbone)
+
+    def backbone_of(self, encoder: nn.Module) -> nn.Module:
+        if isinstance(encoder, nn.Sequential) and isinstance(
+            encoder[0], DevicePreprocess
+        ):
+            return encoder[1]
+        return encoder
 
 
 PIPELINES: dict[str, type[DataPipeline]] = {

@@ -26,6 +26,7 @@ from harness.atomic_files import write_text_atomic
 from harness.checkpointed_fit import DivergenceError, FitRecord, checkpointed_fit
 from harness.config import to_dict
 from harness.data import load_splits, missing_eval_classes
+from harness.emotion_model import ModelInfo, save_unit_model
 from harness.evaluation.context import EvalContext
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
@@ -247,6 +248,14 @@ def run_unit(
     outcomes: dict[str, EvalOutcome] = {}
     for protocol in config.run.protocols:
         outcomes[protocol] = PROTOCOLS[protocol].evaluate(context, outcomes)
+    about = ModelInfo(
+        backbone=config.model.backbone,
+        num_ftrs=module.num_ftrs,
+        input_size=config.model.input_size,
+        method=method,
+        seed=seed,
+        data=splits.data_record(),
+    )
     return [
         RunRecord.of(
             method,
@@ -254,6 +263,7 @@ def run_unit(
             outcome,
             None if fit is None else fit.seconds,
             0 if fit is None else fit.images,
+            model=save_unit_model(output, name, outcome, config.model, about),
         )
         for outcome in outcomes.values()
     ]

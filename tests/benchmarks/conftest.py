@@ -74,3 +74,8 @@ def smoke_command(output: Path, *extra: str) -> list[str]:
 def smoke() -> Callable[..., list[str]]:
     """Builds smoke-run command lines: ``smoke(output, *flags)``."""
     return smoke_command
+
+
+@pytest.fixture(scope="module")
+def predict() -> Iterator[ModuleType]:
+    yield from load_script("predict")

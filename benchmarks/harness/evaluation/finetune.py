@@ -8,6 +8,7 @@ schedule is fixed, so the eval split is never looked at before scoring.
 
 import contextlib
 import copy
+import dataclasses
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -166,7 +167,7 @@ def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOu
         head = probe.head
     samples = context.pipeline.augmented(context.pipeline.splits.train_indices)
     unit = context.unit
-    return finetune(
+    outcome = finetune(
         context.pipeline.encoder(context.backbone, augment=True),
         context.num_ftrs,
         context.batches(samples, train=True),
@@ -181,6 +182,10 @@ def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOu
         checkpoint_dir=context.output / "checkpoints" / unit / "finetune",
         unit=f"{unit}, fine-tuning",
         writer=context.writer,
+    )
+    assert outcome.encoder is not None  # finetune always keeps its encoder
+    return dataclasses.replace(
+        outcome, encoder=context.pipeline.backbone_of(outcome.encoder)
     )
 
 
@@ -327,4 +332,6 @@ def finetune(
         epoch,
         fit.seconds,
         fit.images,
+        encoder=model.backbone,
+        head=copy.deepcopy(model.classifier).cpu(),
     )

@@ -5,6 +5,7 @@ features, which takes seconds even for large splits.
 """
 
 import copy
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ Batches = Iterable[Sequence[Any]]
 
 def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOutcome:
     """The ``linear`` protocol: :func:`linear_probe` of the context's encoder."""
-    return linear_probe(
+    outcome = linear_probe(
         context.pipeline.encoder(context.backbone),
         context.num_ftrs,
         context.plain_train(),
@@ -41,6 +42,7 @@ def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOu
         context.one_device,
         context.seed,
     )
+    return dataclasses.replace(outcome, encoder=context.backbone)
 
 
 def linear_probe(
@@ -117,8 +119,11 @@ def linear_probe(
     train_seconds = time.perf_counter() - started
 
     eval_x, eval_y = _features(encoder, eval_loader, device, num_ftrs)
+    # The head on raw features is what a saved model applies, so the eval split
+    # is scored with it.
+    head = raw_features_head(classifier, mean, std)
     with torch.no_grad():
-        predictions = classifier((eval_x - mean) / std).argmax(dim=1).cpu()
+        predictions = head.to(device)(eval_x).argmax(dim=1).cpu()
     y_true, y_pred = eval_y.tolist(), predictions.tolist()
     return scored(
         "linear",
@@ -131,7 +136,8 @@ def linear_probe(
         None if holdout is None else epoch,
         train_seconds,
         len(train_y),
-        head=raw_features_head(classifier, mean, std),
+        encoder=backbone,
+        head=head.cpu(),
     )
 
 

@@ -36,8 +36,11 @@ class EvalOutcome:
             training images once for the linear probe.
         y_true: True classes of the eval split.
         y_pred: Predicted classes of the eval split, in the same order.
-        head: The linear probe's classifier on the encoder's raw features (on the
-            CPU), from which fine-tuning can start; ``None`` for fine-tuning.
+        encoder: The evaluated encoder (the fine-tuned copy for fine-tuning), as
+            the pipeline feeds it; ``None`` where the protocol keeps none.
+        head: The classifier on the encoder's raw features (on the CPU) that
+            predicted the eval split; the linear probe's is where fine-tuning can
+            start from. Saved with ``encoder`` as the unit's model file.
     """
 
     protocol: str
@@ -49,6 +52,7 @@ class EvalOutcome:
     images_per_second: float
     y_true: list[int]
     y_pred: list[int]
+    encoder: nn.Module | None = None
     head: nn.Linear | None = None
 
 
@@ -72,6 +76,7 @@ def scored(
     epoch: int | None,
     train_seconds: float,
     images: int,
+    encoder: nn.Module | None = None,
     head: nn.Linear | None = None,
 ) -> EvalOutcome:
     """The outcome of predictions on the eval split: metrics and their interval.
@@ -88,7 +93,8 @@ def scored(
             of a fixed schedule.
         train_seconds: Seconds of training.
         images: Training images passed through the encoder in that time.
-        head: The linear probe's classifier on raw features, if any.
+        encoder: The evaluated encoder, if kept.
+        head: Its classifier on raw features, if kept.
 
     Examples:
         >>> outcome = scored("linear", [0, 1], [0, 1], ["A", "B"], 10, 0, None,
@@ -108,5 +114,6 @@ def scored(
         images_per_second=images_per_second(images, train_seconds),
         y_true=y_true,
         y_pred=y_pred,
+        encoder=encoder,
         head=head,
     )

@@ -65,6 +65,10 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         lambda v: v is None or _number(v),
         "a finite number or null",
     ),
+    "model": (
+        lambda v: v is None or (isinstance(v, str) and v.startswith("models/")),
+        "a path models/<file> or null",
+    ),
 }
 
 
@@ -90,6 +94,9 @@ class RunRecord:
             method that does not pretrain.
         pretrain_images_per_second: Pretraining images per second; ``None`` as
             above.
+        model: The evaluated encoder and head as a model file, relative to the
+            results folder (``models/<method>-seed<k>-<protocol>.pt``, see
+            :class:`~harness.emotion_model.EmotionModel`); ``None`` if not saved.
     """
 
     method: str
@@ -106,6 +113,7 @@ class RunRecord:
     images_per_second: float
     pretrain_seconds: float | None
     pretrain_images_per_second: float | None
+    model: str | None = None
 
     @classmethod
     def of(
@@ -115,6 +123,7 @@ class RunRecord:
         outcome: EvalOutcome,
         pretrain_seconds: float | None = None,
         pretrain_images: int = 0,
+        model: str | None = None,
     ) -> "RunRecord":
         """The record of one evaluation of a unit's encoder."""
         metrics = outcome.metrics
@@ -135,6 +144,7 @@ class RunRecord:
             pretrain_images_per_second=pretrain_images / pretrain_seconds
             if pretrain_seconds
             else None,
+            model=model,
         )
 
     def to_json(self) -> dict[str, Any]:

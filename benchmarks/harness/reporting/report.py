@@ -35,7 +35,14 @@ def write_report(
     replaced = splits.train.replaced_files + splits.eval.replaced_files
     data_used = {**splits.description, "replaced_files": replaced}
     resolved = {**to_dict(config), "data_used": data_used}
-    write_results_json(output / "results.json", runs, resolved, environment, failures)
+    write_results_json(
+        output / "results.json",
+        runs,
+        resolved,
+        environment,
+        failures,
+        data=splits.data_record(),
+    )
     context = "\n\n".join(
         [settings_text(config, splits), *report_notes(splits, failures, replaced)]
     )

@@ -1,9 +1,10 @@
 """``results.json``: the run records, the configuration and the environment.
 
-``results.json`` holds ``{"runs": [...], "config": {...}, "environment": {...},
-"failed_units": [...]}``: one :class:`~harness.reporting.records.RunRecord` per
-(method, seed, protocol), the resolved configuration, the software and hardware it
-ran on, and the units that stopped with an error.
+``results.json`` holds ``{"runs": [...], "data": {...}, "config": {...},
+"environment": {...}, "failed_units": [...]}``: one
+:class:`~harness.reporting.records.RunRecord` per (method, seed, protocol), the
+folders and counts of the data, the resolved configuration, the software and
+hardware it ran on, and the units that stopped with an error.
 """
 
 import contextlib
@@ -47,17 +48,20 @@ def write_results_json(
     config: Mapping[str, Any],
     environment: Mapping[str, Any],
     failures: Sequence[Mapping[str, Any]] = (),
+    data: Mapping[str, Any] | None = None,
 ) -> None:
-    """Writes ``{"runs", "config", "environment", "failed_units"}`` atomically.
+    """Writes ``{"runs", "data", "config", "environment", "failed_units"}`` atomically.
 
-    ``failed_units`` lists the units that stopped with an error (method, seed,
-    error, time).
+    ``data`` names the folders and counts the results were computed on
+    (:meth:`~harness.data.Splits.data_record`); ``failed_units`` lists the units
+    that stopped with an error (method, seed, error, time).
 
     Raises:
         ValueError: If a value is not finite; nothing is written then.
     """
     results = {
         "runs": [run.to_json() for run in runs],
+        "data": None if data is None else dict(data),
         "config": dict(config),
         "environment": dict(environment),
         "failed_units": [dict(failure) for failure in failures],

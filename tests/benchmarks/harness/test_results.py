@@ -35,6 +35,7 @@ def run(
         "images_per_second": 40.0,
         "pretrain_seconds": 10.0,
         "pretrain_images_per_second": None,
+        "model": f"models/{method}-seed{seed}-{protocol}.pt",
     }
 
 
@@ -50,10 +51,12 @@ RECORDS = [RunRecord(**values) for values in RUNS]
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "out" / "results.json"
     environment = environment_info("cpu")
-    write_results_json(path, RECORDS, {"epochs": 1}, environment)
+    data = {"train": "t", "eval": "e", "generator": None}
+    write_results_json(path, RECORDS, {"epochs": 1}, environment, data=data)
     results = read_results_json(path)
     assert results == {
         "runs": RUNS,
+        "data": data,
         "config": {"epochs": 1},
         "environment": environment,
         "failed_units": [],

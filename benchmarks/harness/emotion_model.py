@@ -1,0 +1,294 @@
+"""A trained expression classifier in one self-describing file, and how to apply it.
+
+Every evaluated unit of a run (method, seed, protocol) is saved as
+``<output>/models/<method>-seed<k>-<protocol>.pt``: the encoder's and the head's
+weights with everything needed to use them, the backbone name, the input size,
+the normalisation, the class names and the data it was trained and scored on.
+:meth:`EmotionModel.load` rebuilds it offline (the backbone is built from its name
+with random weights, then the saved ones are loaded), and :meth:`~EmotionModel.
+predict` and :meth:`~EmotionModel.embed` take PIL images, file paths or image
+tensors and apply the model's own preprocessing.
+
+Examples:
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> from harness.backbones import build_backbone
+    >>> encoder, num_ftrs = build_backbone("resnet10-w8")
+    >>> info = ModelInfo(backbone="resnet10-w8", num_ftrs=num_ftrs, input_size=32)
+    >>> model = EmotionModel(encoder, nn.Linear(num_ftrs, 6), info)
+    >>> path = Path(tempfile.mkdtemp()) / "model.pt"
+    >>> model.save(path)
+    >>> loaded = EmotionModel.load(path)
+    >>> images = [Image.new("RGB", (64, 64)), torch.zeros(3, 40, 40)]
+    >>> prediction = loaded.predict(images)
+    >>> prediction.classes.shape, prediction.probabilities.shape
+    (torch.Size([2]), torch.Size([2, 6]))
+    >>> loaded.embed(Image.new("L", (50, 50))).shape
+    torch.Size([1, 64])
+    >>> loaded.class_names(prediction.classes)[0] in LSD_CLASSES
+    True
+"""
+
+import dataclasses
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+from lightly.transforms.utils import IMAGENET_NORMALIZE
+from PIL import Image
+from torch import Tensor, nn
+from torchvision.transforms.v2 import functional as F
+
+from harness.atomic_files import write_atomic
+from harness.backbones import build_backbone
+from harness.data import network_input
+from harness.evaluation.outcome import EvalOutcome
+from harness.settings import ModelSettings
+from lightly_byel.data import LSD_CLASSES
+
+FILE_FORMAT = "lightly-byel emotion model"
+"""What the ``format`` entry of a model file says."""
+
+FILE_VERSION = 1
+"""The layout of the model file; a newer one is refused with a clear message."""
+
+ImageLike = Image.Image | str | Path | Tensor
+"""One image: a PIL image, a file path, or a ``(3, H, W)`` / ``(1, H, W)`` tensor
+(uint8, or floating point in [0, 1])."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a saved model is and what it needs.
+
+    Attributes:
+        backbone: The harness's backbone name (``resnet10-w16``, ``resnet50``,
+            ``timm:NAME``), built to load the weights into.
+        num_ftrs: Dimension of the encoder's features.
+        input_size: Side of the square network input in pixels.
+        mean: Normalisation mean of each channel, on the [0, 1] scale.
+        std: Normalisation standard deviation of each channel.
+        classes: Class names in label order (the six LSD classes).
+        method: The pretraining method (``byel``, ``supervised``, ...).
+        seed: The unit's seed.
+        protocol: The evaluation that trained the head (``linear``, ``finetune``).
+        data: The data it was trained and scored on (paths, counts, generator
+            version), as the run's ``results.json`` states it.
+    """
+
+    backbone: str
+    num_ftrs: int
+    input_size: int
+    mean: tuple[float, ...] = tuple(IMAGENET_NORMALIZE["mean"])
+    std: tuple[float, ...] = tuple(IMAGENET_NORMALIZE["std"])
+    classes: tuple[str, ...] = LSD_CLASSES
+    method: str = ""
+    seed: int = 0
+    protocol: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Prediction(NamedTuple):
+    """Predicted class indices ``(B,)`` and class probabilities ``(B, classes)``."""
+
+    classes: Tensor
+    probabilities: Tensor
+
+
+class EmotionModel(nn.Module):
+    """An encoder and a linear head on its features, with their preprocessing.
+
+    ``forward`` maps network input ``(B, 3, S, S)`` (already preprocessed) to
+    logits; :meth:`preprocess`, :meth:`predict` and :meth:`embed` take images.
+
+    Args:
+        encoder: Maps network input to features ``(B, num_ftrs)``.
+        head: The classifier on those features.
+        info: What the model is (see :class:`ModelInfo`).
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, encoder: nn.Module, head: nn.Linear, info: ModelInfo) -> None:
+        super().__init__()
+        if (head.in_features, head.out_features) != (info.num_ftrs, len(info.classes)):
+            raise ValueError(
+                f"head maps {head.in_features} features to {head.out_features} "
+                f"classes, expected {info.num_ftrs} to {len(info.classes)}."
+            )
+        self.encoder = encoder
+        self.head = head
+        self.info = info
+        self.register_buffer("mean", torch.tensor(info.mean).view(1, -1, 1, 1), False)
+        self.register_buffer("std", torch.tensor(info.std).view(1, -1, 1, 1), False)
+        self.eval()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits ``(B, classes)`` of network input ``(B, 3, S, S)``."""
+        logits: Tensor = self.head(self.features(x))
+        return logits
+
+    def features(self, x: Tensor) -> Tensor:
+        """Encoder features ``(B, num_ftrs)`` of network input ``(B, 3, S, S)``."""
+        features: Tensor = self.encoder(x)
+        return features.flatten(start_dim=1)
+
+    def preprocess(self, images: ImageLike | Sequence[ImageLike]) -> Tensor:
+        """Network input ``(B, 3, S, S)`` on the model's device.
+
+        Args:
+            images: One image or a sequence of them, or a batch tensor
+                ``(B, C, H, W)``; tensors are uint8, or floating point in [0, 1].
+                Images of any size are resized to the model's input size.
+
+        Raises:
+            ValueError: For a tensor of another shape, or an empty sequence.
+            FileNotFoundError: For a path that does not exist.
+        """
+        if isinstance(images, Tensor) and images.dim() == 4:
+            batch = [_as_rgb(image) for image in images]
+        elif isinstance(images, Image.Image | str | Path | Tensor):
+            batch = [_as_rgb(images)]
+        else:
+            batch = [_as_rgb(image) for image in images]
+        if not batch:
+            raise ValueError("no images to preprocess.")
+        device = self.mean.device
+        size = self.info.input_size
+        return torch.cat(
+            [
+                network_input(image.unsqueeze(0).to(device), size, self.mean, self.std)
+                for image in batch
+            ]
+        )
+
+    @torch.no_grad()
+    def predict(self, images: ImageLike | Sequence[ImageLike]) -> Prediction:
+        """The predicted classes and their probabilities (see :meth:`preprocess`)."""
+        probabilities = self(self.preprocess(images)).softmax(dim=1)
+        return Prediction(probabilities.argmax(dim=1), probabilities)
+
+    @torch.no_grad()
+    def embed(self, images: ImageLike | Sequence[ImageLike]) -> Tensor:
+        """Encoder features ``(B, num_ftrs)`` (see :meth:`preprocess`)."""
+        return self.features(self.preprocess(images))
+
+    def class_names(self, classes: Tensor) -> list[str]:
+        """The names of class indices."""
+        return [self.info.classes[int(index)] for index in classes]
+
+    def save(self, path: str | Path) -> None:
+        """Writes the model file atomically (weights on the CPU)."""
+        content = {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "info": dataclasses.asdict(self.info),
+            "encoder": {k: v.cpu() for k, v in self.encoder.state_dict().items()},
+            "head": {k: v.cpu() for k, v in self.head.state_dict().items()},
+        }
+        buffer = io.BytesIO()
+        torch.save(content, buffer)
+        write_atomic(Path(path), lambda file: file.write(buffer.getvalue()))
+
+    @classmethod
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu"
+    ) -> "EmotionModel":
+        """Reads a model file written by :meth:`save`, on ``device``.
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            ValueError: If it is not a model file of this version, or its weights
+                do not fit its backbone.
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise FileNotFoundError(f"model file {str(file)!r} does not exist.")
+        try:
+            content = torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise ValueError(
+                f"{str(file)!r} is not a readable model file: {error}"
+            ) from None
+        if not isinstance(content, dict) or content.get("format") != FILE_FORMAT:
+            raise ValueError(
+                f"{str(file)!r} is not a {FILE_FORMAT} file (a Lightning checkpoint "
+                "is not one; the run writes models/<unit>-<protocol>.pt)."
+            )
+        if content.get("version") != FILE_VERSION:
+            raise ValueError(
+                f"{str(file)!r} has model file version {content.get('version')!r}; "
+                f"this code reads version {FILE_VERSION}."
+            )
+        values = dict(content["info"])
+        for name in ("mean", "std", "classes"):
+            values[name] = tuple(values[name])
+        info = ModelInfo(**values)
+        encoder, _ = build_backbone(info.backbone)
+        head = nn.Linear(info.num_ftrs, len(info.classes))
+        try:
+            encoder.load_state_dict(content["encoder"])
+            head.load_state_dict(content["head"])
+        except RuntimeError as error:
+            raise ValueError(
+                f"{str(file)!r}: the weights do not fit backbone "
+                f"{info.backbone!r}: {error}"
+            ) from None
+        return cls(encoder, head, info).to(device)
+
+
+def _as_rgb(image: ImageLike) -> Tensor:
+    """A ``(3, H, W)`` uint8 or [0, 1] float tensor of one image."""
+    if isinstance(image, str | Path):
+        path = Path(image)
+        if not path.is_file():
+            raise FileNotFoundError(f"image {str(path)!r} does not exist.")
+        with Image.open(path) as opened:
+            return F.pil_to_tensor(opened.convert("RGB"))
+    if isinstance(image, Image.Image):
+        return F.pil_to_tensor(image.convert("RGB"))
+    if image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(
+            f"expected an image tensor of shape (3, H, W) or (1, H, W), got "
+            f"{tuple(image.shape)}."
+        )
+    return image.expand(3, -1, -1) if image.shape[0] == 1 else image
+
+
+def save_unit_model(
+    output: Path,
+    unit: str,
+    outcome: EvalOutcome,
+    model: ModelSettings,
+    info: ModelInfo,
+) -> str | None:
+    """Saves one evaluated unit's model as ``models/<unit>-<protocol>.pt``.
+
+    Args:
+        output: The run's results folder.
+        unit: The unit's name (``byel-seed0``).
+        outcome: The evaluation, with the encoder and the head it scored with.
+        model: The run's model settings (backbone, features, input size).
+        info: The rest of the model's description (method, seed, data).
+
+    Returns:
+        The file's path relative to ``output``, or ``None`` where the protocol
+        kept no encoder and head.
+    """
+    if outcome.encoder is None or outcome.head is None:
+        return None
+    relative = f"models/{unit}-{outcome.protocol}.pt"
+    described = dataclasses.replace(
+        info,
+        backbone=model.backbone,
+        num_ftrs=outcome.head.in_features,
+        input_size=model.input_size,
+        protocol=outcome.protocol,
+    )
+    encoder = outcome.encoder
+    EmotionModel(encoder, outcome.head, described).save(output / relative)
+    return relative

@@ -1,0 +1,158 @@
+import csv
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from PIL import Image
+
+from lightly_byel.data import LSD_CLASSES
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, affwild2: ModuleType) -> Path:
+    output = tmp_path_factory.mktemp("predict") / "run"
+    argv = ["--preset", "smoke", "--output", str(output), "--num-workers", "0"]
+    # The files pipeline: predict.py's loading mirrors its DataLoader workers.
+    argv += ["--methods", "byel,supervised", "--pipeline", "files"]
+    with pytest.MonkeyPatch.context() as patch:
+        # The session's generated data, as the autouse fixture gives each test.
+        cache = tmp_path_factory.getbasetemp() / "cache"
+        patch.setenv("LIGHTLY_BYEL_CACHE", str(cache))
+        assert affwild2.main(argv) == 0
+    return output
+
+
+def test_every_unit_saves_a_model_and_results_name_the_data(smoke_run: Path) -> None:
+    results = json.loads((smoke_run / "results.json").read_text())
+    assert {run["model"] for run in results["runs"]} == {
+        f"models/{method}-seed0-{protocol}.pt"
+        for method in ("byel", "supervised")
+        for protocol in ("linear", "finetune")
+    }
+    for run in results["runs"]:
+        assert (smoke_run / run["model"]).is_file()
+    data = results["data"]
+    assert Path(data["eval"]).is_dir() and Path(data["train"]).is_dir()
+    assert data["eval_format"] == "lsd" and data["generator"] == "2.0.0"
+    assert data["eval_images"] == 72 and data["train_images"] > 0
+
+
+def test_predict_on_the_eval_split_reproduces_every_score(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    results = json.loads((smoke_run / "results.json").read_text())
+    eval_dir = results["data"]["eval"]
+    for run in results["runs"]:
+        output, summary = tmp_path / "p.csv", tmp_path / "p.json"
+        argv = ["--model", str(smoke_run / run["model"]), "--images", eval_dir]
+        argv += ["--format", "lsd", "--output", str(output), "--summary", str(summary)]
+        assert predict.main([*argv, "--workers", "1", "--batch-size", "7"]) == 0
+        scores = json.loads(summary.read_text())["raw"]
+        assert scores["macro_f1"] == pytest.approx(run["macro_f1"], abs=1e-12)
+        assert scores["accuracy"] == pytest.approx(run["accuracy"], abs=1e-12)
+        rows = _rows(output)
+        assert rows[0] == ["image", "expression", "label"]
+        assert len(rows) == 1 + results["data"]["eval_images"]
+
+
+def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "test_images"
+    folder.mkdir()
+    for number in (10, 2, 1):
+        Image.new("RGB", (40, 40), (number * 20, 90, 30)).save(folder / f"{number}.jpg")
+    (folder / "3.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    output = tmp_path / "predictions.csv"
+    model = smoke_run / "models" / "byel-seed0-finetune.pt"
+    argv = ["--model", str(model), "--images", str(folder), "--output", str(output)]
+    assert predict.main([*argv, "--probabilities", "--workers", "2"]) == 0
+
+    rows = _rows(output)
+    assert rows[0] == ["image", "expression", *(f"p_{c}" for c in LSD_CLASSES)]
+    assert [row[0] for row in rows[1:]] == ["1.jpg", "2.jpg", "10.jpg"]
+    for row in rows[1:]:
+        assert 0 <= int(row[1]) < 6
+        probabilities = [float(p) for p in row[2:]]
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
+        assert int(row[1]) == probabilities.index(max(probabilities))
+    errors = capsys.readouterr().err
+    assert errors.count("skipped (unreadable): 3.jpg") == 1
+    assert errors.count("skipped (not an image file): notes.txt") == 1
+
+
+def test_bad_model_or_folder_is_named_and_nothing_is_written(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "out.csv"
+    checkpoint = next((smoke_run / "checkpoints").rglob("*.ckpt"))
+    model = smoke_run / "models" / "byel-seed0-linear.pt"
+    for argv, message in [
+        (["--model", str(checkpoint), "--images", str(tmp_path)], "is not a"),
+        (["--model", str(tmp_path / "x.pt"), "--images", str(tmp_path)], "not exist"),
+        (["--model", str(model), "--images", str(tmp_path / "none")], "not a folder"),
+        (["--model", str(model), "--images", str(tmp_path)], "no images"),
+    ]:
+        assert predict.main([*argv, "--output", str(output)]) == 2
+        assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_aff_wild2_frames_are_smoothed_within_each_video(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    frames = tmp_path / "frames" / "cropped_aligned"
+    annotations = tmp_path / "annotations"
+    annotations.mkdir()
+    header = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other\n"
+    for video, labels in (("v1", [1, 1, 4, 4, 0]), ("v2", [5, 5, 6])):
+        (frames / video).mkdir(parents=True)
+        for number in range(1, len(labels) + 1):
+            shade = (number * 40, 80, 120)
+            Image.new("RGB", (32, 32), shade).save(frames / video / f"{number:05d}.jpg")
+        (annotations / f"{video}.txt").write_text(
+            header + "".join(f"{label}\n" for label in labels)
+        )
+    output, summary = tmp_path / "aff.csv", tmp_path / "aff.json"
+    model = smoke_run / "models" / "supervised-seed0-finetune.pt"
+    argv = ["--model", str(model), "--images", str(tmp_path / "frames")]
+    argv += ["--format", "affwild2-expr", "--annotations", str(annotations)]
+    argv += ["--output", str(output), "--summary", str(summary), "--smooth", "3"]
+    assert predict.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "raw: macro F1" in printed and "smoothed over 3 frames: macro F1" in printed
+    rows = _rows(output)
+    # The neutral frame is not an LSD class and is skipped, as in the harness.
+    assert [row[0] for row in rows[1:]] == [
+        "cropped_aligned/v1/00001.jpg",
+        "cropped_aligned/v1/00002.jpg",
+        "cropped_aligned/v1/00003.jpg",
+        "cropped_aligned/v1/00004.jpg",
+        "cropped_aligned/v2/00001.jpg",
+        "cropped_aligned/v2/00002.jpg",
+        "cropped_aligned/v2/00003.jpg",
+    ]
+    assert [int(row[2]) for row in rows[1:]] == [0, 0, 3, 3, 4, 4, 5]
+    assert set(json.loads(summary.read_text())) == {"raw", "smoothed over 3 frames"}
+
+
+def test_smoothing_needs_video_frames(predict: ModuleType, tmp_path: Path) -> None:
+    argv = ["--model", "m.pt", "--images", str(tmp_path), "--smooth", "5"]
+    with pytest.raises(SystemExit):
+        predict.main([*argv, "--output", str(tmp_path / "o.csv")])
