@@ -9,6 +9,8 @@ surprise). ``--format lsd`` and ``--format affwild2-expr`` (with
 eval split they reproduce the unit's ``macro_f1`` in ``results.json``.
 ``--smooth N`` averages the class probabilities over N frames of each Aff-Wild2
 video before the argmax, and prints the scores with and without it.
+``--export onnx`` writes the model as an ONNX graph instead, which ``--model``
+also takes (run through onnxruntime; the extra ``onnx``).
 
 Unreadable and non-image files are reported once, by name, and skipped. Images are
 decoded in worker processes and predicted in batches, on the GPU when there is
@@ -34,7 +36,9 @@ from harness.atomic_files import write_atomic, write_text_atomic
 from harness.config import int_at_least
 from harness.emotion_model import EmotionModel
 from harness.evaluation.metrics import classification_metrics
+from harness.onnx_model import export_onnx, load_model
 from harness.prediction import (
+    Classifier,
     ImageSource,
     VideoSmoother,
     image_sources,
@@ -49,13 +53,22 @@ FORMATS = ("flat", "lsd", "affwild2-expr")
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     parser = script_parser(__file__, __doc__)
-    parser.add_argument("--model", type=Path, required=True, help="model file (.pt)")
-    parser.add_argument("--images", type=Path, required=True, help="image folder")
+    parser.add_argument(
+        "--model", type=Path, required=True, help="model file (.pt) or export (.onnx)"
+    )
+    parser.add_argument("--images", type=Path, help="image folder")
     parser.add_argument("--format", choices=FORMATS, default="flat")
     parser.add_argument(
         "--annotations", type=Path, help="Aff-Wild2 EXPR folder (affwild2-expr)"
     )
-    parser.add_argument("--output", type=Path, required=True, help="CSV to write")
+    parser.add_argument(
+        "--output", type=Path, required=True, help="CSV to write (or the export)"
+    )
+    parser.add_argument(
+        "--export",
+        choices=("onnx",),
+        help="write the model as ONNX to --output instead of predicting",
+    )
     parser.add_argument(
         "--probabilities", action="store_true", help="add each class's probability"
     )
@@ -72,13 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--summary", type=Path, help="also write the printed scores as JSON here"
     )
     args = parser.parse_args(argv)
+    if args.export is not None:
+        return _export(args.model, args.output)
+    if args.images is None:
+        parser.error("--images is required, unless --export.")
     if args.smooth > 1 and args.format != "affwild2-expr":
         parser.error("--smooth needs --format affwild2-expr (frames of videos).")
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        model = EmotionModel.load(args.model, device)
+        model = load_model(args.model, device)
         sources, passed_over = image_sources(args.images, args.format, args.annotations)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -96,8 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _export(model_file: Path, output: Path) -> int:
+    """Writes the ONNX export of a model file; returns the exit status."""
+    try:
+        export_onnx(EmotionModel.load(model_file), output)
+    except (OSError, ValueError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"ONNX graph (dynamic batch, without preprocessing): {output}")
+    return 0
+
+
 def _write_predictions(
-    model: EmotionModel, sources: Sequence[ImageSource], args: Any
+    model: Classifier, sources: Sequence[ImageSource], args: Any
 ) -> dict[str, dict[str, Any]]:
     """Streams the CSV; returns the scores of labelled images, by variant."""
     labelled = sources[0].label is not None
@@ -142,7 +170,7 @@ def _write_predictions(
 
 
 def _predictions(
-    model: EmotionModel, sources: Sequence[ImageSource], args: Any
+    model: Classifier, sources: Sequence[ImageSource], args: Any
 ) -> Iterator[tuple[int, Tensor, int]]:
     """Yields (source index, probabilities to report, unsmoothed prediction)."""
     smoother = VideoSmoother(args.smooth)

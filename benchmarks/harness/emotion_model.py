@@ -5,9 +5,9 @@ Every evaluated unit of a run (method, seed, protocol) is saved as
 weights with everything needed to use them, the backbone name, the input size,
 the normalisation, the class names and the data it was trained and scored on.
 :meth:`EmotionModel.load` rebuilds it offline (the backbone is built from its name
-with random weights, then the saved ones are loaded), and :meth:`~EmotionModel.
-predict` and :meth:`~EmotionModel.embed` take PIL images, file paths or image
-tensors and apply the model's own preprocessing.
+with random weights, then the saved ones are loaded), and its ``predict`` and
+``embed`` take PIL images, file paths or image tensors and apply the model's own
+preprocessing.
 
 Examples:
     >>> import tempfile

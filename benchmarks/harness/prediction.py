@@ -13,17 +13,36 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from harness.data import EvalTransform
-from harness.emotion_model import EmotionModel
+from harness.emotion_model import ModelInfo
 from harness.eval_formats import EVAL_FORMATS
 from harness.settings import DataSettings
 from lightly_byel.data.images import is_image_name, load_rgb, natural_key
+
+
+class Classifier(Protocol):
+    """What prediction needs of a model, saved or exported to ONNX.
+
+    :class:`~harness.emotion_model.EmotionModel` and
+    :class:`~harness.onnx_model.OnnxEmotionModel` are two.
+
+    Attributes:
+        info: Its description (input size, normalisation, classes).
+        mean: Its normalisation mean, on the device it runs on.
+    """
+
+    info: ModelInfo
+    mean: Tensor
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Logits ``(B, classes)`` of network input ``(B, 3, S, S)``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ class ImageSamples(Dataset[tuple[Tensor | None, int]]):
         model: The model whose preprocessing is applied.
     """
 
-    def __init__(self, sources: Sequence[ImageSource], model: EmotionModel) -> None:
+    def __init__(self, sources: Sequence[ImageSource], model: Classifier) -> None:
         self.sources = sources
         self.transform = EvalTransform(
             model.info.input_size, model.info.mean, model.info.std
@@ -144,7 +163,7 @@ def collate_readable(samples: Sequence[tuple[Tensor | None, int]]) -> Batch:
 
 
 def predict_batches(
-    model: EmotionModel,
+    model: Classifier,
     sources: Sequence[ImageSource],
     batch_size: int,
     workers: int,

@@ -1,9 +1,11 @@
 import csv
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 from PIL import Image
 
 from lightly_byel.data import LSD_CLASSES
@@ -156,3 +158,45 @@ def test_smoothing_needs_video_frames(predict: ModuleType, tmp_path: Path) -> No
     argv = ["--model", "m.pt", "--images", str(tmp_path), "--smooth", "5"]
     with pytest.raises(SystemExit):
         predict.main([*argv, "--output", str(tmp_path / "o.csv")])
+
+
+def test_the_onnx_export_predicts_what_the_model_file_does(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    pytest.importorskip("onnxruntime")
+    from harness.emotion_model import EmotionModel
+    from harness.onnx_model import OnnxEmotionModel
+
+    model_file = smoke_run / "models" / "byel-seed0-finetune.pt"
+    exported = tmp_path / "model.onnx"
+    argv = ["--model", str(model_file), "--export", "onnx", "--output", str(exported)]
+    assert predict.main(argv) == 0
+    model, onnx = EmotionModel.load(model_file), OnnxEmotionModel(exported)
+    assert onnx.info == model.info
+    for batch in (1, 5):  # the batch dimension is dynamic
+        x = torch.randn(batch, 3, model.info.input_size, model.info.input_size)
+        torch.testing.assert_close(onnx(x), model(x), rtol=0, atol=1e-4)
+
+    eval_dir = json.loads((smoke_run / "results.json").read_text())["data"]["eval"]
+    outputs = {}
+    for name, path in (("pt", model_file), ("onnx", exported)):
+        outputs[name] = tmp_path / f"{name}.csv"
+        argv = ["--model", str(path), "--images", eval_dir, "--format", "lsd"]
+        assert predict.main([*argv, "--output", str(outputs[name])]) == 0
+    assert _rows(outputs["onnx"]) == _rows(outputs["pt"])
+
+
+def test_without_onnx_the_extra_to_install_is_named(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("onnx", "onnxscript", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    model_file = smoke_run / "models" / "byel-seed0-linear.pt"
+    argv = ["--model", str(model_file), "--export", "onnx"]
+    assert predict.main([*argv, "--output", str(tmp_path / "m.onnx")]) == 2
+    assert "pip install '.[onnx]'" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
