@@ -67,3 +67,27 @@ def test_synthetic_faces_example_runs(
     assert len(train) == len(shifted) == 12  # type: ignore[arg-type]
     views, label = train[0]  # type: ignore[index]
     assert views[0].shape == (3, 64, 64) and label == 0
+
+
+def test_trained_model_example_runs_as_a_doctest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import doctest
+
+    from harness.backbones import build_backbone
+    from harness.emotion_model import EmotionModel, ModelInfo
+
+    (block,) = re.findall(r"```pycon\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    # The files the example names, as a default run and the user would have them.
+    monkeypatch.chdir(tmp_path)
+    encoder, num_ftrs = build_backbone("resnet10-w8")
+    info = ModelInfo("resnet10-w8", num_ftrs, 32, method="byel", protocol="finetune")
+    model = EmotionModel(encoder, torch.nn.Linear(num_ftrs, 6), info)
+    model.save(tmp_path / "runs/affwild2/models/byel-seed0-finetune.pt")
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(tmp_path / "face.jpg")
+    Image.new("L", (48, 40), 90).save(tmp_path / "other_face.png")
+
+    test = doctest.DocTestParser().get_doctest(block, {}, "README", str(README), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == doctest.TestResults(0, 6)

@@ -79,3 +79,8 @@ def smoke() -> Callable[..., list[str]]:
 @pytest.fixture(scope="module")
 def predict() -> Iterator[ModuleType]:
     yield from load_script("predict")
+
+
+@pytest.fixture(scope="module")
+def predict_speed() -> Iterator[ModuleType]:
+    yield from load_script("predict_speed")
