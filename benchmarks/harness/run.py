@@ -91,9 +91,13 @@ class RunSummary:
 def run_benchmark(config: BenchmarkConfig) -> RunSummary:
     """Runs every unit of the configuration and writes the results.
 
+    With ``resume`` one command serves every start of a job: in a missing or empty
+    folder it starts the run, in an interrupted one it continues (finished units
+    are read back, an unfinished one continues from its last checkpoint), and on a
+    finished run it returns at once, leaving the results as they are.
+
     Raises:
         FileExistsError: If the folder holds a run and ``resume`` is off.
-        FileNotFoundError: If ``resume`` is on and the folder does not exist.
         ResumeRefusedError: If ``resume`` is on and the run in the folder was made
             with other settings, data or code.
         RunLockedError: If another process is writing to the folder.
@@ -102,10 +106,9 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
     """
     output = output_folder(config)
     folder = RunFolder(output)
-    if config.run.resume and not output.is_dir():
-        raise FileNotFoundError(
-            f"--resume: results folder {str(output)!r} does not exist."
-        )
+    if config.run.resume and not folder.holds_a_run():
+        print(f"--resume: no run in {output} yet; starting it.")
+        config = replace(config, run=replace(config.run, resume=False))
     # Under DDP every process runs this; only the first checks and writes files.
     writer = getattr(rank_zero_only, "rank", 0) == 0
     if not writer:
@@ -120,6 +123,9 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
         identity = settings_identity(config)
         if config.run.resume:
             folder.check_identity(identity, ("settings", "code"))
+            if _finished(config, folder):
+                print(f"--resume: every unit in {output} is finished; nothing to do.")
+                return RunSummary(output, [])
         write_text_atomic(
             output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
         )
@@ -267,6 +273,21 @@ def run_unit(
         )
         for outcome in outcomes.values()
     ]
+
+
+def _finished(config: BenchmarkConfig, folder: RunFolder) -> bool:
+    """Whether every unit has its results and the report was written.
+
+    A unit that stopped with an error is not finished: resuming runs it again.
+    """
+    names = [
+        f"{method}-seed{seed}"
+        for seed in config.run.seeds
+        for method in config.run.methods
+    ]
+    return (folder.root / "results.json").is_file() and all(
+        folder.read_unit(name) is not None for name in names
+    )
 
 
 def _distributed(hardware: dict[str, Any]) -> bool:

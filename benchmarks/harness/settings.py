@@ -169,8 +169,9 @@ class RunSettings:
     )
     resume: bool = setting(
         False,
-        "continue the run in --output: skip finished units, continue an unfinished "
-        "one from its last checkpoint",
+        "start or continue the run in --output: start it in a missing or empty "
+        "folder, skip finished units, continue an unfinished one from its last "
+        "checkpoint, do nothing on a finished run",
         flag="resume",
     )
 

@@ -107,7 +107,7 @@ def test_cache_pipeline_runs_end_to_end(
     assert config["data"]["pipeline"] == "cache"
 
 
-def test_refuses_to_mix_runs_and_resume_needs_a_run(
+def test_refuses_to_mix_runs_without_resume(
     affwild2: ModuleType,
     smoke: Callable[..., list[str]],
     tmp_path: Path,
@@ -123,11 +123,23 @@ def test_refuses_to_mix_runs_and_resume_needs_a_run(
     started.mkdir(parents=True)
     assert affwild2.main(smoke(tmp_path / "started", "--methods", "byel")) == 2
     assert "holds a run; pass --resume" in capsys.readouterr().err
-    missing = smoke(tmp_path / "missing", "--methods", "byel", "--resume")
-    assert affwild2.main(missing) == 2
-    assert "does not exist" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError):
-        affwild2.main([*missing, "--debug"])
+
+
+def test_resume_starts_a_new_run_and_leaves_a_finished_one_alone(
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # One command line for every start of a job: a requeued job repeats it.
+    command = smoke(tmp_path / "job", "--methods", "supervised", "--resume")
+    assert affwild2.main(command) == 0
+    assert "no run in" in capsys.readouterr().out
+    results = tmp_path / "job" / "results.json"
+    before = (results.read_bytes(), results.stat().st_mtime_ns)
+    assert affwild2.main(command) == 0
+    assert "is finished; nothing to do" in capsys.readouterr().out
+    assert (results.read_bytes(), results.stat().st_mtime_ns) == before
 
 
 def test_resume_skips_finished_units_and_continues_from_the_checkpoint(
