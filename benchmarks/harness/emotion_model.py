@@ -46,7 +46,6 @@ from harness.atomic_files import write_atomic
 from harness.backbones import build_backbone
 from harness.data import network_input
 from harness.evaluation.outcome import EvalOutcome
-from harness.settings import ModelSettings
 from lightly_byel.data import LSD_CLASSES
 
 FILE_FORMAT = "lightly-byel emotion model"
@@ -260,11 +259,7 @@ def _as_rgb(image: ImageLike) -> Tensor:
 
 
 def save_unit_model(
-    output: Path,
-    unit: str,
-    outcome: EvalOutcome,
-    model: ModelSettings,
-    info: ModelInfo,
+    output: Path, unit: str, outcome: EvalOutcome, info: ModelInfo
 ) -> str | None:
     """Saves one evaluated unit's model as ``models/<unit>-<protocol>.pt``.
 
@@ -272,8 +267,8 @@ def save_unit_model(
         output: The run's results folder.
         unit: The unit's name (``byel-seed0``).
         outcome: The evaluation, with the encoder and the head it scored with.
-        model: The run's model settings (backbone, features, input size).
-        info: The rest of the model's description (method, seed, data).
+        info: The model's description but for the protocol, which ``outcome``
+            gives.
 
     Returns:
         The file's path relative to ``output``, or ``None`` where the protocol
@@ -282,13 +277,6 @@ def save_unit_model(
     if outcome.encoder is None or outcome.head is None:
         return None
     relative = f"models/{unit}-{outcome.protocol}.pt"
-    described = dataclasses.replace(
-        info,
-        backbone=model.backbone,
-        num_ftrs=outcome.head.in_features,
-        input_size=model.input_size,
-        protocol=outcome.protocol,
-    )
-    encoder = outcome.encoder
-    EmotionModel(encoder, outcome.head, described).save(output / relative)
+    described = dataclasses.replace(info, protocol=outcome.protocol)
+    EmotionModel(outcome.encoder, outcome.head, described).save(output / relative)
     return relative

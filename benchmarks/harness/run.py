@@ -159,9 +159,7 @@ def _run_units(
     environment = environment_info(device)
     # Seed by seed, so that the first seed compares every method early and the
     # estimate of the time left knows every method's cost after it.
-    order = [
-        (seed, method) for seed in config.run.seeds for method in config.run.methods
-    ]
+    order = units(config)
     names = [f"{method}-seed{seed}" for seed, method in order]
     progress = Progress([method for _, method in order])
     for (seed, method), name in zip(order, names, strict=True):
@@ -269,7 +267,7 @@ def run_unit(
             outcome,
             None if fit is None else fit.seconds,
             0 if fit is None else fit.images,
-            model=save_unit_model(output, name, outcome, config.model, about),
+            model=save_unit_model(output, name, outcome, about),
         )
         for outcome in outcomes.values()
     ]
@@ -280,14 +278,16 @@ def _finished(config: BenchmarkConfig, folder: RunFolder) -> bool:
 
     A unit that stopped with an error is not finished: resuming runs it again.
     """
-    names = [
-        f"{method}-seed{seed}"
-        for seed in config.run.seeds
-        for method in config.run.methods
-    ]
     return (folder.root / "results.json").is_file() and all(
-        folder.read_unit(name) is not None for name in names
+        folder.read_unit(f"{method}-seed{seed}") is not None
+        for seed, method in units(config)
     )
+
+
+def units(config: BenchmarkConfig) -> list[tuple[int, str]]:
+    """The run's units ``(seed, method)``, seed by seed, in the order they run."""
+    run = config.run
+    return [(seed, method) for seed in run.seeds for method in run.methods]
 
 
 def _distributed(hardware: dict[str, Any]) -> bool:
