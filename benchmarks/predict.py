@@ -27,6 +27,7 @@ import io
 import json
 import sys
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -133,8 +134,8 @@ def _write_predictions(
     header = ["image", "expression"] + (["label"] if labelled else [])
     if args.probabilities:
         header += [f"p_{name}" for name in classes]
-    truth: dict[str, list[int]] = {"raw": [], "smoothed": []}
-    predicted: dict[str, list[int]] = {"raw": [], "smoothed": []}
+    # A byte per labelled image, not a Python list of results.
+    truth, raw_predicted, predicted = array("B"), array("B"), array("B")
 
     def write(file: IO[bytes]) -> None:
         text = io.TextIOWrapper(file, encoding="utf-8", newline="")
@@ -146,10 +147,9 @@ def _write_predictions(
             row: list[Any] = [source.name, expression]
             if source.label is not None:
                 row.append(source.label)
-                truth["smoothed"].append(source.label)
-                predicted["smoothed"].append(expression)
-                truth["raw"].append(source.label)
-                predicted["raw"].append(raw)
+                truth.append(source.label)
+                predicted.append(expression)
+                raw_predicted.append(raw)
             if args.probabilities:
                 row += [f"{p:.6f}" for p in probabilities.tolist()]
             writer.writerow(row)
@@ -157,14 +157,14 @@ def _write_predictions(
         text.detach()
 
     write_atomic(args.output, write)
-    if not labelled or not truth["raw"]:
+    if not labelled or not truth:
         return {}
     names = list(classes)
-    raw = classification_metrics(truth["raw"], predicted["raw"], names)
+    raw = classification_metrics(list(truth), list(raw_predicted), names)
     scores: dict[str, dict[str, Any]] = {"raw": dict(raw)}
     if args.smooth > 1:
         scores[f"smoothed over {args.smooth} frames"] = dict(
-            classification_metrics(truth["smoothed"], predicted["smoothed"], names)
+            classification_metrics(list(truth), list(predicted), names)
         )
     return scores
 
