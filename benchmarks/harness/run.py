@@ -12,7 +12,7 @@ stays non-finite is recorded as failed, and the others go on.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_only
 
 from harness.atomic_files import write_text_atomic
@@ -73,6 +74,17 @@ def trainer_settings(config: BenchmarkConfig) -> dict[str, Any]:
         "strategy": config.run.strategy,
         "precision": precision,
     }
+
+
+def pretraining_strategy(config: BenchmarkConfig) -> Any:
+    """The strategy of a pretraining Trainer, a new one for each.
+
+    Lightning binds a strategy object to its Trainer. For DDP it carries the run's
+    timeout, since the other processes wait while the first evaluates a unit alone.
+    """
+    if config.run.strategy != "ddp":
+        return config.run.strategy
+    return DDPStrategy(timeout=timedelta(minutes=config.run.ddp_timeout_minutes))
 
 
 @dataclass(frozen=True)
@@ -161,9 +173,16 @@ def _run_units(
     # estimate of the time left knows every method's cost after it.
     order = units(config)
     names = [f"{method}-seed{seed}" for seed, method in order]
+    # Decided once, before any unit runs, by every process alike: the others start
+    # while the first waits in its first fit, so all read the same unit files and
+    # skip the same units (only the first sets unreadable ones aside).
+    earlier = {
+        name: folder.read_unit(name, set_aside=writer) if config.run.resume else None
+        for name in names
+    }
     progress = Progress([method for _, method in order])
     for (seed, method), name in zip(order, names, strict=True):
-        finished = folder.read_unit(name) if config.run.resume and writer else None
+        finished = earlier[name]
         if finished is not None:
             print(f"{method}, seed {seed}: finished earlier, read from the run folder")
             progress.skip(method)
@@ -239,6 +258,7 @@ def run_unit(
                 "sync_batchnorm": _distributed(hardware) and uses_gpu(config),
                 "log_every_n_steps": 1,
                 **hardware,
+                "strategy": pretraining_strategy(config),
             },
             writer=writer,
         )

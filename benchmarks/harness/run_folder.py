@@ -80,11 +80,12 @@ class RunFolder:
         """The file of a unit (``byel-seed0``)."""
         return self.units / f"{name}{suffix}"
 
-    def read_unit(self, name: str) -> list[RunRecord] | None:
+    def read_unit(self, name: str, set_aside: bool = True) -> list[RunRecord] | None:
         """The records of a finished unit; ``None`` if it has not finished.
 
-        A unit file that does not read back as valid runs is set aside as
-        ``<file>.corrupt`` and reported, and the unit counts as unfinished.
+        A unit file that does not read back as valid runs counts as unfinished;
+        with ``set_aside`` (the writing process) it is renamed ``<file>.corrupt``
+        and reported.
         """
         path = self.unit_path(name)
         if not path.is_file():
@@ -93,6 +94,8 @@ class RunFolder:
             runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
             records = [RunRecord.from_json(run, str(path)) for run in runs]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            if not set_aside:
+                return None
             aside = path.with_name(f"{path.name}.corrupt")
             path.replace(aside)
             self.report(

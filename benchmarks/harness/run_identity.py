@@ -26,7 +26,13 @@ from lightly_byel.data import LabeledImageFiles
 IDENTITY_FILE = "run.json"
 # Settings that a resumed run may change: where it writes, how it starts, and which
 # units it runs (each unit's results depend only on the rest).
-_FREE = ("run.output", "run.resume", "run.methods", "run.seeds")
+_FREE = (
+    "run.output",
+    "run.resume",
+    "run.methods",
+    "run.seeds",
+    "run.ddp_timeout_minutes",
+)
 _HARNESS = Path(__file__).resolve().parent
 _LIBRARY = Path(lightly_byel.__file__).resolve().parent
 

@@ -159,6 +159,14 @@ class RunSettings:
     strategy: str = setting(
         "auto", "Lightning strategy (auto, ddp, ...)", flag="strategy"
     )
+    ddp_timeout_minutes: float = setting(
+        720.0,
+        "with --strategy ddp, how long a process waits for the others; the first "
+        "evaluates each unit alone while the rest wait, so it must cover the "
+        "longest evaluation (the paper preset's fine-tuning); torch's default is 30",
+        flag="ddp_timeout_minutes",
+        above=0.0,
+    )
     precision: Precision | None = setting(
         None,
         "Lightning precision; null for bf16-mixed on a GPU and 32-true elsewhere",
