@@ -79,8 +79,8 @@ def search_cell(
         "--output",
         str(folder),
     ]
-    # A folder from an interrupted search is continued, not refused.
-    config = resolve([*argv, "--resume"] if folder.is_dir() else argv)
+    # Started, continued after an interruption, or read back when finished.
+    config = resolve([*argv, "--resume"])
     started = time.perf_counter()
     run_benchmark(config)
     seconds = time.perf_counter() - started

@@ -19,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import yaml
-from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -32,6 +32,7 @@ from harness.evaluation.context import EvalContext
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
+from harness.monitoring import pretrain_monitor
 from harness.pipelines import DataPipeline, make_pipeline
 from harness.preflight import preflight
 from harness.progress import Progress
@@ -41,6 +42,7 @@ from harness.reporting.results import environment_info
 from harness.run_folder import RunFolder
 from harness.run_identity import data_identity, settings_identity
 from harness.run_lock import run_lock
+from harness.run_logs import training_loggers
 from harness.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
 
@@ -136,6 +138,11 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
         if config.run.resume:
             folder.check_identity(identity, ("settings", "code"))
             if _finished(config, folder):
+                # Indexing the images is cheap next to training; a finished run
+                # over other data is still refused.
+                splits = load_splits(config)
+                data = data_identity(splits.train, splits.eval)
+                folder.check_identity({"data": data}, ("data",))
                 print(f"--resume: every unit in {output} is finished; nothing to do.")
                 return RunSummary(output, [])
         write_text_atomic(
@@ -242,25 +249,12 @@ def run_unit(
     )
     module = spec.build(model, config.pretrain, train_labels)
     fit: FitRecord | None = None
+    monitored: dict[str, float] = {}
     writer = getattr(rank_zero_only, "rank", 0) == 0
     if spec.pretrains:
         print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
-        fit = checkpointed_fit(
-            module,
-            pipeline.pretraining_data(spec, seed),
-            None,
-            config.pretrain.epochs,
-            output / "checkpoints" / name / "pretrain",
-            f"{name}, pretraining",
-            {
-                # A resumed fit appends to the same log.
-                "logger": CSVLogger(output / "logs", name=name, version="pretrain"),
-                "sync_batchnorm": _distributed(hardware) and uses_gpu(config),
-                "log_every_n_steps": 1,
-                **hardware,
-                "strategy": pretraining_strategy(config),
-            },
-            writer=writer,
+        fit, monitored = _pretrain(
+            config, pipeline, (method, seed), module, output, hardware
         )
     else:
         print(f"\n== {name}: no pretraining, the encoder as initialised ==")
@@ -288,9 +282,60 @@ def run_unit(
             None if fit is None else fit.seconds,
             0 if fit is None else fit.images,
             model=save_unit_model(output, name, outcome, about),
+            monitored=monitored,
         )
         for outcome in outcomes.values()
     ]
+
+
+def _pretrain(
+    config: BenchmarkConfig,
+    pipeline: DataPipeline,
+    unit: tuple[str, int],
+    module: pl.LightningModule,
+    output: Path,
+    hardware: dict[str, Any],
+) -> tuple[FitRecord, dict[str, float]]:
+    """Pretrains one unit's module, with the monitor and the learning-rate log.
+
+    Args:
+        config: The run's settings.
+        pipeline: The run's data.
+        unit: The method and the seed.
+        module: The method's LightningModule.
+        output: The run's results folder.
+        hardware: The Trainer's hardware settings.
+
+    Returns:
+        What the fit took, and the monitor's last values (none without one).
+    """
+    method, seed = unit
+    name = f"{method}-seed{seed}"
+    monitor = pretrain_monitor(pipeline, config, seed, name)
+    callbacks: list[pl.Callback] = [LearningRateMonitor(logging_interval="step")]
+    if monitor is not None:
+        callbacks.append(monitor)
+    fit = checkpointed_fit(
+        module,
+        pipeline.pretraining_data(METHODS[method], seed),
+        None,
+        config.pretrain.epochs,
+        output / "checkpoints" / name / "pretrain",
+        f"{name}, pretraining",
+        {
+            # A resumed fit appends to the same log.
+            "logger": training_loggers(
+                config.run.logger, output / "logs", name, "pretrain"
+            ),
+            "sync_batchnorm": _distributed(hardware) and uses_gpu(config),
+            "log_every_n_steps": 1,
+            **hardware,
+            "strategy": pretraining_strategy(config),
+        },
+        callbacks=callbacks,
+        writer=getattr(rank_zero_only, "rank", 0) == 0,
+    )
+    return fit, {} if monitor is None else dict(monitor.last)
 
 
 def _finished(config: BenchmarkConfig, folder: RunFolder) -> bool:

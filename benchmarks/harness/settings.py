@@ -16,6 +16,7 @@ ClassBalance = Literal["none", "sampler", "weighted_loss"]
 FinetuneHead = Literal["random", "linear-probe"]
 EvalFormat = Literal["lsd", "affwild2-expr"]
 Pipeline = Literal["files", "cache"]
+LoggerKind = Literal["csv", "tensorboard"]
 Accelerator = Literal["auto", "cpu", "gpu", "cuda"]
 # The loss and the evaluations compute in float32 (or under autocast): pure
 # low-precision weights ("bf16-true", "16-true") and float64 are not supported.
@@ -167,6 +168,11 @@ class RunSettings:
         flag="ddp_timeout_minutes",
         above=0.0,
     )
+    logger: LoggerKind = setting(
+        "csv",
+        "training logs: csv (always written), or tensorboard for TensorBoard too",
+        flag="logger",
+    )
     precision: Precision | None = setting(
         None,
         "Lightning precision; null for bf16-mixed on a GPU and 32-true elsewhere",
@@ -265,6 +271,13 @@ class PretrainSettings:
         0, "linear learning-rate warm-up before the cosine decay", minimum=0
     )
     temperature: float = setting(0.1, "NT-Xent temperature (SimCLR)", above=0.0)
+    monitor_images: int = setting(
+        512,
+        "training images in the bank of the online k-NN monitor, and holdout images "
+        "it scores, after every epoch (0: no monitoring)",
+        flag="monitor_images",
+        minimum=0,
+    )
     optimizer_impl: OptimizerImpl = setting(
         "auto",
         "optimizer kernels: for-loop (one tensor at a time, Lightly's LARS), "

@@ -63,6 +63,33 @@ def test_smoke_run_writes_every_output(
     )
 
 
+def test_pretraining_is_monitored_and_the_monitor_changes_no_score(
+    affwild2: ModuleType, smoke: Callable[..., list[str]], tmp_path: Path
+) -> None:
+    methods = ("--methods", "byel,random-init", "--protocols", "linear")
+    watched, plain = tmp_path / "watched", tmp_path / "plain"
+    assert affwild2.main(smoke(watched, *methods, "--logger", "tensorboard")) == 0
+    assert affwild2.main(smoke(plain, *methods, "--monitor-images", "0")) == 0
+    runs = {
+        name: json.loads((folder / "results.json").read_text())["runs"]
+        for name, folder in (("watched", watched), ("plain", plain))
+    }
+    byel, control = runs["watched"]
+    assert 0.0 <= byel["knn_holdout_macro_f1"] <= 1.0
+    assert byel["embedding_std"] > 0.0 and byel["embedding_spread"] > 0.0
+    assert control["knn_holdout_macro_f1"] is None  # never pretrained
+    assert runs["plain"][0]["knn_holdout_macro_f1"] is None
+    # Measuring leaves training exactly as it would have been.
+    for watched_run, plain_run in zip(runs["watched"], runs["plain"], strict=True):
+        assert watched_run["macro_f1"] == plain_run["macro_f1"]
+        assert watched_run["confusion_matrix"] == plain_run["confusion_matrix"]
+    log = watched / "logs" / "byel-seed0" / "pretrain"
+    header = (log / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"knn_holdout_macro_f1", "embedding_std", "embedding_spread"} <= set(header)
+    assert any(column.startswith("lr-") for column in header)  # the learning rate
+    assert list((log / "tensorboard").glob("events.out.tfevents.*"))
+
+
 def test_random_init_control_and_in_domain_scores(
     affwild2: ModuleType,
     smoke: Callable[..., list[str]],

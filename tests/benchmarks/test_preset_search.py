@@ -56,6 +56,6 @@ def test_search_tabulates_every_combination_and_reuses_finished_ones(
     ]
     capsys.readouterr()
     assert preset_search.main(["--backbones", "resnet10-w8", *argv[2:]]) == 0
-    assert "finished earlier" in capsys.readouterr().out
+    assert "is finished; nothing to do" in capsys.readouterr().out
     again = json.loads((tmp_path / "preset_search.json").read_text())["rows"]
     assert again == [{**rows[0], "cell_seconds": again[0]["cell_seconds"]}]

@@ -16,7 +16,6 @@ from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.loggers import CSVLogger
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -27,7 +26,8 @@ from harness.evaluation.context import EvalContext
 from harness.evaluation.features import extract_features
 from harness.evaluation.metrics import classification_metrics
 from harness.evaluation.outcome import EvalOutcome, scored
-from harness.settings import EvalSettings
+from harness.run_logs import training_loggers
+from harness.settings import EvalSettings, LoggerKind
 from lightly_byel.data import LSD_CLASSES
 
 HOLDOUT_METRIC = "holdout_macro_f1"
@@ -178,6 +178,7 @@ def evaluate(context: EvalContext, earlier: Mapping[str, EvalOutcome]) -> EvalOu
         context.seed,
         context.output / "logs" / unit,
         train_labels=samples.labels(),
+        logger=context.config.run.logger,
         head=head,
         checkpoint_dir=context.output / "checkpoints" / unit / "finetune",
         unit=f"{unit}, fine-tuning",
@@ -199,6 +200,7 @@ def finetune(
     trainer_kwargs: Mapping[str, Any],
     seed: int,
     log_dir: Path | None = None,
+    logger: LoggerKind = "csv",
     train_labels: Sequence[int] | None = None,
     class_names: Sequence[str] = LSD_CLASSES,
     head: nn.Linear | None = None,
@@ -240,6 +242,7 @@ def finetune(
         seed: Seed of the classifier's initialisation, dropout and data order (via
             ``seed_everything``) and of the bootstrap.
         log_dir: Folder for the CSV log, or ``None``.
+        logger: ``csv``, or ``tensorboard`` for a TensorBoard log beside it.
         train_labels: Labels of the training split, for the ``weighted_loss`` class
             weights. If ``None`` they are read with one pass over ``train_loader``,
             which loads every image once.
@@ -293,7 +296,7 @@ def finetune(
     defaults: dict[str, Any] = {
         "logger": False
         if log_dir is None
-        else CSVLogger(log_dir, name="", version="finetune"),
+        else training_loggers(logger, log_dir, "", "finetune"),
         "num_sanity_val_steps": 0,
         "log_every_n_steps": 1,
     }

@@ -221,28 +221,72 @@ def _draw_matrix(axes: "Axes", shares: np.ndarray, class_names: Sequence[str]) -
     return image
 
 
+MONITORED = {
+    "knn_holdout_macro_f1": "k-NN holdout macro F1",
+    "embedding_spread": "embedding spread (std x sqrt(dim))",
+}
+"""The pretraining monitor's columns (:mod:`harness.monitoring`), by label."""
+
+
+def _read_column(
+    rows: Sequence[Mapping[str, str]], column: str
+) -> tuple[list[float], list[float]]:
+    """Steps and values of one column; a resumed fit's repeated step: the last."""
+    points = {float(row["step"]): float(row[column]) for row in rows if row.get(column)}
+    steps = sorted(points)
+    return steps, [points[step] for step in steps]
+
+
 def _read_losses(path: Path) -> tuple[list[float], list[float]]:
     """Steps and training losses of a Lightning CSVLogger ``metrics.csv``.
 
     A resumed fit logs again the steps after its checkpoint; the last value of a
     step counts.
     """
-    with path.open(newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
+    rows = _read_rows(path)
     columns = rows[0].keys() if rows else []
     column = next((c for c in ("train_loss", "train_loss_step") if c in columns), None)
     if column is None:
         raise ValueError(f"{path}: no train_loss column")
-    points = {float(row["step"]): float(row[column]) for row in rows if row.get(column)}
-    steps = sorted(points)
-    return steps, [points[step] for step in steps]
+    return _read_column(rows, column)
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def _plot_monitor(axes: Any, path: Path) -> None:
+    """The monitor's values of a log on a second axis, 0 to 1, where logged."""
+    rows = _read_rows(path)
+    logged = [c for c in MONITORED if rows and c in rows[0]]
+    if not logged:
+        return
+    twin = axes.twinx()
+    for column, style in zip(logged, ("o-", "s--"), strict=False):
+        steps, values = _read_column(rows, column)
+        twin.plot(
+            steps,
+            values,
+            style,
+            color="black",
+            markersize=3,
+            linewidth=1,
+            label=MONITORED[column],
+        )
+    twin.set_ylim(0.0, max(1.0, *(twin.get_ylim()[1:])))
+    twin.set_ylabel("monitor (black)", fontsize=FONT_SIZE)
+    twin.tick_params(labelsize=FONT_SIZE - 1)
+    twin.legend(fontsize=FONT_SIZE - 2, loc="upper right")
 
 
 def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
     """Plots the training loss against the step, one panel per method.
 
     Losses of different methods are on different scales, so each method has its
-    own panel: the logged values, faint, and their running mean.
+    own panel: the logged values, faint, and their running mean. Where the
+    pretraining monitor logged, its k-NN holdout macro F1 and embedding spread
+    are drawn in black on a second axis.
 
     Args:
         csv_logs: ``metrics.csv`` of a Lightning ``CSVLogger`` per method name, with
@@ -274,10 +318,12 @@ def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
         axes.set_ylabel("training loss", fontsize=FONT_SIZE)
         axes.tick_params(labelsize=FONT_SIZE - 1)
         axes.grid(alpha=0.3)
+        _plot_monitor(axes, csv_logs[name])
     for axes in list(grid.flat)[len(curves) :]:
         axes.set_axis_off()
     figure.suptitle(
-        "Training loss (faint: logged values, bold: running mean)",
+        "Training loss (faint: logged values, bold: running mean; black: the "
+        "pretraining monitor)",
         fontsize=FONT_SIZE + 2,
     )
     _save(figure, path)

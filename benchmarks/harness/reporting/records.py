@@ -65,6 +65,15 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         lambda v: v is None or _number(v),
         "a finite number or null",
     ),
+    "knn_holdout_macro_f1": (
+        lambda v: v is None or _number(v),
+        "a finite number or null",
+    ),
+    "embedding_std": (lambda v: v is None or _number(v), "a finite number or null"),
+    "embedding_spread": (
+        lambda v: v is None or _number(v),
+        "a finite number or null",
+    ),
     "model": (
         lambda v: v is None or (isinstance(v, str) and v.startswith("models/")),
         "a path models/<file> or null",
@@ -94,6 +103,13 @@ class RunRecord:
             method that does not pretrain.
         pretrain_images_per_second: Pretraining images per second; ``None`` as
             above.
+        knn_holdout_macro_f1: The pretraining monitor's last online k-NN macro F1
+            on the held-out synthetic images (:mod:`harness.monitoring`); ``None``
+            without pretraining, a holdout split or monitoring.
+        embedding_std: The monitor's last standard deviation of the
+            l2-normalised holdout embeddings; ``None`` as above.
+        embedding_spread: ``embedding_std * sqrt(dim)``: about 1 when the
+            embeddings are spread, near 0 when they collapse; ``None`` as above.
         model: The evaluated encoder and head as a model file, relative to the
             results folder (``models/<method>-seed<k>-<protocol>.pt``, see
             :class:`~harness.emotion_model.EmotionModel`); ``None`` if not saved.
@@ -113,6 +129,9 @@ class RunRecord:
     images_per_second: float
     pretrain_seconds: float | None
     pretrain_images_per_second: float | None
+    knn_holdout_macro_f1: float | None = None
+    embedding_std: float | None = None
+    embedding_spread: float | None = None
     model: str | None = None
 
     @classmethod
@@ -124,8 +143,13 @@ class RunRecord:
         pretrain_seconds: float | None = None,
         pretrain_images: int = 0,
         model: str | None = None,
+        monitored: Mapping[str, float] | None = None,
     ) -> "RunRecord":
-        """The record of one evaluation of a unit's encoder."""
+        """The record of one evaluation of a unit's encoder.
+
+        ``monitored`` holds the pretraining monitor's last values, if any.
+        """
+        last = monitored or {}
         metrics = outcome.metrics
         return cls(
             method=method,
@@ -144,6 +168,9 @@ class RunRecord:
             pretrain_images_per_second=pretrain_images / pretrain_seconds
             if pretrain_seconds
             else None,
+            knn_holdout_macro_f1=last.get("knn_holdout_macro_f1"),
+            embedding_std=last.get("embedding_std"),
+            embedding_spread=last.get("embedding_spread"),
             model=model,
         )
 

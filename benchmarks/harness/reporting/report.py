@@ -1,5 +1,6 @@
 """The files a run's records are reported in: results.json, results.md, the plots."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from harness.config import to_dict
 from harness.data import Splits, missing_eval_classes
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
+from harness.monitoring import collapsed
 from harness.reporting import plots
 from harness.reporting.markdown import results_markdown
 from harness.reporting.records import RunRecord
@@ -44,7 +46,10 @@ def write_report(
         data=splits.data_record(),
     )
     context = "\n\n".join(
-        [settings_text(config, splits), *report_notes(splits, failures, replaced)]
+        [
+            settings_text(config, splits),
+            *report_notes(splits, failures, replaced, runs),
+        ]
     )
     markdown = results_markdown(runs, LSD_CLASSES, TITLES, context)
     write_text_atomic(output / "results.md", markdown)
@@ -98,15 +103,30 @@ def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
 
 
 def report_notes(
-    splits: Splits, failures: list[dict[str, Any]], replaced: list[str]
+    splits: Splits,
+    failures: list[dict[str, Any]],
+    replaced: list[str],
+    runs: Sequence[RunRecord] = (),
 ) -> list[str]:
     """Paragraphs on what the tables lack or hide.
 
-    Eval classes without images, units that failed, and image files that could not
+    Eval classes without images, units that failed, image files that could not
     be read and were replaced by the next readable one (in this process; DataLoader
-    workers warn about theirs in the log).
+    workers warn about theirs in the log), and units whose embeddings collapsed
+    in pretraining.
     """
     notes = []
+    collapsing = {
+        f"{run.method}, seed {run.seed} (embedding spread {run.embedding_spread:.3f})"
+        for run in runs
+        if run.embedding_spread is not None and collapsed(run.embedding_spread)
+    }
+    if collapsing:
+        notes.append(
+            "**Collapsed in pretraining** (the embeddings of the held-out images "
+            "nearly coincide; spread about 1 when healthy): "
+            + ", ".join(sorted(collapsing))
+        )
     missing = missing_eval_classes(splits)
     if missing:
         notes.append(

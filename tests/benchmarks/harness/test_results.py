@@ -35,6 +35,9 @@ def run(
         "images_per_second": 40.0,
         "pretrain_seconds": 10.0,
         "pretrain_images_per_second": None,
+        "knn_holdout_macro_f1": 0.5,
+        "embedding_std": 0.05,
+        "embedding_spread": 0.8,
         "model": f"models/{method}-seed{seed}-{protocol}.pt",
     }
 
