@@ -11,6 +11,7 @@ UPSTREAM = (
     "loss/byel_loss.py",
     "models/modules/heads.py",
     "transforms/byel_view_settings.py",
+    "transforms/jpeg.py",
     "transforms/byel_transform.py",
     "transforms/batch_transform.py",
     "utils/lars.py",

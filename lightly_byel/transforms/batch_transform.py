@@ -4,18 +4,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import partial
-from typing import cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-from torchvision.io import decode_jpeg, encode_jpeg
 
 from lightly_byel.transforms.byel_view_settings import (
     BYELViewSettings,
     _check_positive_int,
     takes_arguments_of,
 )
+from lightly_byel.transforms.jpeg import jpeg_round_trip
 
 _CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
 _ERASE_RATIO = (0.3, 3.3)
@@ -782,8 +781,7 @@ def _jpeg(images: Tensor, quality: Tensor) -> Tensor:
     for index, level in enumerate(quality.tolist()):
         if level > 0:
             pixels = (views[index] * 255).round().clamp(0, 255).to(torch.uint8)
-            encoded = cast(Tensor, encode_jpeg(pixels.cpu(), quality=level))
-            decoded = cast(Tensor, decode_jpeg(encoded))
+            decoded = jpeg_round_trip(pixels, level)
             views[index] = decoded.to(images.device, torch.float32) / 255
     return torch.stack(views)
 

@@ -11,6 +11,7 @@ from lightly_byel.transforms.byel_view_settings import (
     BYELViewSettings,
     takes_arguments_of,
 )
+from lightly_byel.transforms.jpeg import RandomJPEG
 
 
 class BYELViewTransform:
@@ -83,7 +84,7 @@ class BYELViewTransform:
             )
             transforms.append(v2.RandomApply([blur], p=settings.gaussian_blur))
         if settings.jpeg_prob > 0:
-            jpeg = v2.JPEG(quality=settings.jpeg_quality)
+            jpeg = RandomJPEG(settings.jpeg_quality)
             transforms.append(v2.RandomApply([jpeg], p=settings.jpeg_prob))
         transforms.append(v2.ToDtype(torch.float32, scale=True))
         if settings.noise_prob > 0:
