@@ -17,12 +17,14 @@ Outputs go to ``--output`` (default ``runs/affwild2/<timestamp>``): results.json
 results.md, plots, Lightning logs and checkpoints, and the resolved config.yaml.
 """
 
+import signal
 import sys
 from collections.abc import Sequence
 
 from harness.config import resolve
 from harness.run import run_benchmark
 from harness.run_lock import RunLockedError
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 # Mistakes a user can fix from the message alone: a setting, a path, a folder in
 # use, a refused resume. They are shown as one line; --debug shows the traceback.
@@ -34,12 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         0 when every unit finished, 1 when some stopped with an error (they are
-        listed in results.md), 2 on a usage error, which is printed as one line.
+        listed in results.md), 2 on a usage error, which is printed as one line,
+        and 143 (128 + SIGTERM) when a SIGTERM stopped training.
     """
     arguments = sys.argv[1:] if argv is None else list(argv)
     config = resolve(arguments)
     try:
         summary = run_benchmark(config)
+    except SIGTERMException:
+        # Lightning stops a fit on SIGTERM with a SystemExit of status 0; a run
+        # that stopped early must not look finished to a scheduler or a script.
+        print(
+            "python benchmarks/affwild2.py: stopped by SIGTERM; finished units and "
+            "the last epoch checkpoint are kept, --resume continues.",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGTERM
     except USER_ERRORS as error:
         if "--debug" in arguments:
             raise

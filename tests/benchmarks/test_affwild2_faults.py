@@ -306,3 +306,37 @@ def test_missing_eval_classes_and_replaced_images_are_reported(
     assert f"{replaced}:** {broken}" in markdown
     used = read_results_json(output / "results.json")["config"]["data_used"]
     assert used["replaced_files"] == [str(broken)]
+
+
+def test_sigterm_stops_a_run_that_resumes_without_redoing_finished_units(
+    affwild2: ModuleType, smoke: Smoke, tmp_path: Path, generated_data_cache: Path
+) -> None:
+    # What a scheduler sends before it pre-empts a job (SLURM: SIGTERM, then KILL).
+    output = tmp_path / "run"
+    argv = smoke(output, "--methods", "random-init,byel", "--epochs", "8")
+    argv += ["--protocols", "linear"]
+    warm = smoke(tmp_path / "warm", "--methods", "random-init", "--protocols", "linear")
+    assert affwild2.main(warm) == 0  # the data exists, so the signal hits training
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *argv],
+        env={**os.environ, "LIGHTLY_BYEL_CACHE": str(generated_data_cache)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    finished = output / "units" / "random-init-seed0.json"
+    checkpoints = output / "checkpoints" / "byel-seed0" / "pretrain"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        finished.is_file() and list(checkpoints.glob("epoch-*.ckpt"))
+    ):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) != 0  # stopped, not finished
+    assert finished.is_file(), "the first unit did not finish before the signal"
+    before = (finished.read_bytes(), finished.stat().st_mtime_ns)
+    assert not (output / "units" / "byel-seed0.json").exists()
+
+    assert affwild2.main([*argv, "--resume"]) == 0
+    assert (finished.read_bytes(), finished.stat().st_mtime_ns) == before
+    runs = read_results_json(output / "results.json")["runs"]
+    assert [run["method"] for run in runs] == ["random-init", "byel"]
