@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not summary.writer:
+        return 0
     print()
     print((summary.output / "results.md").read_text(encoding="utf-8"))
     print(f"Results, plots and checkpoints: {summary.output}")

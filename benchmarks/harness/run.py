@@ -96,10 +96,13 @@ class RunSummary:
     Attributes:
         output: The results folder.
         failures: One record per unit that stopped with an error.
+        writer: Whether this process wrote the results (under DDP only the first
+            does, and the others may end before it has).
     """
 
     output: Path
     failures: list[dict[str, Any]]
+    writer: bool = True
 
 
 def run_benchmark(config: BenchmarkConfig) -> RunSummary:
@@ -218,7 +221,7 @@ def _run_units(
                 figures=method == config.run.methods[-1],
             )
             print(f"[{progress.status()}]", flush=True)
-    return RunSummary(folder.root, folder.failures() if writer else [])
+    return RunSummary(folder.root, folder.failures() if writer else [], writer)
 
 
 def run_unit(

@@ -58,3 +58,28 @@ def test_two_processes_run_and_resume_the_smoke_preset(
     assert resumed[("byel", "linear")] == scores[("byel", "linear")]
     assert resumed[("byel", "finetune")] == scores[("byel", "finetune")]
     assert set(resumed) == set(scores)
+
+
+def test_torchrun_starts_every_process_and_one_reports(
+    tmp_path: Path, generated_data_cache: Path
+) -> None:
+    # torchrun starts all processes at once; with one unit the others end before
+    # the first has written any result, and must not try to print it.
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += [str(AFFWILD2), "--preset", "smoke", "--output", str(tmp_path / "run")]
+    command += ["--num-workers", "0", "--methods", "supervised", "--protocols"]
+    command += ["linear", "--accelerator", "cpu", "--devices", "2", "--strategy"]
+    command += ["ddp", "--ddp-timeout-minutes", "5"]
+    environment = {**os.environ, "LIGHTLY_BYEL_CACHE": str(generated_data_cache)}
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env=environment,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MEMBER: 2/2" in done.stdout + done.stderr
+    assert done.stdout.count("Results, plots and checkpoints") == 1
+    assert _scores(tmp_path / "run").keys() == {("supervised", "linear")}
