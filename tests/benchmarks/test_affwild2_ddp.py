@@ -12,9 +12,17 @@ AFFWILD2 = Path(__file__).resolve().parents[2] / "benchmarks" / "affwild2.py"
 TIMEOUT_S = 600
 
 
-def _run(output: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(AFFWILD2), "--preset", "smoke", "--output"]
-    command += [str(output), "--num-workers", "0", "--methods", "byel,supervised"]
+def _run(
+    output: Path,
+    cache: Path,
+    *extra: str,
+    methods: str = "byel,supervised",
+    launcher: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """A two-process smoke run; ``launcher`` runs the script (torchrun), else
+    Lightning starts the second process itself."""
+    command = [sys.executable, *launcher, str(AFFWILD2), "--preset", "smoke"]
+    command += ["--output", str(output), "--num-workers", "0", "--methods", methods]
     command += ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp"]
     command += ["--ddp-timeout-minutes", "5", *extra]
     environment = {**os.environ, "LIGHTLY_BYEL_CACHE": str(cache)}
@@ -65,19 +73,13 @@ def test_torchrun_starts_every_process_and_one_reports(
 ) -> None:
     # torchrun starts all processes at once; with one unit the others end before
     # the first has written any result, and must not try to print it.
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
-    command += [str(AFFWILD2), "--preset", "smoke", "--output", str(tmp_path / "run")]
-    command += ["--num-workers", "0", "--methods", "supervised", "--protocols"]
-    command += ["linear", "--accelerator", "cpu", "--devices", "2", "--strategy"]
-    command += ["ddp", "--ddp-timeout-minutes", "5"]
-    environment = {**os.environ, "LIGHTLY_BYEL_CACHE": str(generated_data_cache)}
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=environment,
-        check=False,
+    done = _run(
+        tmp_path / "run",
+        generated_data_cache,
+        "--protocols",
+        "linear",
+        methods="supervised",
+        launcher=("-m", "torch.distributed.run", "--nproc_per_node=2"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "MEMBER: 2/2" in done.stdout + done.stderr
