@@ -23,6 +23,7 @@ import torch
 from harness.backbones import build_backbone
 from harness.checkpointed_fit import EpochCheckpoints
 from harness.methods import BYEL
+from harness.presets import preset
 from harness.reporting.results import read_results_json
 from harness.run_lock import run_lock
 
@@ -261,7 +262,7 @@ def test_settings_that_cannot_work_are_refused_before_any_data(
     extra: list[str],
     message: str,
 ) -> None:
-    backbone, _ = build_backbone("resnet18")
+    backbone, _ = build_backbone(preset("smoke").model.backbone)
     state = {
         key: torch.full_like(value, math.nan) if value.is_floating_point() else value
         for key, value in backbone.state_dict().items()
