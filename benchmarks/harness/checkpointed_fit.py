@@ -135,25 +135,21 @@ class NonFiniteLossGuard(pl.Callback):
         self.patience = patience
         self.streak = 0
 
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
+    def on_before_backward(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor
     ) -> None:
-        loss = outputs["loss"] if isinstance(outputs, Mapping) else outputs
-        finite = loss is None or math.isfinite(float(loss))
+        finite = math.isfinite(float(loss))
         # Every process must stop together, or the others wait for it forever.
         if trainer.strategy.reduce_boolean_decision(finite, all=True):
             self.streak = 0
             return
         self.streak += 1
         if self.streak >= self.patience:
+            # Before the backward pass the step is not yet counted.
+            step = trainer.global_step + 1
             raise DivergenceError(
                 f"{self.unit}: the training loss was not finite for "
-                f"{self.streak} consecutive steps (up to step {trainer.global_step}); "
+                f"{self.streak} consecutive steps (up to step {step}); "
                 "check the learning rate, the precision and any --pretrained "
                 "weights."
             )

@@ -159,8 +159,8 @@ class AffWild2Expr(LabeledImageFiles):
         skipped: How many frames were skipped for each reason, ``"neutral"``,
             ``"other"``, ``"unannotated"`` and ``"missing_frame"``.
 
-    and those of :class:`~lightly_byel.data.images.LabeledImageFiles`, whose
-    ``classes`` are the six LSD class names.
+    The rest, ``classes`` (the LSD class names) among them, are those of
+    :class:`~lightly_byel.data.images.LabeledImageFiles`.
 
     Examples:
         >>> import os, tempfile
@@ -261,12 +261,8 @@ class AffWild2Expr(LabeledImageFiles):
             )
         super().__init__(samples, LSD_CLASSES, transform, check_headers)
 
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{n}={c}" for n, c in self.class_counts().items())
-        return (
-            f"{type(self).__name__}(frames_root={self.frames_root!r}, "
-            f"videos={len(self.videos)}, samples={len(self)}, {counts})"
-        )
+    def _repr_fields(self) -> list[str]:
+        return [f"frames_root={self.frames_root!r}", f"videos={len(self.videos)}"]
 
 
 def _check_folder(path: str, what: str) -> None:

@@ -378,6 +378,15 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             digest.update(line.encode())
         return digest.hexdigest()
 
+    def _repr_fields(self) -> list[str]:
+        """The ``name=value`` fields the repr shows before the sample counts."""
+        return []
+
+    def __repr__(self) -> str:
+        counts = [f"{n}={c}" for n, c in self.class_counts().items()]
+        fields = [*self._repr_fields(), f"samples={len(self)}", *counts]
+        return f"{type(self).__name__}({', '.join(fields)})"
+
     def class_counts(self) -> dict[str, int]:
         """Returns the number of samples of every class, in label order.
 

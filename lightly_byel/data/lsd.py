@@ -124,12 +124,8 @@ class LSDImageFolder(LabeledImageFiles):
             )
         super().__init__(samples, LSD_CLASSES, transform, check_headers)
 
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{n}={c}" for n, c in self.class_counts().items())
-        return (
-            f"{type(self).__name__}(root={os.fspath(self.root)!r}, "
-            f"samples={len(self)}, {counts})"
-        )
+    def _repr_fields(self) -> list[str]:
+        return [f"root={os.fspath(self.root)!r}"]
 
 
 def _class_folders(root: str) -> dict[str, str]:

@@ -257,14 +257,19 @@ def _render_chunk(job: _Job) -> list[list[str]]:
     return rows
 
 
-def _whole(name: str, value: object) -> int:
-    """Returns ``value`` as an int, refusing bools, floats and other non-integers."""
-    # A float would be truncated or fail deep inside the renderer, and a bool is an
-    # int to Python but never a meant size or count.
+def _whole(name: str, value: object, minimum: int) -> int:
+    """Returns ``value`` as an int of at least ``minimum``.
+
+    Bools, floats and other non-integers are refused: a float would be truncated or
+    fail deep inside the renderer, and a bool is an int to Python but never a meant
+    size or count.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(
             f"{name} must be a whole number, got {value!r} ({type(value).__name__})"
         )
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
 
 
@@ -429,22 +434,12 @@ def generate(
         >>> summary.images
         12
     """
-    images_per_class = _whole("images_per_class", images_per_class)
-    image_size = _whole("image_size", image_size)
-    seed = _whole("seed", seed)
-    workers = _whole("workers", workers)
+    images_per_class = _whole("images_per_class", images_per_class, 1)
+    image_size = _whole("image_size", image_size, 16)
+    seed = _whole("seed", seed, 0)
+    workers = _whole("workers", workers, 1)
     if identities is not None:
-        identities = _whole("identities", identities)
-    if images_per_class < 1:
-        raise ValueError(f"images_per_class must be positive, got {images_per_class}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    if image_size < 16:
-        raise ValueError(f"image_size must be at least 16, got {image_size}")
-    if workers < 1:
-        raise ValueError(f"workers must be positive, got {workers}")
-    if identities is not None and identities < 1:
-        raise ValueError(f"identities must be positive, got {identities}")
+        identities = _whole("identities", identities, 1)
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
     per_split = images_per_class * len(LSD_CLASSES)

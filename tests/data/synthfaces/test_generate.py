@@ -129,11 +129,11 @@ def test_refuses_to_overwrite_unless_told(dataset: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"images_per_class": 0}, "images_per_class must be positive, got 0"),
+        ({"images_per_class": 0}, "images_per_class must be at least 1, got 0"),
         ({"image_size": 8}, "image_size must be at least 16, got 8"),
-        ({"workers": 0}, "workers must be positive, got 0"),
-        ({"identities": 0}, "identities must be positive, got 0"),
-        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"workers": 0}, "workers must be at least 1, got 0"),
+        ({"identities": 0}, "identities must be at least 1, got 0"),
+        ({"seed": -1}, "seed must be at least 0, got -1"),
         ({"framing": "tight"}, "framing must be one of .*got 'tight'"),
         ({"train_counts": (1, 2, 3)}, r"train_counts must be 6 .*got \(1, 2, 3\)"),
         ({"eval_counts": (0, 0, 0, 0, 0, 0)}, r"eval_counts must be 6 .*not all zero"),
