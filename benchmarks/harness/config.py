@@ -20,8 +20,7 @@ from dataclasses import Field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-import yaml
-
+from harness.mapping_files import read_mapping
 from harness.presets import PRESETS, preset
 from harness.settings import SECTIONS, BenchmarkConfig
 
@@ -266,20 +265,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"configuration file {str(file)!r} does not exist.")
-    try:
-        values = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValueError(
-            f"configuration file {str(file)!r} is not UTF-8 YAML: {error}"
-        ) from None
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise ValueError(
-            f"configuration file {str(file)!r} must hold a mapping, got "
-            f"{type(values).__name__}."
-        )
-    return values
+    # Whatever its name: YAML, which JSON files are too.
+    return read_mapping(file, is_yaml=True)
 
 
 def to_dict(config: BenchmarkConfig) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import torch
 
 import lightly_byel
 from harness.config import to_dict
+from harness.mapping_files import read_mapping
 from harness.settings import BenchmarkConfig
 from lightly_byel.data import LabeledImageFiles
 
@@ -77,17 +78,7 @@ def read_identity(folder: Path) -> dict[str, Any] | None:
     path = folder / IDENTITY_FILE
     if not path.is_file():
         return None
-    try:
-        identity = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(
-            f"{path} is not valid JSON ({error}); the run's settings cannot be checked."
-        ) from None
-    if not isinstance(identity, dict):
-        raise ValueError(
-            f"{path} must hold an object; the run's settings cannot be checked."
-        )
-    return identity
+    return read_mapping(path, "; the run's settings cannot be checked")
 
 
 def differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:

@@ -12,6 +12,12 @@ from lightly_byel.loss.byel_loss import BYELLoss, BYELLossComponents
 from lightly_byel.models.modules.heads import BYELPredictionHead, EmotionClassifier
 
 
+def _project(backbone: nn.Module, projection_head: nn.Module, x: Tensor) -> Tensor:
+    """Projections of images ``x``: the online or the momentum path of one network."""
+    projections: Tensor = projection_head(backbone(x).flatten(start_dim=1))
+    return projections
+
+
 class BYEL(nn.Module):
     """Bootstrap Your Emotion Latent: BYOL with an emotion classifier [0].
 
@@ -86,32 +92,15 @@ class BYEL(nn.Module):
         return self.prediction_head.classifier
 
     def forward(self, x: Tensor) -> Tensor:
-        """Computes online predictions.
-
-        Args:
-            x: Images of shape ``(batch, 3, H, W)``.
-
-        Returns:
-            Predictions of shape ``(batch, out_dim)``.
-        """
-        features = self.backbone(x).flatten(start_dim=1)
-        projections = self.projection_head(features)
+        """Online predictions ``(batch, out_dim)`` of images ``(batch, 3, H, W)``."""
+        projections = _project(self.backbone, self.projection_head, x)
         predictions: Tensor = self.prediction_head(projections)
         return predictions
 
     @torch.no_grad()
     def forward_momentum(self, x: Tensor) -> Tensor:
-        """Computes target projections with the momentum networks, without gradient.
-
-        Args:
-            x: Images of shape ``(batch, 3, H, W)``.
-
-        Returns:
-            Projections of shape ``(batch, out_dim)``.
-        """
-        features = self.backbone_momentum(x).flatten(start_dim=1)
-        projections: Tensor = self.projection_head_momentum(features)
-        return projections
+        """Target projections ``(batch, out_dim)`` of images, without gradient."""
+        return _project(self.backbone_momentum, self.projection_head_momentum, x)
 
     def loss(self, views: Sequence[Tensor], labels: Tensor | None = None) -> Tensor:
         """Computes the BYEL loss of a batch of two views.

@@ -448,14 +448,7 @@ class BYELBatchTransform(nn.Module):
         view_1_transform: BYELBatchViewTransform | None = None,
         view_2_transform: BYELBatchViewTransform | None = None,
     ) -> None:
-        """Builds the two-view transform.
-
-        Args:
-            view_1_transform: Transform of the first view, ``None`` for the
-                default :class:`BYELBatchViewTransform`.
-            view_2_transform: Transform of the second view, ``None`` for the
-                default :class:`BYELBatchViewTransform`.
-        """
+        """Builds the two-view transform from those of view 1 and view 2."""
         super().__init__()
         self.view_1_transform = (
             BYELBatchViewTransform() if view_1_transform is None else view_1_transform

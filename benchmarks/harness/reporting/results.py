@@ -20,6 +20,7 @@ import torch
 
 import lightly_byel
 from harness.atomic_files import write_text_atomic
+from harness.mapping_files import read_mapping
 from harness.reporting.records import RunRecord
 
 
@@ -76,10 +77,7 @@ def read_results_json(path: Path) -> dict[str, Any]:
     Raises:
         ValueError: If the file is not JSON or does not have the expected fields.
     """
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON: {error}") from error
+    results = read_mapping(path)
     validate_results(results, str(path))
     checked: dict[str, Any] = results
     return checked
