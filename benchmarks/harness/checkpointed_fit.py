@@ -230,7 +230,7 @@ def checkpointed_fit(
         train_loader: Training batches.
         val_loader: Validation batches for every epoch, or ``None``.
         max_epochs: Epochs to train in all.
-        folder: Where the epoch checkpoints are kept (created).
+        folder: Where the epoch checkpoints are kept (created by the writer).
         unit: What is being trained, for messages and errors.
         trainer_kwargs: Further Trainer arguments (hardware, logger, ...).
         callbacks: Further callbacks; their ``state_dict`` goes into the
@@ -244,8 +244,11 @@ def checkpointed_fit(
     Raises:
         DivergenceError: If the loss stays non-finite.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     if writer:
+        # Only the first process makes folders: under torchrun the others start at
+        # the same moment, and a folder of theirs would make the first one, still
+        # checking the output, take it for an earlier run's.
+        folder.mkdir(parents=True, exist_ok=True)
         remove_temporary_files(folder)
     resume_from = newest_readable_checkpoint(folder, set_aside=writer)
     if resume_from is not None:

@@ -98,6 +98,31 @@ def test_a_resumed_fit_takes_the_same_steps_as_an_uninterrupted_one(
     assert record.images == 20 * 8
 
 
+class FolderAtStart(pl.Callback):
+    """Records whether the checkpoint folder exists when training starts."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.existed: bool | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
+        self.existed = self.folder.exists()
+
+
+@pytest.mark.parametrize("writer", [False, True])
+def test_only_the_writing_process_makes_the_folder(
+    tmp_path: Path, writer: bool
+) -> None:
+    # Under torchrun the other processes start with the first: a folder of theirs
+    # would make the first, still checking the output, refuse it as an old run's.
+    folder = tmp_path / "run" / "checkpoints" / "pretrain"
+    seen = FolderAtStart(folder)
+    checkpointed_fit(
+        Noisy(), batches(), None, 1, folder, "test", TRAINER, [seen], writer=writer
+    )
+    assert seen.existed is writer
+
+
 def test_only_the_newest_two_checkpoints_are_kept(tmp_path: Path) -> None:
     fit(tmp_path, 5)
     assert [p.name for p in checkpoints(tmp_path)] == [
