@@ -71,7 +71,7 @@ def _smoke() -> BenchmarkConfig:
         ),
         run=RunSettings(seeds=(0,)),
         # The default's narrow encoder: the whole test suite writes a few hundred
-        # checkpoints, at 1.5 MB each instead of ResNet-18's 180 MB.
+        # checkpoints, at 4-5 MB each instead of ResNet-18's 180 MB.
         model=ModelSettings(
             backbone="resnet10-w16", input_size=32, hidden_dim=64, out_dim=32
         ),
