@@ -57,9 +57,10 @@ from typing import Any
 from xml.etree import ElementTree
 
 import torch
-from harness.atomic_files import write_text_atomic
 from harness.config import int_at_least
 from harness.reporting.results import environment_info, read_results_json
+
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: every section runs from there."""

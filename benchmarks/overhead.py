@@ -44,7 +44,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.atomic_files import write_atomic
 from harness.config import int_at_least
 from harness.methods import METHODS, PretrainMethod
 from harness.reporting.results import environment_info
@@ -60,6 +59,8 @@ from harness.step_timing import (
     timed_fit,
 )
 from torch.utils.data import DataLoader
+
+from lightly_byel.utils.atomic_files import write_atomic
 
 GOAL = 1.05
 """Largest acceptable median ratio of step times, BYEL/BYOL."""

@@ -33,20 +33,16 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
-from harness.atomic_files import write_atomic, write_text_atomic
 from harness.config import int_at_least
-from harness.emotion_model import EmotionModel
 from harness.evaluation.metrics import classification_metrics
-from harness.onnx_model import export_onnx, load_model
-from harness.prediction import (
-    Classifier,
-    ImageSource,
-    VideoSmoother,
-    image_sources,
-    predict_batches,
-)
+from harness.image_sources import ImageSource, image_sources
 from harness.script_flags import script_parser
 from torch import Tensor
+
+from lightly_byel.models.emotion_model import EmotionModel
+from lightly_byel.models.onnx_model import export_onnx, load_model
+from lightly_byel.models.prediction import Classifier, VideoSmoother, predict_batches
+from lightly_byel.utils.atomic_files import write_atomic, write_text_atomic
 
 FORMATS = ("flat", "lsd", "affwild2-expr")
 
@@ -176,7 +172,8 @@ def _predictions(
     smoother = VideoSmoother(args.smooth)
     raw: dict[int, int] = {}
     progress = _Progress(len(sources))
-    batches = predict_batches(model, sources, args.batch_size, args.workers)
+    paths = [source.path for source in sources]
+    batches = predict_batches(model, paths, args.batch_size, args.workers)
     for indices, probabilities, unreadable in batches:
         for index in unreadable:
             print(f"\nskipped (unreadable): {sources[index].name}", file=sys.stderr)

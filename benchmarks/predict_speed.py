@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from harness.backbones import build_backbone
 from harness.config import int_at_least
-from harness.emotion_model import EmotionModel, ModelInfo
 from harness.script_flags import comma_separated, script_parser
 from harness.script_results import shown, write_report
 
 from lightly_byel.data import LSD_CLASSES, generate
+from lightly_byel.models.backbones import build_backbone
+from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 
 BENCHMARKS = Path(__file__).resolve().parent
 
@@ -135,7 +135,7 @@ def _models(root: Path, backbone: str, size: int) -> dict[str, Path]:
     EmotionModel(encoder, torch.nn.Linear(num_ftrs, 6), info).save(model_file)
     models = {"torch": model_file}
     try:
-        from harness.onnx_model import export_onnx
+        from lightly_byel.models.onnx_model import export_onnx
 
         export_onnx(EmotionModel.load(model_file), root / f"model{size}.onnx")
         models["onnx"] = root / f"model{size}.onnx"

@@ -28,12 +28,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.backbones import build_backbone
 from harness.config import int_at_least, resolve
 from harness.reporting.results import read_results_json
 from harness.run import run_benchmark
 from harness.script_flags import comma_separated, script_parser
 from harness.script_results import write_report
+
+from lightly_byel.models.backbones import build_backbone
 
 DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"
 METHODS = ("supervised", "random-init")

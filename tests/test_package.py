@@ -1,7 +1,10 @@
+import ast
 import inspect
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +66,49 @@ def test_generator_starts_without_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# What setup.cfg's install_requires brings; optional packages are imported only
+# inside the functions that need them, with a message naming what to install.
+REQUIRED = {"lightly", "torch", "torchvision", "PIL", "numpy", "lightly_byel"}
+OPTIONAL = {"timm", "onnx", "onnxscript", "onnxruntime"}
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[str, bool]]:
+    """Top-level package of every import, and whether it runs at import time."""
+    functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+    inside = {id(child) for function in functions for child in ast.walk(function)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            yield name.split(".")[0], id(node) not in inside
+
+
+def test_the_library_imports_only_what_it_installs() -> None:
+    root = Path(lightly_byel.__file__).parent
+    for file in sorted(root.rglob("*.py")):
+        for package, at_import in _imports(ast.parse(file.read_text())):
+            if package in sys.stdlib_module_names or package in REQUIRED:
+                continue
+            where = f"{file.relative_to(root.parent)} imports {package}"
+            assert package in OPTIONAL, where
+            assert not at_import, f"{where} at import time"
+
+
+def test_models_load_without_the_benchmark_packages() -> None:
+    blocked = ["timm", "pytorch_lightning", "sklearn", "yaml", "matplotlib"]
+    code = (
+        f"import sys; sys.modules.update(dict.fromkeys({blocked!r}));"
+        "import lightly_byel.models.prediction, lightly_byel.models.onnx_model;"
+        "from lightly_byel.models import build_backbone;"
+        "print(build_backbone('resnet10-w8')[1])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "64"

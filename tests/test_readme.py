@@ -74,8 +74,8 @@ def test_trained_model_example_runs_as_a_doctest(
 ) -> None:
     import doctest
 
-    from harness.backbones import build_backbone
-    from harness.emotion_model import EmotionModel, ModelInfo
+    from lightly_byel.models.backbones import build_backbone
+    from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 
     (block,) = re.findall(r"```pycon\n(.*?)```", README.read_text(), flags=re.DOTALL)
     # The files the example names, as a default run and the user would have them.

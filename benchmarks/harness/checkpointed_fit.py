@@ -28,7 +28,7 @@ import torch
 from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Checkpoint
 
-from harness.atomic_files import remove_temporary_files, write_atomic
+from lightly_byel.utils.atomic_files import remove_temporary_files, write_atomic
 
 CHECKPOINT = re.compile(r"epoch-(?P<epoch>\d{4,})\.ckpt")
 NON_FINITE_STEPS = 5
@@ -138,7 +138,7 @@ class NonFiniteLossGuard(pl.Callback):
     def on_before_backward(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor
     ) -> None:
-        finite = math.isfinite(float(loss))
+        finite = math.isfinite(float(loss.detach()))
         # Every process must stop together, or the others wait for it forever.
         if trainer.strategy.reduce_boolean_decision(finite, all=True):
             self.streak = 0

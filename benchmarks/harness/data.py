@@ -15,7 +15,6 @@ from lightly.transforms.utils import IMAGENET_NORMALIZE
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision.transforms.v2 import functional as F
 
 from harness.eval_formats import EVAL_FORMATS
 from harness.evaluation.class_balance import inverse_frequency_weights
@@ -30,6 +29,7 @@ from lightly_byel.data.synthfaces import (
     generate,
 )
 from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
+from lightly_byel.transforms.eval_transform import network_input
 
 
 @dataclass(frozen=True)
@@ -271,54 +271,6 @@ def stratified_split(
     return [i for i in range(len(targets)) if i not in held_set], sorted(held)
 
 
-def network_input(images: Tensor, input_size: int, mean: Tensor, std: Tensor) -> Tensor:
-    """Network input ``(B, 3, S, S)`` of uint8 images ``(B, 3, H, W)``, unaugmented.
-
-    Scales to [0, 1], resizes with antialiasing in floating point and normalises:
-    the one preprocessing of evaluation, of both pipelines and of saved models, so
-    that a saved model predicts what the run scored.
-
-    Examples:
-        >>> mean, std = torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1)
-        >>> white = torch.full((1, 3, 8, 8), 255, dtype=torch.uint8)
-        >>> network_input(white, 4, mean, std).shape, float(white.max()) / 255
-        (torch.Size([1, 3, 4, 4]), 1.0)
-    """
-    x = images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
-    if x.shape[-2:] != (input_size, input_size):
-        x = F.resize(x, [input_size, input_size], antialias=True)
-        x = x.clamp_(0.0, 1.0)
-    return (x - mean) / std
-
-
-class EvalTransform:
-    """One image's network input, as :func:`network_input` makes it (files pipeline).
-
-    Examples:
-        >>> EvalTransform(16)(Image.new("RGB", (24, 24))).shape
-        torch.Size([3, 16, 16])
-    """
-
-    def __init__(
-        self,
-        input_size: int,
-        mean: Sequence[float] = IMAGENET_NORMALIZE["mean"],
-        std: Sequence[float] = IMAGENET_NORMALIZE["std"],
-    ) -> None:
-        self.input_size = input_size
-        self.mean = torch.tensor(mean).view(1, -1, 1, 1)
-        self.std = torch.tensor(std).view(1, -1, 1, 1)
-
-    def __call__(self, image: Image.Image) -> Tensor:
-        uint8 = F.pil_to_tensor(image.convert("RGB")).unsqueeze(0)
-        return network_input(uint8, self.input_size, self.mean, self.std)[0]
-
-
-def eval_transform(input_size: int) -> Callable[[Image.Image], Tensor]:
-    """Resize and normalise, without augmentation: features and scoring."""
-    return EvalTransform(input_size)
-
-
 @dataclass(frozen=True)
 class Caches:
     """The splits decoded once into uint8 arrays (the ``cache`` pipeline)."""
@@ -370,9 +322,10 @@ class DevicePreprocess(nn.Module):
 
     In training mode with an ``augment`` module it returns augmented views; in
     evaluation mode (or without one) it resizes to ``input_size`` with antialiasing
-    and normalises, as :func:`eval_transform` does per image. Put it in front of a
-    backbone (``nn.Sequential(preprocess, backbone)``) to evaluate or fine-tune the
-    backbone on cached uint8 batches.
+    and normalises, as :class:`~lightly_byel.transforms.eval_transform.EvalTransform`
+    does per image. Put it in front of a backbone
+    (``nn.Sequential(preprocess, backbone)``) to evaluate or fine-tune the backbone on
+    cached uint8 batches.
 
     Examples:
         >>> preprocess = DevicePreprocess(16).eval()

@@ -28,12 +28,12 @@ from harness.data import (
     Splits,
     Transformed,
     build_caches,
-    eval_transform,
     loader,
 )
 from harness.methods import MethodSpec, one_view_batch_transform, one_view_transform
 from harness.settings import BenchmarkConfig
 from lightly_byel.data.uint8_cache import CachedSubset
+from lightly_byel.transforms.eval_transform import EvalTransform
 
 Samples = Transformed | CachedSubset
 
@@ -136,7 +136,7 @@ class FilesPipeline(DataPipeline):
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
         dataset = self.splits.train if split == "train" else self.splits.eval
         chosen = range(len(dataset)) if indices is None else indices
-        return Transformed(dataset, chosen, eval_transform(self.model.input_size))
+        return Transformed(dataset, chosen, EvalTransform(self.model.input_size))
 
     def augmented(self, indices: Sequence[int]) -> Samples:
         return Transformed(self.splits.train, indices, one_view_transform(self.model))

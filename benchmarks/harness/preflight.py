@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from harness.backbones import build_backbone
 from harness.settings import BenchmarkConfig
+from lightly_byel.models.backbones import build_backbone
 
 
 def preflight(config: BenchmarkConfig, output: Path) -> None:

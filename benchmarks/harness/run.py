@@ -23,11 +23,9 @@ from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_only
 
-from harness.atomic_files import write_text_atomic
 from harness.checkpointed_fit import DivergenceError, FitRecord, checkpointed_fit
 from harness.config import to_dict
 from harness.data import load_splits, missing_eval_classes
-from harness.emotion_model import ModelInfo, save_unit_model
 from harness.evaluation.context import EvalContext
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
@@ -45,6 +43,8 @@ from harness.run_lock import run_lock
 from harness.run_logs import training_loggers
 from harness.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 
 def output_folder(config: BenchmarkConfig) -> Path:
@@ -284,7 +284,7 @@ def run_unit(
             outcome,
             None if fit is None else fit.seconds,
             0 if fit is None else fit.images,
-            model=save_unit_model(output, name, outcome, about),
+            model=_save_model(output, name, outcome, about),
             monitored=monitored,
         )
         for outcome in outcomes.values()
@@ -362,3 +362,27 @@ def _distributed(hardware: dict[str, Any]) -> bool:
     count = hardware["devices"]
     many = isinstance(count, int) and count > 1
     return many or hardware["num_nodes"] > 1 or "ddp" in str(hardware["strategy"])
+
+
+def _save_model(
+    output: Path, unit: str, outcome: EvalOutcome, info: ModelInfo
+) -> str | None:
+    """Saves one evaluated unit's model as ``models/<unit>-<protocol>.pt``.
+
+    Args:
+        output: The run's results folder.
+        unit: The unit's name (``byel-seed0``).
+        outcome: The evaluation, with the encoder and the head it scored with.
+        info: The model's description but for the protocol, which ``outcome``
+            gives.
+
+    Returns:
+        The file's path relative to ``output``, or ``None`` where the protocol
+        kept no encoder and head.
+    """
+    if outcome.encoder is None or outcome.head is None:
+        return None
+    relative = f"models/{unit}-{outcome.protocol}.pt"
+    described = replace(info, protocol=outcome.protocol)
+    EmotionModel(outcome.encoder, outcome.head, described).save(output / relative)
+    return relative

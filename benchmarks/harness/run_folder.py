@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.atomic_files import write_text_atomic
 from harness.reporting.records import RunRecord
 from harness.run_identity import IDENTITY_FILE, differences, read_identity
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 
 class ResumeRefusedError(ValueError):

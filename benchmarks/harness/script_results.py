@@ -1,6 +1,6 @@
 """The results files of the benchmark scripts: JSON, with a Markdown table beside it.
 
-Every file is written atomically (:mod:`harness.atomic_files`), so that an
+Every file is written atomically (:mod:`lightly_byel.utils.atomic_files`), so that an
 interrupted script leaves the previous results, never torn ones.
 """
 
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.atomic_files import write_text_atomic
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -1,4 +1,4 @@
-"""Augmentations of BYEL."""
+"""Augmentations of BYEL, and the unaugmented input of evaluation."""
 
 from lightly_byel.transforms.batch_transform import (
     BYELBatchTransform,
@@ -6,6 +6,7 @@ from lightly_byel.transforms.batch_transform import (
 )
 from lightly_byel.transforms.byel_transform import BYELTransform, BYELViewTransform
 from lightly_byel.transforms.byel_view_settings import BYELViewSettings
+from lightly_byel.transforms.eval_transform import EvalTransform, network_input
 
 __all__ = [
     "BYELBatchTransform",
@@ -13,4 +14,6 @@ __all__ = [
     "BYELTransform",
     "BYELViewSettings",
     "BYELViewTransform",
+    "EvalTransform",
+    "network_input",
 ]

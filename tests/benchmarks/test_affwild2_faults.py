@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import torch
-from harness.backbones import build_backbone
 from harness.checkpointed_fit import EpochCheckpoints
 from harness.methods import BYEL
 from harness.presets import preset
@@ -28,6 +27,7 @@ from harness.reporting.results import read_results_json
 from harness.run_lock import run_lock
 
 from lightly_byel.data import generate
+from lightly_byel.models.backbones import build_backbone
 
 Smoke = Callable[..., list[str]]
 TIMINGS = (

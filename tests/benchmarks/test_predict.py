@@ -164,8 +164,8 @@ def test_the_onnx_export_predicts_what_the_model_file_does(
     smoke_run: Path, predict: ModuleType, tmp_path: Path
 ) -> None:
     pytest.importorskip("onnxruntime")
-    from harness.emotion_model import EmotionModel
-    from harness.onnx_model import OnnxEmotionModel
+    from lightly_byel.models.emotion_model import EmotionModel
+    from lightly_byel.models.onnx_model import OnnxEmotionModel
 
     model_file = smoke_run / "models" / "byel-seed0-finetune.pt"
     exported = tmp_path / "model.onnx"

@@ -21,8 +21,8 @@ from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from harness.backbones import build_backbone
 from harness.settings import ModelSettings, PretrainSettings
+from lightly_byel.models.backbones import build_backbone
 from lightly_byel.utils import LARS
 
 _Settings = TypeVar("_Settings", ModelSettings, PretrainSettings)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.atomic_files import write_atomic
 from harness.reporting.records import RunRecord, group_runs
+from lightly_byel.utils.atomic_files import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -112,7 +112,8 @@ class RunRecord:
             embeddings are spread, near 0 when they collapse; ``None`` as above.
         model: The evaluated encoder and head as a model file, relative to the
             results folder (``models/<method>-seed<k>-<protocol>.pt``, see
-            :class:`~harness.emotion_model.EmotionModel`); ``None`` if not saved.
+            :class:`~lightly_byel.models.emotion_model.EmotionModel`); ``None`` if
+            not saved.
     """
 
     method: str

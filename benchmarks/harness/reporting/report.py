@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.atomic_files import write_text_atomic
 from harness.config import to_dict
 from harness.data import Splits, missing_eval_classes
 from harness.evaluation.protocols import PROTOCOLS
@@ -16,6 +15,7 @@ from harness.reporting.records import RunRecord
 from harness.reporting.results import write_results_json
 from harness.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 TITLES = {name: spec.title for name, spec in PROTOCOLS.items()}
 

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 import lightly_byel
-from harness.atomic_files import write_text_atomic
 from harness.mapping_files import read_mapping
 from harness.reporting.records import RunRecord
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 
 def validate_results(results: object, source: str = "results") -> None:

@@ -11,7 +11,6 @@ from harness.data import (
     build_caches,
     cache_root,
     cache_size,
-    eval_transform,
     generated_identities,
     grouped_split,
     load_splits,
@@ -26,6 +25,7 @@ from PIL import Image
 from lightly_byel.data import LSD_CLASSES, LSDImageFolder
 from lightly_byel.data.synthfaces import METADATA_FILE, SPLITS, generate
 from lightly_byel.data.uint8_cache import CachedSubset
+from lightly_byel.transforms.eval_transform import EvalTransform
 
 TINY = DataSettings(synthetic_images_per_class=3, synthetic_image_size=24)
 
@@ -114,7 +114,7 @@ def test_load_splits_from_the_embedded_data(tmp_path: Path) -> None:
     assert len(splits.holdout_indices) == 0  # 10% of 3 per class rounds to 0
     assert len(splits.eval) == 18
     assert splits.description["source"] == "embedded synthetic faces (not real)"
-    data = Transformed(splits.eval, range(6), eval_transform(16))
+    data = Transformed(splits.eval, range(6), EvalTransform(16))
     images, labels = next(iter(loader(data, 4, 0, shuffle=False)))
     assert images.shape == (4, 3, 16, 16) and images.dtype == torch.float32
     assert labels.tolist() == [splits.eval.targets[i] for i in range(4)]
@@ -176,7 +176,7 @@ def test_caches_feed_the_same_images_as_the_files(tmp_path: Path) -> None:
     assert build_caches(splits, config).train.root == caches.train.root
 
     indices = [0, 7, 11]
-    files = Transformed(splits.eval, indices, eval_transform(16))
+    files = Transformed(splits.eval, indices, EvalTransform(16))
     cached = CachedSubset(caches.eval, indices)
     from_files, labels = next(iter(loader(files, 3, 0, shuffle=False)))
     uint8, cached_labels = next(iter(loader(cached, 3, 0, shuffle=False)))

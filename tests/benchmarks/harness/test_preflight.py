@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness.backbones import build_backbone
 from harness.preflight import check_hardware, check_writable, device_count, preflight
 from harness.presets import preset
 from harness.settings import BenchmarkConfig
+
+from lightly_byel.models.backbones import build_backbone
 
 
 def with_run(**values: object) -> BenchmarkConfig:

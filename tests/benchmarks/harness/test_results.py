@@ -4,13 +4,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.atomic_files import write_text_atomic
 from harness.reporting.records import RunRecord
 from harness.reporting.results import (
     environment_info,
     read_results_json,
     write_results_json,
 )
+
+from lightly_byel.utils.atomic_files import write_text_atomic
 
 
 def run(

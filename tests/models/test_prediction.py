@@ -1,6 +1,7 @@
 import pytest
 import torch
-from harness.prediction import VideoSmoother
+
+from lightly_byel.models.prediction import VideoSmoother
 
 
 def test_a_window_of_one_changes_nothing_and_videos_never_mix() -> None:

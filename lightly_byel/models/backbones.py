@@ -1,4 +1,4 @@
-"""Encoders for the benchmark: torchvision or timm models without their classifier.
+"""Encoders by name: torchvision or timm models without their classifier.
 
 Nothing here downloads weights: models start from random weights or from a local
 checkpoint.
@@ -12,7 +12,7 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
-from harness.small_resnet import parse_small_resnet, small_resnet
+from lightly_byel.models.small_resnet import parse_small_resnet, small_resnet
 
 # torchvision families whose classifier is the ``fc`` attribute.
 _FC_FAMILIES = ("resnet", "resnext", "wide_resnet", "regnet")
@@ -29,7 +29,7 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
             ``wide_resnet``, ``regnet``, ``efficientnet``, ``mobilenet``,
             ``convnext``), e.g. ``resnet50``; ``timm:NAME`` for any timm model; or
             a narrow ResNet for small faces, ``resnet10-wW`` or ``resnet18-wW``
-            (see :mod:`harness.small_resnet`).
+            (see :mod:`lightly_byel.models.small_resnet`).
         pretrained: A local checkpoint to load into the encoder, or ``None`` for
             random weights. It may hold the encoder's state dict, a Lightning
             checkpoint (``"state_dict"``, whose ``backbone.`` entries are taken when
@@ -46,6 +46,7 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
             the checkpoint is unreadable, does not match the encoder or holds
             non-finite values.
         FileNotFoundError: If the ``pretrained`` file does not exist.
+        ImportError: For a ``timm:NAME`` model without timm installed.
 
     Examples:
         >>> import torch
@@ -109,7 +110,15 @@ def _in_features(layer: nn.Module) -> int:
 
 def _timm_backbone(name: str) -> tuple[nn.Module, int, tuple[str, ...]]:
     """Returns a timm model created without a classifier."""
-    import timm  # Imported here: timm is heavy and only some runs use it.
+    # Imported here: timm is heavy, only some models need it, and the library
+    # installs without it (it comes with the extra "benchmarks").
+    try:
+        import timm
+    except ImportError:
+        raise ImportError(
+            f"backbone 'timm:{name}' needs timm: pip install timm (or the extra "
+            "'benchmarks')."
+        ) from None
 
     if not timm.is_model(name):
         raise ValueError(

@@ -1,9 +1,11 @@
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
-from harness.backbones import build_backbone
+
+from lightly_byel.models.backbones import build_backbone
 
 
 @pytest.mark.parametrize(
@@ -114,3 +116,11 @@ def test_mismatched_state_dict_raises(tmp_path: Path) -> None:
     torch.save(source.state_dict(), path)
     with pytest.raises(ValueError, match=r"does not match.*missing keys.*unexpected"):
         build_backbone("resnet34", pretrained=str(path))
+
+
+def test_timm_models_without_timm_name_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "timm", None)
+    with pytest.raises(ImportError, match=r"'timm:resnet18' needs timm: pip install"):
+        build_backbone("timm:resnet18")

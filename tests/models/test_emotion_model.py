@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness.backbones import build_backbone
-from harness.emotion_model import EmotionModel, ModelInfo
 from PIL import Image
 from torch import nn
+
+from lightly_byel.models.backbones import build_backbone
+from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 
 
 def _model(input_size: int = 24) -> EmotionModel:

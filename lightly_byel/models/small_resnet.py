@@ -5,7 +5,9 @@ spend most of their work on 512 channels; these keep torchvision's basic blocks 
 start with one 3x3 convolution of stride 2 and no max-pool (a CIFAR-style stem,
 one stride more for faces of 48 to 64 px) and are ``width / 64`` as wide. Named
 ``resnet10-w32`` (one block per stage, 32 channels in the first stage) or
-``resnet18-w16`` (two blocks per stage) in ``--backbone``.
+``resnet18-w16`` (two blocks per stage) by
+:func:`~lightly_byel.models.backbones.build_backbone` and the benchmark's
+``--backbone``.
 """
 
 import re

@@ -1,15 +1,12 @@
-"""Applying a saved model to a folder of images, streaming, batch by batch.
+"""Applying a saved model to many image files, streaming, batch by batch.
 
-:func:`image_sources` lists what ``benchmarks/predict.py`` reads: a flat folder
-(the ABAW LSD test set), an LSD split or Aff-Wild2 frames, through the project's
-loaders. :class:`ImageSamples` decodes and prepares each image in the DataLoader
-workers and marks unreadable files instead of failing, :func:`predict_batches`
-yields the class probabilities of each batch, and :class:`VideoSmoother` averages
-them over neighbouring frames of a video. Nothing holds more than a batch (or, when
+:class:`ImageSamples` decodes and prepares each image in the DataLoader workers and
+marks unreadable files instead of failing, :func:`predict_batches` yields the class
+probabilities of each batch, and :class:`VideoSmoother` averages them over
+neighbouring frames of a video. Nothing holds more than a batch (or, when
 smoothing, one video) of results.
 """
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,18 +16,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from harness.data import EvalTransform
-from harness.emotion_model import ModelInfo
-from harness.eval_formats import EVAL_FORMATS
-from harness.settings import DataSettings
-from lightly_byel.data.images import is_image_name, load_rgb, natural_key
+from lightly_byel.data.images import load_rgb
+from lightly_byel.models.emotion_model import ModelInfo
+from lightly_byel.transforms.eval_transform import EvalTransform
 
 
 class Classifier(Protocol):
     """What prediction needs of a model, saved or exported to ONNX.
 
-    :class:`~harness.emotion_model.EmotionModel` and
-    :class:`~harness.onnx_model.OnnxEmotionModel` are two.
+    :class:`~lightly_byel.models.emotion_model.EmotionModel` and
+    :class:`~lightly_byel.models.onnx_model.OnnxEmotionModel` are two.
 
     Attributes:
         info: Its description (input size, normalisation, classes).
@@ -45,95 +40,26 @@ class Classifier(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ImageSource:
-    """One image to predict.
-
-    Attributes:
-        path: The file.
-        name: Its name in the CSV: the file name in a flat folder, the path
-            relative to the folder given otherwise.
-        label: The true class, or ``None`` for unlabelled images.
-        group: The video a frame belongs to (Aff-Wild2), for smoothing; ``None``
-            otherwise.
-    """
-
-    path: str
-    name: str
-    label: int | None = None
-    group: str | None = None
-
-
-def image_sources(
-    images: Path, form: str, annotations: Path | None = None
-) -> tuple[list[ImageSource], list[str]]:
-    """The images to predict, in a fixed order, and the files passed over.
-
-    Args:
-        images: A flat folder of images (``flat``), an LSD split (``lsd``) or the
-            Aff-Wild2 frames folder (``affwild2-expr``).
-        form: ``flat``, or a name of :data:`~harness.eval_formats.EVAL_FORMATS`.
-        annotations: The Aff-Wild2 EXPR annotation folder (``affwild2-expr``).
-
-    Returns:
-        The images, and the names of files in a flat folder that are not images
-        by their name (a labelled format's loader passes over those itself).
-
-    Raises:
-        FileNotFoundError: If ``images`` is not a folder.
-        ValueError: For an unknown format, or one that needs ``annotations``.
-    """
-    if not images.is_dir():
-        raise FileNotFoundError(f"--images {str(images)!r} is not a folder.")
-    if form == "flat":
-        names = sorted(
-            (entry.name for entry in os.scandir(images) if entry.is_file()),
-            key=natural_key,
-        )
-        skipped = [name for name in names if not is_image_name(name)]
-        sources = [
-            ImageSource(str(images / name), name)
-            for name in names
-            if is_image_name(name)
-        ]
-        return sources, skipped
-    if form not in EVAL_FORMATS:
-        raise ValueError(
-            f"--format must be flat or one of {sorted(EVAL_FORMATS)}, got {form!r}."
-        )
-    settings = DataSettings(
-        eval_annotations=None if annotations is None else str(annotations)
-    )
-    dataset = EVAL_FORMATS[form].load(images, settings)
-    grouped = form == "affwild2-expr"
-    sources = []
-    for path, label in dataset.samples:
-        name = os.path.relpath(path, images)
-        group = os.path.basename(os.path.dirname(path)) if grouped else None
-        sources.append(ImageSource(path, name, label, group))
-    return sources, []
-
-
 class ImageSamples(Dataset[tuple[Tensor | None, int]]):
-    """Network input of each source, or ``None`` where its file cannot be read.
+    """Network input of each image file, or ``None`` where it cannot be read.
 
     Args:
-        sources: The images.
+        paths: The image files.
         model: The model whose preprocessing is applied.
     """
 
-    def __init__(self, sources: Sequence[ImageSource], model: Classifier) -> None:
-        self.sources = sources
+    def __init__(self, paths: Sequence[str | Path], model: Classifier) -> None:
+        self.paths = paths
         self.transform = EvalTransform(
             model.info.input_size, model.info.mean, model.info.std
         )
 
     def __len__(self) -> int:
-        return len(self.sources)
+        return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[Tensor | None, int]:
         try:
-            image = load_rgb(self.sources[index].path)
+            image = load_rgb(self.paths[index])
         except Exception:  # any damage: reported, then skipped
             return None, index
         return self.transform(image), index
@@ -164,18 +90,35 @@ def collate_readable(samples: Sequence[tuple[Tensor | None, int]]) -> Batch:
 
 def predict_batches(
     model: Classifier,
-    sources: Sequence[ImageSource],
-    batch_size: int,
-    workers: int,
+    paths: Sequence[str | Path],
+    batch_size: int = 64,
+    workers: int = 0,
 ) -> Iterator[tuple[list[int], Tensor | None, list[int]]]:
-    """Yields, batch by batch, the source indices, probabilities and unreadable.
+    """Yields, batch by batch, the indices into ``paths``, probabilities, unreadable.
 
     Images are decoded and prepared in ``workers`` DataLoader processes; the model
     runs on its own device. Probabilities are ``(B, classes)`` on the CPU, or
     ``None`` for a batch of unreadable files only.
+
+    Examples:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> from torch import nn
+        >>> from lightly_byel.models.emotion_model import EmotionModel
+        >>> encoder = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        >>> info = ModelInfo(backbone="", num_ftrs=3, input_size=16)
+        >>> model = EmotionModel(encoder, nn.Linear(3, 6), info)
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> Image.new("RGB", (20, 20)).save(folder / "face.png")
+        >>> (folder / "broken.png").write_bytes(b"not an image")
+        12
+        >>> paths = [folder / "face.png", folder / "broken.png"]
+        >>> for indices, probabilities, unreadable in predict_batches(model, paths):
+        ...     print(indices, tuple(probabilities.shape), unreadable)
+        [0] (1, 6) [1]
     """
     loader: DataLoader[Any] = DataLoader(
-        ImageSamples(sources, model),
+        ImageSamples(paths, model),
         batch_size=batch_size,
         num_workers=workers,
         collate_fn=collate_readable,

@@ -1,6 +1,6 @@
 """A trained expression classifier in one self-describing file, and how to apply it.
 
-Every evaluated unit of a run (method, seed, protocol) is saved as
+The benchmark saves every evaluated unit of a run (method, seed, protocol) as
 ``<output>/models/<method>-seed<k>-<protocol>.pt``: the encoder's and the head's
 weights with everything needed to use them, the backbone name, the input size,
 the normalisation, the class names and the data it was trained and scored on.
@@ -12,7 +12,7 @@ preprocessing.
 Examples:
     >>> import tempfile
     >>> from PIL import Image
-    >>> from harness.backbones import build_backbone
+    >>> from lightly_byel.models.backbones import build_backbone
     >>> encoder, num_ftrs = build_backbone("resnet10-w8")
     >>> info = ModelInfo(backbone="resnet10-w8", num_ftrs=num_ftrs, input_size=32)
     >>> model = EmotionModel(encoder, nn.Linear(num_ftrs, 6), info)
@@ -42,11 +42,10 @@ from PIL import Image
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as F
 
-from harness.atomic_files import write_atomic
-from harness.backbones import build_backbone
-from harness.data import network_input
-from harness.evaluation.outcome import EvalOutcome
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.models.backbones import build_backbone
+from lightly_byel.transforms.eval_transform import network_input
+from lightly_byel.utils.atomic_files import write_atomic
 
 FILE_FORMAT = "lightly-byel emotion model"
 """What the ``format`` entry of a model file says."""
@@ -64,8 +63,9 @@ class ModelInfo:
     """What a saved model is and what it needs.
 
     Attributes:
-        backbone: The harness's backbone name (``resnet10-w16``, ``resnet50``,
-            ``timm:NAME``), built to load the weights into.
+        backbone: The name :func:`~lightly_byel.models.backbones.build_backbone`
+            builds the encoder from to load the weights into (``resnet10-w16``,
+            ``resnet50``, ``timm:NAME``).
         num_ftrs: Dimension of the encoder's features.
         input_size: Side of the square network input in pixels.
         mean: Normalisation mean of each channel, on the [0, 1] scale.
@@ -256,27 +256,3 @@ def _as_rgb(image: ImageLike) -> Tensor:
             f"{tuple(image.shape)}."
         )
     return image.expand(3, -1, -1) if image.shape[0] == 1 else image
-
-
-def save_unit_model(
-    output: Path, unit: str, outcome: EvalOutcome, info: ModelInfo
-) -> str | None:
-    """Saves one evaluated unit's model as ``models/<unit>-<protocol>.pt``.
-
-    Args:
-        output: The run's results folder.
-        unit: The unit's name (``byel-seed0``).
-        outcome: The evaluation, with the encoder and the head it scored with.
-        info: The model's description but for the protocol, which ``outcome``
-            gives.
-
-    Returns:
-        The file's path relative to ``output``, or ``None`` where the protocol
-        kept no encoder and head.
-    """
-    if outcome.encoder is None or outcome.head is None:
-        return None
-    relative = f"models/{unit}-{outcome.protocol}.pt"
-    described = dataclasses.replace(info, protocol=outcome.protocol)
-    EmotionModel(outcome.encoder, outcome.head, described).save(output / relative)
-    return relative

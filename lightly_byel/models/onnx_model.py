@@ -1,8 +1,8 @@
 """ONNX export of a saved model, and running an exported one with onnxruntime.
 
 :func:`export_onnx` writes the encoder and head of an
-:class:`~harness.emotion_model.EmotionModel` as an ONNX graph from network input
-``(batch, 3, S, S)`` (preprocessing excluded) to logits, with a dynamic batch
+:class:`~lightly_byel.models.emotion_model.EmotionModel` as an ONNX graph from network
+input ``(batch, 3, S, S)`` (preprocessing excluded) to logits, with a dynamic batch
 dimension, through torch's ``torch.export``-based exporter. The model's
 description (input size, normalisation, classes, data) travels in the graph's
 metadata, so :class:`OnnxEmotionModel` applies the same preprocessing.
@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from harness.atomic_files import write_atomic
-from harness.emotion_model import EmotionModel, ModelInfo
+from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
+from lightly_byel.utils.atomic_files import write_atomic
 
 INFO_KEY = "lightly_byel_model_info"
 """The metadata entry of an exported graph that holds its :class:`ModelInfo`."""
@@ -73,8 +73,8 @@ class OnnxEmotionModel:
     """An exported model run by onnxruntime on the CPU, used as an EmotionModel.
 
     Calling it maps network input ``(B, 3, S, S)`` to logits, as
-    :class:`~harness.emotion_model.EmotionModel` does, so the same preprocessing
-    and prediction code serves both.
+    :class:`~lightly_byel.models.emotion_model.EmotionModel` does, so the same
+    preprocessing and prediction code serves both.
 
     Args:
         path: The ``.onnx`` file written by :func:`export_onnx`.

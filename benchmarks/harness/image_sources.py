@@ -1,0 +1,82 @@
+"""The images ``benchmarks/predict.py`` reads, in a fixed order.
+
+A flat folder (the ABAW LSD test set), an LSD split or Aff-Wild2 frames, read
+through the project's loaders (:data:`~harness.eval_formats.EVAL_FORMATS`).
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.eval_formats import EVAL_FORMATS
+from harness.settings import DataSettings
+from lightly_byel.data.images import is_image_name, natural_key
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One image to predict.
+
+    Attributes:
+        path: The file.
+        name: Its name in the CSV: the file name in a flat folder, the path
+            relative to the folder given otherwise.
+        label: The true class, or ``None`` for unlabelled images.
+        group: The video a frame belongs to (Aff-Wild2), for smoothing; ``None``
+            otherwise.
+    """
+
+    path: str
+    name: str
+    label: int | None = None
+    group: str | None = None
+
+
+def image_sources(
+    images: Path, form: str, annotations: Path | None = None
+) -> tuple[list[ImageSource], list[str]]:
+    """The images to predict, in a fixed order, and the files passed over.
+
+    Args:
+        images: A flat folder of images (``flat``), an LSD split (``lsd``) or the
+            Aff-Wild2 frames folder (``affwild2-expr``).
+        form: ``flat``, or a name of :data:`~harness.eval_formats.EVAL_FORMATS`.
+        annotations: The Aff-Wild2 EXPR annotation folder (``affwild2-expr``).
+
+    Returns:
+        The images, and the names of files in a flat folder that are not images
+        by their name (a labelled format's loader passes over those itself).
+
+    Raises:
+        FileNotFoundError: If ``images`` is not a folder.
+        ValueError: For an unknown format, or one that needs ``annotations``.
+    """
+    if not images.is_dir():
+        raise FileNotFoundError(f"--images {str(images)!r} is not a folder.")
+    if form == "flat":
+        names = sorted(
+            (entry.name for entry in os.scandir(images) if entry.is_file()),
+            key=natural_key,
+        )
+        skipped = [name for name in names if not is_image_name(name)]
+        sources = [
+            ImageSource(str(images / name), name)
+            for name in names
+            if is_image_name(name)
+        ]
+        return sources, skipped
+    if form not in EVAL_FORMATS:
+        raise ValueError(
+            f"--format must be flat or one of {sorted(EVAL_FORMATS)}, got {form!r}."
+        )
+    settings = DataSettings(
+        eval_annotations=None if annotations is None else str(annotations)
+    )
+    dataset = EVAL_FORMATS[form].load(images, settings)
+    grouped = form == "affwild2-expr"
+    sources = []
+    for path, label in dataset.samples:
+        name = os.path.relpath(path, images)
+        group = os.path.basename(os.path.dirname(path)) if grouped else None
+        sources.append(ImageSource(path, name, label, group))
+    return sources, []
