@@ -31,7 +31,7 @@ Examples:
 
 import dataclasses
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -88,6 +88,21 @@ class ModelInfo:
     seed: int = 0
     protocol: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "ModelInfo":
+        """Rebuilds a description stored as plain data (``dataclasses.asdict``).
+
+        Examples:
+            >>> import json
+            >>> info = ModelInfo(backbone="resnet10-w8", num_ftrs=64, input_size=32)
+            >>> stored = json.loads(json.dumps(dataclasses.asdict(info)))
+            >>> type(stored["classes"]).__name__, ModelInfo.from_dict(stored) == info
+            ('list', True)
+        """
+        # Stored as lists by JSON (ONNX metadata); the fields are tuples.
+        sequences = {name: tuple(values[name]) for name in ("mean", "std", "classes")}
+        return cls(**{**values, **sequences})
 
 
 class Prediction(NamedTuple):
@@ -223,10 +238,7 @@ class EmotionModel(nn.Module):
                 f"{str(file)!r} has model file version {content.get('version')!r}; "
                 f"this code reads version {FILE_VERSION}."
             )
-        values = dict(content["info"])
-        for name in ("mean", "std", "classes"):
-            values[name] = tuple(values[name])
-        info = ModelInfo(**values)
+        info = ModelInfo.from_dict(content["info"])
         encoder, _ = build_backbone(info.backbone)
         head = nn.Linear(info.num_ftrs, len(info.classes))
         try:

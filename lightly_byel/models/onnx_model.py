@@ -16,7 +16,6 @@ import json
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -104,10 +103,7 @@ class OnnxEmotionModel:
                 f"{str(file)!r} lacks its model description; export it with "
                 "benchmarks/predict.py --export onnx."
             )
-        values: dict[str, Any] = json.loads(meta[INFO_KEY])
-        for name in ("mean", "std", "classes"):
-            values[name] = tuple(values[name])
-        self.info = ModelInfo(**values)
+        self.info = ModelInfo.from_dict(json.loads(meta[INFO_KEY]))
         self.mean = torch.tensor(self.info.mean).view(1, -1, 1, 1)
         self.std = torch.tensor(self.info.std).view(1, -1, 1, 1)
         self.input_name = self.session.get_inputs()[0].name
