@@ -1,4 +1,8 @@
-"""Hooks of the whole test suite."""
+"""Hooks and fixtures of the whole test suite."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -16,3 +20,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("cuda") is not None:
             item.add_marker(skip)
+
+
+class PlantedPickle:
+    """An object whose unpickling writes ``marker``: what a hostile file does."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('code ran')",))
+
+
+@pytest.fixture
+def plant(tmp_path: Path) -> Callable[..., Path]:
+    """Writes a PyTorch file whose loading would run code; returns the marker path.
+
+    ``plant(path, content)`` saves ``content`` (default ``{}``) with a planted
+    object under ``"state_dict"``; if any code loads the file unrestricted,
+    the marker file appears.
+    """
+    marker = tmp_path / "planted-code-ran"
+
+    def write(path: Path, content: dict[str, Any] | None = None) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({**(content or {}), "state_dict": PlantedPickle(marker)}, path)
+        return marker
+
+    return write

@@ -4,12 +4,15 @@
 end of every epoch (``epoch-0003.ckpt``), atomically, and keeps the newest two.
 Started again on the same folder it continues from the newest checkpoint that
 loads; an unreadable one (torn by a full disk, say) is reported by name and set
-aside as ``*.corrupt``, and the one before it is used. A checkpoint holds, besides
-Lightning's model, optimizer, scheduler and loop state, the random number
-generators' states and the seconds trained so far, so a resumed fit draws the same
-augmentations and reports the time of all its attempts. With samplers that shuffle
-by epoch (:class:`harness.data.EpochShuffle`) a resumed fit takes the same steps
-as an uninterrupted one.
+aside as ``*.corrupt``, and the one before it is used. Checkpoints are read with
+:func:`~lightly_byel.utils.safe_load.safe_load` only, by the probe and by
+Lightning's own resume alike: one that holds pickled Python objects (which could
+run code) is set aside as ``*.untrusted`` instead, never loaded. A checkpoint
+holds, besides Lightning's model, optimizer, scheduler and loop state, the random
+number generators' states and the seconds trained so far, so a resumed fit draws
+the same augmentations and reports the time of all its attempts. With samplers
+that shuffle by epoch (:class:`harness.data.EpochShuffle`) a resumed fit takes the
+same steps as an uninterrupted one.
 
 A non-finite loss for several consecutive steps stops the fit with
 :class:`DivergenceError`, which names the unit and the step.
@@ -29,6 +32,7 @@ from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Checkpoint
 
 from lightly_byel.utils.atomic_files import remove_temporary_files, write_atomic
+from lightly_byel.utils.safe_load import UntrustedFileError, safe_load
 
 CHECKPOINT = re.compile(r"epoch-(?P<epoch>\d{4,})\.ckpt")
 NON_FINITE_STEPS = 5
@@ -40,7 +44,11 @@ class DivergenceError(RuntimeError):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, through a synced temporary file and a rename."""
+    """Lightning's checkpoint IO, written atomically and read with ``safe_load``.
+
+    Lightning reads with ``weights_only=None``, which an environment variable
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) can turn into a full unpickling.
+    """
 
     def save_checkpoint(
         self,
@@ -49,6 +57,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         storage_options: Any | None = None,
     ) -> None:
         write_atomic(Path(path), lambda file: torch.save(checkpoint, file))
+
+    def load_checkpoint(
+        self, path: Any, map_location: Any | None = None, weights_only: Any = None
+    ) -> dict[str, Any]:
+        """Reads a checkpoint of tensors and plain data only, whatever is asked."""
+        checkpoint: dict[str, Any] = safe_load(path, "checkpoint")
+        return checkpoint
 
 
 class EpochCheckpoints(Checkpoint):
@@ -187,26 +202,28 @@ def checkpoints(folder: Path) -> list[Path]:
 def newest_readable_checkpoint(
     folder: Path, set_aside: bool = True, report: Callable[[str], None] = print
 ) -> Path | None:
-    """The newest checkpoint in ``folder`` that loads.
+    """The newest checkpoint in ``folder`` that loads safely.
 
     Every process of a distributed run calls this and comes to the same choice;
     the one with ``set_aside`` renames an unreadable checkpoint to
-    ``<name>.corrupt`` (so it is neither lost nor tried again) and reports it
-    through ``report``.
+    ``<name>.corrupt``, and one that holds pickled Python objects to
+    ``<name>.untrusted`` (so it is neither lost nor tried again), and reports it
+    through ``report``. No checkpoint is ever unpickled beyond tensors and plain
+    data (:func:`~lightly_byel.utils.safe_load.safe_load`).
     """
     for path in reversed(checkpoints(folder)):
         try:
-            torch.load(path, map_location="cpu", weights_only=False)
+            safe_load(path, "checkpoint")
         except FileNotFoundError:  # set aside by another process meanwhile
             continue
-        except Exception as error:  # any failure to load means: do not resume from it
+        except (ValueError, OSError) as error:  # do not resume from it
             if set_aside:
-                aside = path.with_name(path.name + ".corrupt")
-                path.replace(aside)
-                report(
-                    f"Checkpoint {path} is unreadable ({type(error).__name__}: "
-                    f"{error}); set aside as {aside.name}, trying the one before it."
+                kind = (
+                    "untrusted" if isinstance(error, UntrustedFileError) else "corrupt"
                 )
+                aside = path.with_name(f"{path.name}.{kind}")
+                path.replace(aside)
+                report(f"{error} Set aside as {aside.name}; trying the one before it.")
             continue
         return path
     return None

@@ -13,6 +13,7 @@ import torchvision
 from torch import Tensor, nn
 
 from lightly_byel.models.small_resnet import parse_small_resnet, small_resnet
+from lightly_byel.utils.safe_load import safe_load
 
 # torchvision families whose classifier is the ``fc`` attribute.
 _FC_FAMILIES = ("resnet", "resnext", "wide_resnet", "regnet")
@@ -145,16 +146,7 @@ def _read_state_dict(pretrained: str) -> Mapping[str, Tensor]:
             "pass the path of a local checkpoint (e.g. weights saved with "
             "torch.save(model.state_dict(), 'resnet50.pt')) or None."
         )
-    if not path.is_file():
-        raise FileNotFoundError(f"pretrained checkpoint {pretrained!r} does not exist.")
-    try:
-        checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickle, zip and EOF errors alike: not a checkpoint
-        reason = " ".join(str(error).split()[:20]) or "empty or truncated"
-        raise ValueError(
-            f"pretrained checkpoint {pretrained!r} is not a readable PyTorch "
-            f"checkpoint ({type(error).__name__}: {reason})."
-        ) from None
+    checkpoint: Any = safe_load(path, "pretrained checkpoint")
     if not isinstance(checkpoint, Mapping):
         raise ValueError(
             f"pretrained checkpoint {pretrained!r} holds a {type(checkpoint).__name__}"

@@ -132,7 +132,7 @@ def test_a_torn_checkpoint_is_reported_and_set_aside(
     capsys.readouterr()
     assert affwild2.main([*argv, "--resume"]) == 0
     printed = capsys.readouterr().out
-    assert f"Checkpoint {newest} is unreadable" in printed
+    assert f"checkpoint {str(newest)!r} is not a readable PyTorch file" in printed
     assert newest.with_name("epoch-0002.ckpt.corrupt").is_file()
     assert "continuing from" in printed and "epoch-0001.ckpt" in printed
     assert scores(output) == before

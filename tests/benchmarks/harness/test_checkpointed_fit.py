@@ -1,4 +1,5 @@
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -6,6 +7,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from harness.checkpointed_fit import (
+    AtomicCheckpointIO,
     DivergenceError,
     EpochCheckpoints,
     checkpointed_fit,
@@ -15,6 +17,8 @@ from harness.checkpointed_fit import (
 from harness.data import EpochShuffle
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
+
+from lightly_byel.utils.safe_load import UntrustedFileError, safe_load
 
 TRAINER = {
     "accelerator": "cpu",
@@ -85,7 +89,7 @@ def test_a_resumed_fit_takes_the_same_steps_as_an_uninterrupted_one(
         "epoch-0001.ckpt",
         "epoch-0002.ckpt",
     ]
-    saved = torch.load(tmp_path / "killed" / "epoch-0002.ckpt", weights_only=False)
+    saved = safe_load(tmp_path / "killed" / "epoch-0002.ckpt")
     clock = next(v for k, v in saved["callbacks"].items() if "TrainingClock" in k)
     # A fresh process would start from other random states: a different seed.
     resumed, record = fit(tmp_path / "killed", 4, seed=123)
@@ -151,12 +155,41 @@ def test_a_torn_checkpoint_is_set_aside_and_the_one_before_used(
     (tmp_path / "torn" / ".epoch-0003.ckpt.abc.tmp").write_bytes(b"partial")
     resumed, record = fit(tmp_path / "torn", 3, seed=5)
     printed = capsys.readouterr().out
-    assert f"Checkpoint {newest} is unreadable" in printed
-    assert "set aside as epoch-0002.ckpt.corrupt" in printed
+    assert f"checkpoint {str(newest)!r} is not a readable PyTorch file" in printed
+    assert "Set aside as epoch-0002.ckpt.corrupt" in printed
     assert (tmp_path / "torn" / "epoch-0002.ckpt.corrupt").is_file()
     assert record.resumed_from == tmp_path / "torn" / "epoch-0001.ckpt"
     assert not (tmp_path / "torn" / ".epoch-0003.ckpt.abc.tmp").exists()
     assert torch.equal(resumed.layer.weight, whole.layer.weight)
+
+
+def test_a_planted_checkpoint_is_never_run_and_the_one_before_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plant: Callable[..., Path]
+) -> None:
+    whole, _ = fit(tmp_path / "whole", 3)
+    with pytest.raises(Killed):
+        fit(tmp_path / "shared", 3, KillAfterEpoch(2))
+    planted = tmp_path / "shared" / "epoch-0003.ckpt"
+    marker = plant(planted, safe_load(tmp_path / "shared" / "epoch-0002.ckpt"))
+    resumed, record = fit(tmp_path / "shared", 3, seed=5)
+    assert not marker.exists()
+    printed = capsys.readouterr().out
+    assert f"checkpoint {str(planted)!r} is refused" in printed
+    assert "weights_only" not in printed
+    assert (tmp_path / "shared" / "epoch-0003.ckpt.untrusted").is_file()
+    assert record.resumed_from == tmp_path / "shared" / "epoch-0002.ckpt"
+    assert torch.equal(resumed.layer.weight, whole.layer.weight)
+
+
+def test_lightning_reads_checkpoints_safely_whatever_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plant: Callable[..., Path]
+) -> None:
+    # This variable turns torch.load's default into a full unpickling.
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    marker = plant(tmp_path / "epoch-0001.ckpt")
+    with pytest.raises(UntrustedFileError, match="is refused"):
+        AtomicCheckpointIO().load_checkpoint(tmp_path / "epoch-0001.ckpt")
+    assert not marker.exists()
 
 
 def test_no_readable_checkpoint_means_a_fresh_start(tmp_path: Path) -> None:

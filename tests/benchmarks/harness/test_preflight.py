@@ -1,4 +1,5 @@
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from harness.presets import preset
 from harness.settings import BenchmarkConfig
 
 from lightly_byel.models.backbones import build_backbone
+from lightly_byel.utils.safe_load import UntrustedFileError
 
 
 def with_run(**values: object) -> BenchmarkConfig:
@@ -53,8 +55,8 @@ def test_an_output_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "is not a readable PyTorch checkpoint"),
-        (b"just some text\n", "is not a readable PyTorch checkpoint"),
+        (b"", "is not a readable PyTorch file"),
+        (b"just some text\n", "is not a readable PyTorch file"),
     ],
 )
 def test_unreadable_pretrained_files_are_refused(
@@ -66,6 +68,19 @@ def test_unreadable_pretrained_files_are_refused(
     config = replace(config, model=replace(config.model, pretrained=str(path)))
     with pytest.raises(ValueError, match=message):
         preflight(config, tmp_path / "out")
+
+
+def test_a_planted_pretrained_file_is_refused_and_never_run(
+    tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    marker = plant(tmp_path / "weights.pt")
+    config = preset("smoke")
+    weights = str(tmp_path / "weights.pt")
+    config = replace(config, model=replace(config.model, pretrained=weights))
+    with pytest.raises(UntrustedFileError, match="could run code") as error:
+        preflight(config, tmp_path / "out")
+    assert "weights_only" not in str(error.value)
+    assert not marker.exists()
 
 
 def test_non_finite_pretrained_weights_are_refused(tmp_path: Path) -> None:
