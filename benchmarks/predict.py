@@ -36,6 +36,7 @@ import torch
 from harness.config import int_at_least
 from harness.evaluation.metrics import classification_metrics
 from harness.image_sources import ImageSource, image_sources
+from harness.output_paths import check_outputs_apart, check_writable
 from harness.script_flags import script_parser
 from torch import Tensor
 
@@ -59,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--annotations", type=Path, help="Aff-Wild2 EXPR folder (affwild2-expr)"
     )
     parser.add_argument(
-        "--output", type=Path, required=True, help="CSV to write (or the export)"
+        "--output",
+        required=True,
+        help="CSV to write (or the export); never an input or inside --images",
     )
     parser.add_argument(
         "--export",
@@ -78,16 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int_at_least(1), default=64)
     parser.add_argument("--workers", type=int_at_least(0), default=2)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument(
-        "--summary", type=Path, help="also write the printed scores as JSON here"
-    )
+    parser.add_argument("--summary", help="also write the printed scores as JSON here")
     args = parser.parse_args(argv)
-    if args.export is not None:
-        return _export(args.model, args.output)
-    if args.images is None:
+    if args.images is None and args.export is None:
         parser.error("--images is required, unless --export.")
     if args.smooth > 1 and args.format != "affwild2-expr":
         parser.error("--smooth needs --format affwild2-expr (frames of videos).")
+    try:
+        _check_outputs(args)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.export is not None:
+        return _export(args.model, args.output)
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -97,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for name in passed_over:
-        print(f"skipped (not an image file): {name}", file=sys.stderr)
+    for name, reason in passed_over:
+        print(f"skipped ({reason}): {name}", file=sys.stderr)
     if not sources:
         print(f"error: no images in {str(args.images)!r}.", file=sys.stderr)
         return 2
@@ -108,6 +114,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.summary is not None:
         write_text_atomic(args.summary, json.dumps(scores, indent=2) + "\n")
     return 0
+
+
+def _check_outputs(args: Any) -> None:
+    """Refuses, before any work, outputs onto inputs and folders that are not writable.
+
+    Afterwards ``args.output`` and ``args.summary`` are paths.
+    """
+    outputs = {"--output": args.output, "--summary": args.summary}
+    inputs = {
+        "--model": args.model,
+        "--images": args.images,
+        "--annotations": args.annotations,
+    }
+    check_outputs_apart(outputs, inputs)
+    for flag, name in outputs.items():
+        if name is not None:
+            check_writable(Path(name).parent, f"the folder of {flag}")
+    args.output = Path(args.output)
+    args.summary = None if args.summary is None else Path(args.summary)
 
 
 def _export(model_file: Path, output: Path) -> int:

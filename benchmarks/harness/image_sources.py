@@ -34,7 +34,7 @@ class ImageSource:
 
 def image_sources(
     images: Path, form: str, annotations: Path | None = None
-) -> tuple[list[ImageSource], list[str]]:
+) -> tuple[list[ImageSource], list[tuple[str, str]]]:
     """The images to predict, in a fixed order, and the files passed over.
 
     Args:
@@ -44,8 +44,9 @@ def image_sources(
         annotations: The Aff-Wild2 EXPR annotation folder (``affwild2-expr``).
 
     Returns:
-        The images, and the names of files in a flat folder that are not images
-        by their name (a labelled format's loader passes over those itself).
+        The images, and ``(name, reason)`` for each file of a flat folder passed
+        over: not an image by its name, or a link to a file that is not there (a
+        labelled format's loader reports those itself).
 
     Raises:
         FileNotFoundError: If ``images`` is not a folder.
@@ -54,17 +55,7 @@ def image_sources(
     if not images.is_dir():
         raise FileNotFoundError(f"--images {str(images)!r} is not a folder.")
     if form == "flat":
-        names = sorted(
-            (entry.name for entry in os.scandir(images) if entry.is_file()),
-            key=natural_key,
-        )
-        skipped = [name for name in names if not is_image_name(name)]
-        sources = [
-            ImageSource(str(images / name), name)
-            for name in names
-            if is_image_name(name)
-        ]
-        return sources, skipped
+        return _flat_folder(images)
     if form not in EVAL_FORMATS:
         raise ValueError(
             f"--format must be flat or one of {sorted(EVAL_FORMATS)}, got {form!r}."
@@ -80,3 +71,19 @@ def image_sources(
         group = os.path.basename(os.path.dirname(path)) if grouped else None
         sources.append(ImageSource(path, name, label, group))
     return sources, []
+
+
+def _flat_folder(images: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+    """The image files directly in ``images``, and the files passed over, by name."""
+    with os.scandir(images) as entries:
+        files = [entry for entry in entries if not entry.is_dir()]
+    files.sort(key=lambda entry: natural_key(entry.name))
+    sources, skipped = [], []
+    for entry in files:
+        if not entry.is_file():  # a link whose target is gone
+            skipped.append((entry.name, "a link to a missing file"))
+        elif not is_image_name(entry.name):
+            skipped.append((entry.name, "not an image file"))
+        else:
+            sources.append(ImageSource(str(images / entry.name), entry.name))
+    return sources, skipped

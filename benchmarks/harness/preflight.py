@@ -3,17 +3,18 @@
 :func:`harness.config.check` checks what the settings say; :func:`preflight` checks
 what they need: an accelerator with the devices asked for, a precision it supports,
 a backbone that builds with its ``--pretrained`` weights, data folders that exist
-and an output folder that can be written. Each failure is a ``ValueError`` or an
-``OSError`` whose one-line message names the setting, the value and what was
-expected.
+and an output folder that can be written and lies apart from every input. Each
+failure is a ``ValueError`` or an ``OSError`` whose one-line message names the
+setting, the value and what was expected.
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from harness.data import cache_root
+from harness.output_paths import check_outputs_apart, check_writable
 from harness.settings import BenchmarkConfig
 from lightly_byel.models.backbones import build_backbone
 
@@ -28,6 +29,8 @@ def preflight(config: BenchmarkConfig, output: Path) -> None:
     check_hardware(config)
     build_backbone(config.model.backbone, config.model.pretrained)
     check_data_paths(config)
+    named = output if config.run.output is None else config.run.output
+    check_outputs_apart({"--output": named}, _inputs(config))
     check_writable(output)
 
 
@@ -104,19 +107,16 @@ def check_data_paths(config: BenchmarkConfig) -> None:
             raise FileNotFoundError(f"{flag} {folder!r} is not a folder.")
 
 
-def check_writable(output: Path) -> None:
-    """Checks that ``output`` is, or can become, a folder this process can write.
-
-    Raises:
-        OSError: Naming the folder and why it cannot be written.
-    """
-    if output.exists() and not output.is_dir():
-        raise NotADirectoryError(f"--output {str(output)!r} is a file, not a folder.")
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output):
-            pass
-    except OSError as error:
-        raise PermissionError(
-            f"--output {str(output)!r} cannot be written: {error.strerror or error}."
-        ) from None
+def _inputs(config: BenchmarkConfig) -> dict[str, str | Path | None]:
+    """What the run reads, by flag: the results must go elsewhere."""
+    data = config.data
+    named: dict[str, str | Path | None] = {
+        "--data-root": data.data_root,
+        "--train-dir": data.train_dir,
+        "--eval-dir": data.eval_dir,
+        "--eval-annotations": data.eval_annotations,
+        "--pretrained": config.model.pretrained,
+    }
+    # The embedded faces and the uint8 caches of every split live there.
+    named["data.cache_dir (generated data and caches)"] = cache_root(data)
+    return named

@@ -219,7 +219,10 @@ def _image_paths(folder: str) -> list[str]:
         relative = pending.pop()
         with os.scandir(os.path.join(folder, relative)) as entries:
             for entry in entries:
-                if is_image_name(entry.name) and entry.is_file():
+                # A link whose target is gone is listed, so that the header
+                # check leaves it out by name instead of passing over it silently.
+                listed = entry.is_file() or entry.is_symlink()
+                if is_image_name(entry.name) and listed:
                     found.append((relative + entry.name, entry.path))
                 elif (
                     not entry.name.startswith(".")

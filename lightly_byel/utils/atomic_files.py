@@ -21,7 +21,8 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 
     Readers never see a partly written file: the temporary file replaces ``path``
     only once ``write`` has finished and the data is on the disk, and it is removed
-    if anything fails. Missing parent folders are created.
+    if anything fails. Missing parent folders are created. An ``OSError`` without a
+    file name (a full disk) is raised again with ``path`` as its file name.
 
     Examples:
         >>> folder = Path(tempfile.mkdtemp())
@@ -40,6 +41,12 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         # mkstemp makes the file private; results are meant to be read by others.
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.filename is not None or error.errno is None:
+            raise
+        # A full disk raises from write() without a file name: name the file.
+        raise OSError(error.errno, error.strerror, str(path)) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

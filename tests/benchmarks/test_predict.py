@@ -1,6 +1,7 @@
 import csv
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -75,6 +76,7 @@ def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
         Image.new("RGB", (40, 40), (number * 20, 90, 30)).save(folder / f"{number}.jpg")
     (folder / "3.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     (folder / "notes.txt").write_text("not an image")
+    (folder / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
     output = tmp_path / "predictions.csv"
     model = smoke_run / "models" / "byel-seed0-finetune.pt"
     argv = ["--model", str(model), "--images", str(folder), "--output", str(output)]
@@ -91,6 +93,7 @@ def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
     errors = capsys.readouterr().err
     assert errors.count("skipped (unreadable): 3.jpg") == 1
     assert errors.count("skipped (not an image file): notes.txt") == 1
+    assert errors.count("skipped (a link to a missing file): gone.jpg") == 1
 
 
 def test_bad_model_or_folder_is_named_and_nothing_is_written(
@@ -100,13 +103,15 @@ def test_bad_model_or_folder_is_named_and_nothing_is_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     output = tmp_path / "out.csv"
+    empty = tmp_path / "empty"
+    empty.mkdir()
     checkpoint = next((smoke_run / "checkpoints").rglob("*.ckpt"))
     model = smoke_run / "models" / "byel-seed0-linear.pt"
     for argv, message in [
-        (["--model", str(checkpoint), "--images", str(tmp_path)], "is not a"),
-        (["--model", str(tmp_path / "x.pt"), "--images", str(tmp_path)], "not exist"),
+        (["--model", str(checkpoint), "--images", str(empty)], "is not a"),
+        (["--model", str(tmp_path / "x.pt"), "--images", str(empty)], "not exist"),
         (["--model", str(model), "--images", str(tmp_path / "none")], "not a folder"),
-        (["--model", str(model), "--images", str(tmp_path)], "no images"),
+        (["--model", str(model), "--images", str(empty)], "no images"),
     ]:
         assert predict.main([*argv, "--output", str(output)]) == 2
         assert message in capsys.readouterr().err
@@ -200,3 +205,93 @@ def test_without_onnx_the_extra_to_install_is_named(
     assert predict.main([*argv, "--output", str(tmp_path / "m.onnx")]) == 2
     assert "pip install '.[onnx]'" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def _faces(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True)
+    paths = [folder / f"{number}.jpg" for number in range(3)]
+    for number, path in enumerate(paths):
+        Image.new("RGB", (40, 40), (number * 60, 90, 30)).save(path)
+    return paths
+
+
+def test_outputs_onto_inputs_are_refused_before_any_work(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    faces = _faces(tmp_path / "faces")
+    model = tmp_path / "model.pt"
+    model.write_bytes((smoke_run / "models" / "byel-seed0-linear.pt").read_bytes())
+    before = {path: path.read_bytes() for path in [*faces, model]}
+    link = tmp_path / "link-to-faces"
+    link.symlink_to(tmp_path / "faces")
+    images = ["--model", str(model), "--images", str(tmp_path / "faces")]
+    for argv, message in [
+        ([*images, "--output", str(faces[1])], "lies inside --images"),
+        ([*images, "--output", str(tmp_path / "faces" / "p.csv")], "lies inside"),
+        ([*images, "--output", str(link / "p.csv")], "lies inside --images"),
+        ([*images, "--output", str(model)], "is the same as --model"),
+        ([*images, "--output", ""], "--output must name a file or folder, got ''"),
+        (
+            [*images, "--output", str(tmp_path / "p.csv"), "--summary", str(model)],
+            "--summary",
+        ),
+        (
+            ["--model", str(model), "--export", "onnx", "--output", str(model)],
+            "is the same as --model",
+        ),
+    ]:
+        assert predict.main(argv) == 2, argv
+        error = capsys.readouterr().err
+        assert message in error, (argv, error)
+    assert {path: path.read_bytes() for path in [*faces, model]} == before
+    assert not (tmp_path / "p.csv").exists()
+    assert sorted(p.name for p in (tmp_path / "faces").iterdir()) == [
+        "0.jpg",
+        "1.jpg",
+        "2.jpg",
+    ]
+
+
+def test_an_unwritable_output_folder_fails_before_predicting(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _faces(tmp_path / "faces")
+    (tmp_path / "file").write_text("")
+    model = smoke_run / "models" / "byel-seed0-linear.pt"
+    argv = ["--model", str(model), "--images", str(tmp_path / "faces")]
+    argv += ["--output", str(tmp_path / "p.csv")]
+    # A folder below a file can never be made: the summary cannot be written.
+    argv += ["--summary", str(tmp_path / "file" / "sub" / "scores.json")]
+    assert predict.main(argv) == 2
+    streams = capsys.readouterr()
+    assert "the folder of --summary" in streams.err
+    assert "cannot be written" in streams.err
+    assert "images in" not in streams.err  # nothing was predicted
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_planted_model_file_is_refused_and_never_run(
+    predict: ModuleType,
+    tmp_path: Path,
+    plant: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _faces(tmp_path / "faces")
+    model = tmp_path / "shared.pt"
+    marker = plant(model, {"format": "lightly-byel emotion model", "version": 1})
+    for extra in (
+        ["--images", str(tmp_path / "faces"), "--output", str(tmp_path / "p.csv")],
+        ["--export", "onnx", "--output", str(tmp_path / "m.onnx")],
+    ):
+        assert predict.main(["--model", str(model), *extra]) == 2
+        error = capsys.readouterr().err
+        assert "is refused: it holds pickled Python objects" in error
+        assert "weights_only" not in error
+    assert not marker.exists()
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m.onnx").exists()

@@ -258,6 +258,14 @@ def test_corrupt_files_never_raise_and_verify_drops_them(tmp_path: Path) -> None
     assert [os.path.basename(path) for path in dataset.bad_files] == ["1.jpg"]
 
 
+def test_a_link_to_a_missing_image_is_left_out_by_name(tmp_path: Path) -> None:
+    image(tmp_path / "ANGER" / "0.jpg")
+    (tmp_path / "ANGER" / "1.jpg").symlink_to(tmp_path / "deleted.jpg")
+    with pytest.warns(UserWarning, match=r"left out 1 non-image file .*1\.jpg"):
+        dataset = LSDImageFolder(tmp_path)
+    assert [os.path.basename(path) for path, _ in dataset.samples] == ["0.jpg"]
+
+
 def test_feeds_a_dataloader_with_the_byel_view_transform(tmp_path: Path) -> None:
     for index, name in enumerate(LSD_CLASSES):
         image(tmp_path / name / "0.jpg", size=(20 + index, 20))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness.preflight import check_hardware, check_writable, device_count, preflight
+from harness.preflight import check_hardware, device_count, preflight
 from harness.presets import preset
 from harness.settings import BenchmarkConfig
 
@@ -39,17 +39,6 @@ def test_gpu_settings_on_a_machine_without_one_are_refused() -> None:
     with pytest.raises(ValueError, match="16-mixed needs a GPU"):
         check_hardware(with_run(precision="16-mixed"))
     check_hardware(with_run(precision="bf16-mixed"))
-
-
-def test_an_output_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
-    file = tmp_path / "file"
-    file.write_text("")
-    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
-        check_writable(file)
-    with pytest.raises(PermissionError, match="cannot be written"):
-        check_writable(file / "below")
-    check_writable(tmp_path / "new" / "run")
-    assert (tmp_path / "new" / "run").is_dir()
 
 
 @pytest.mark.parametrize(
