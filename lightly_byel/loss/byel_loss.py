@@ -52,7 +52,9 @@ class BYELLoss(nn.Module):
     ``loss = byol + orthonormality_weight * orth``. With ``subtract=False`` the BYOL
     term uses the plain predictions (the "without subtraction" ablation); a weight of
     zero switches a term off. The loss is a mean over samples, so under DDP it needs
-    no gathering across devices.
+    no gathering across devices. It is computed in the predictions' dtype, at least
+    float32 (float64 predictions give a float64 loss); the classifier runs in the
+    dtype of its weights.
 
     - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
 
@@ -135,10 +137,12 @@ class BYELLoss(nn.Module):
             The scalar loss.
 
         Raises:
-            ValueError: If there are not exactly two views, the shapes disagree, or
+            ValueError: If there are not exactly two views, the shapes disagree,
                 the labels are not integer class indices in
                 ``[0, classifier.num_classes)`` of shape ``(batch,)`` on the
-                predictions' device.
+                predictions' device, or the cross-entropy would run the classifier
+                in training mode on a batch of one sample (its batch norm needs
+                two; see :class:`EmotionClassifier`).
         """
         return self.forward_components(predictions, targets, labels, classifier).total
 
@@ -168,9 +172,9 @@ class BYELLoss(nn.Module):
         zero = p1.new_zeros(())
         classification = zero
         if labels is not None and self.classification_weight > 0:
-            classification = F.cross_entropy(classifier(p1), labels) + F.cross_entropy(
-                classifier(p2), labels
-            )
+            classification = F.cross_entropy(
+                _logits(classifier, p1, dtype), labels
+            ) + F.cross_entropy(_logits(classifier, p2, dtype), labels)
         if labels is not None and self.subtract:
             vectors = classifier.emotion_vectors(labels)
             p1 = p1 - p1.norm(dim=1, keepdim=True) * vectors
@@ -192,6 +196,19 @@ class BYELLoss(nn.Module):
             classification=classification,
             orthonormality=orthonormality,
         )
+
+
+def _logits(
+    classifier: "EmotionClassifier", predictions: Tensor, dtype: torch.dtype
+) -> Tensor:
+    """The classifier's logits of the predictions, in ``dtype``.
+
+    The classifier runs in the dtype of its weights, since its batch norm takes no
+    other input dtype: float64 predictions (a float64 loss) with a float32
+    classifier are classified in float32, and only the cross-entropy runs in float64.
+    """
+    logits: Tensor = classifier(predictions.to(classifier.weight.dtype))
+    return logits.to(dtype)
 
 
 def _check_views(

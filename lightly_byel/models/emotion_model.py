@@ -43,9 +43,12 @@ from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as F
 
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.data.images import _UNREADABLE
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.transforms.eval_transform import network_input
+from lightly_byel.transforms.image_range import check_image_range
 from lightly_byel.utils.atomic_files import write_atomic
+from lightly_byel.utils.safe_load import safe_load
 
 FILE_FORMAT = "lightly-byel emotion model"
 """What the ``format`` entry of a model file says."""
@@ -160,15 +163,24 @@ class EmotionModel(nn.Module):
                 Images of any size are resized to the model's input size.
 
         Raises:
-            ValueError: For a tensor of another shape, or an empty sequence.
+            ValueError: For a tensor of another shape or dtype, an empty one, one
+                with floating-point values outside [0, 1] or NaN (see
+                :func:`~lightly_byel.transforms.image_range.check_image_range`), an
+                empty sequence, or anything but the images above (a numpy array).
             FileNotFoundError: For a path that does not exist.
+            IsADirectoryError: For a path that is a directory.
+            OSError: For a file that is not a readable image, named in the message.
         """
         if isinstance(images, Tensor) and images.dim() == 4:
-            batch = [_as_rgb(image) for image in images]
+            batch = [_rgb_of_tensor(image) for image in images]
+            # One reduction for the whole batch rather than one per image.
+            check_image_range(images)
         elif isinstance(images, Image.Image | str | Path | Tensor):
             batch = [_as_rgb(images)]
-        else:
+        elif isinstance(images, Sequence):
             batch = [_as_rgb(image) for image in images]
+        else:
+            raise ValueError(_not_an_image(images))
         if not batch:
             raise ValueError("no images to preprocess.")
         device = self.mean.device
@@ -214,20 +226,19 @@ class EmotionModel(nn.Module):
     ) -> "EmotionModel":
         """Reads a model file written by :meth:`save`, on ``device``.
 
+        The file is read as tensors and plain data only
+        (:func:`~lightly_byel.utils.safe_load.safe_load`): a file that holds other
+        pickled objects is refused, never run.
+
         Raises:
             FileNotFoundError: If the file does not exist.
+            UntrustedFileError: If it holds pickled Python objects (a
+                ``ValueError``).
             ValueError: If it is not a model file of this version, or its weights
                 do not fit its backbone.
         """
         file = Path(path)
-        if not file.is_file():
-            raise FileNotFoundError(f"model file {str(file)!r} does not exist.")
-        try:
-            content = torch.load(file, map_location="cpu", weights_only=True)
-        except Exception as error:
-            raise ValueError(
-                f"{str(file)!r} is not a readable model file: {error}"
-            ) from None
+        content = safe_load(file, "model file")
         if not isinstance(content, dict) or content.get("format") != FILE_FORMAT:
             raise ValueError(
                 f"{str(file)!r} is not a {FILE_FORMAT} file (a Lightning checkpoint "
@@ -252,19 +263,77 @@ class EmotionModel(nn.Module):
         return cls(encoder, head, info).to(device)
 
 
-def _as_rgb(image: ImageLike) -> Tensor:
-    """A ``(3, H, W)`` uint8 or [0, 1] float tensor of one image."""
+def _as_rgb(image: object) -> Tensor:
+    """A ``(3, H, W)`` uint8 or [0, 1] float tensor of one image.
+
+    Raises:
+        ValueError: For a tensor that is not such an image (see
+            :func:`_rgb_of_tensor` and
+            :func:`~lightly_byel.transforms.image_range.check_image_range`), or
+            anything but a PIL image, a path or a tensor.
+        FileNotFoundError: For a path that does not exist.
+        IsADirectoryError: For a path that is a directory.
+        OSError: For a file that is not a readable image, named in the message.
+    """
     if isinstance(image, str | Path):
-        path = Path(image)
-        if not path.is_file():
-            raise FileNotFoundError(f"image {str(path)!r} does not exist.")
-        with Image.open(path) as opened:
-            return F.pil_to_tensor(opened.convert("RGB"))
+        return _read_rgb(Path(image))
     if isinstance(image, Image.Image):
         return F.pil_to_tensor(image.convert("RGB"))
+    if not isinstance(image, Tensor):
+        raise ValueError(_not_an_image(image))
+    rgb = _rgb_of_tensor(image)
+    check_image_range(image)
+    return rgb
+
+
+def _rgb_of_tensor(image: Tensor) -> Tensor:
+    """The ``(3, H, W)`` view of a ``(3, H, W)`` or ``(1, H, W)`` image tensor.
+
+    Checks the shape only: the values are checked once per batch by the caller.
+
+    Raises:
+        ValueError: For a tensor of another shape.
+    """
     if image.dim() != 3 or image.shape[0] not in (1, 3):
         raise ValueError(
             f"expected an image tensor of shape (3, H, W) or (1, H, W), got "
             f"{tuple(image.shape)}."
         )
     return image.expand(3, -1, -1) if image.shape[0] == 1 else image
+
+
+def _read_rgb(path: Path) -> Tensor:
+    """The ``(3, H, W)`` uint8 tensor of an image file.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        IsADirectoryError: If the path is a directory.
+        OSError: If the file is not a readable image (damaged, truncated or of
+            another format), named in the message.
+    """
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"image {str(path)!r} is a directory; pass the image files in it "
+            "(e.g. sorted(folder.glob('*.jpg')))."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"image {str(path)!r} does not exist.")
+    try:
+        with Image.open(path) as opened:
+            return F.pil_to_tensor(opened.convert("RGB"))
+    except _UNREADABLE as error:
+        # Pillow's errors past the header ("Truncated File Read") name no file.
+        raise OSError(
+            f"image {str(path)!r} cannot be read as an image: {error}"
+        ) from error
+
+
+def _not_an_image(value: object) -> str:
+    """The message for a value that is none of the images preprocess takes."""
+    hint = ""
+    if hasattr(value, "__array__"):
+        hint = " (an (H, W, 3) array is torch.from_numpy(array).permute(2, 0, 1))"
+    return (
+        "expected a PIL image, a file path or an image tensor, or a sequence of "
+        f"them, got {type(value).__name__}{hint}."
+    )

@@ -14,6 +14,7 @@ from lightly_byel.transforms.byel_view_settings import (
     _check_positive_int,
     takes_arguments_of,
 )
+from lightly_byel.transforms.image_range import check_image_dtype, check_image_range
 from lightly_byel.transforms.jpeg import jpeg_round_trip
 
 _CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
@@ -99,7 +100,9 @@ class BYELBatchViewTransform(nn.Module):
     the module to the images' device (``.to``) so that the normalisation buffers
     are there too. Only ``jpeg_prob > 0`` synchronises: JPEG re-compression reads
     the qualities on the host and encodes and decodes each selected image on the
-    CPU.
+    CPU. And floating-point images are checked to lie in [0, 1]: on the CPU every
+    batch, elsewhere the first batch of each dtype only, which waits for the device
+    once (see :meth:`apply_params`).
 
     Differences from :class:`BYELViewTransform`: unlike the per-sample transform,
     the whole pipeline runs in float32 and does not round to uint8 between steps
@@ -111,7 +114,9 @@ class BYELBatchViewTransform(nn.Module):
 
     Input to this transform:
         A batch of equally sized images, a tensor of shape ``(B, C, H, W)`` with
-        ``C`` 1 or 3, uint8 in [0, 255] or floating point in [0, 1], on any device.
+        ``C`` 1 or 3, uint8 in [0, 255] or floating point in [0, 1], on any device;
+        other values are refused (see
+        :func:`~lightly_byel.transforms.image_range.check_image_range`).
 
     Output of this transform:
         A float32 tensor of shape ``(B, 3, input_size, input_size)`` on the
@@ -165,6 +170,9 @@ class BYELBatchViewTransform(nn.Module):
             mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
+        # The floating-point dtypes whose values have been checked on a device
+        # other than the CPU, see _check_range.
+        self._range_checked: set[torch.dtype] = set()
 
     def forward(
         self, images: Tensor, generator: torch.Generator | None = None
@@ -182,8 +190,9 @@ class BYELBatchViewTransform(nn.Module):
             images' device.
 
         Raises:
-            ValueError: If the images are not such a tensor or the generator is on
-                another device.
+            ValueError: If the images are not such a tensor (empty, of another
+                dtype, or floating point outside [0, 1] or NaN; see
+                :meth:`apply_params`) or the generator is on another device.
         """
         _check_images(images)
         batch_size, _, height, width = images.shape
@@ -306,10 +315,14 @@ class BYELBatchViewTransform(nn.Module):
             A float32 tensor of shape ``(B, 3, input_size, input_size)``.
 
         Raises:
-            ValueError: If the images are not such a tensor or the parameters are
-                for another batch size.
+            ValueError: If the images are not such a tensor (empty, of another
+                dtype, or floating point outside [0, 1] or NaN) or the parameters
+                are for another batch size. The values of floating-point images are
+                checked for every batch on the CPU, and for the first batch of each
+                dtype on other devices, since reading them waits for the device.
         """
         _check_images(images)
+        self._check_range(images)
         batch_size = images.shape[0]
         for field in fields(params):
             value = getattr(params, field.name)
@@ -321,6 +334,7 @@ class BYELBatchViewTransform(nn.Module):
         if images.dtype == torch.uint8:
             views = images.to(torch.float32) / 255
         else:
+            # Off the CPU only the first batch was checked (see _check_range).
             views = images.to(torch.float32).clamp(0, 1)
         size = self.settings.input_size
         views = _resized_crop(views, params.crop, params.flip, size)
@@ -376,6 +390,22 @@ class BYELBatchViewTransform(nn.Module):
                 "erase_prob",
             )
         )
+
+    def _check_range(self, images: Tensor) -> None:
+        """Checks the values of floating-point images, on a device only once.
+
+        Reading the minimum and maximum back waits for the device, which the
+        augmentation on an accelerator must not do for every batch. A wrong scale
+        (0-255 floats) comes from how the data is loaded, the same for every batch,
+        so checking the first batch of each dtype catches it at one wait per
+        transform; later batches are only clamped to [0, 1]. ``torch._assert_async``
+        would check every batch without waiting, but a failed check there is a
+        device-side assert: no message, and a CUDA context that is unusable after.
+        """
+        if images.device.type == "cpu" or images.dtype not in self._range_checked:
+            check_image_range(images)
+            if images.device.type != "cpu" and images.is_floating_point():
+                self._range_checked.add(images.dtype)
 
     def _draw_crop(
         self,
@@ -467,6 +497,10 @@ class BYELBatchTransform(nn.Module):
                 :meth:`BYELBatchViewTransform.forward`.
             generator: Random generator on the images' device, or ``None`` for the
                 device's global generator.
+
+        Raises:
+            ValueError: If a view transform refuses the images or the generator
+                (see :meth:`BYELBatchViewTransform.forward`).
         """
         views: list[Tensor] = [
             view_transform(images, generator=generator)
@@ -485,14 +519,8 @@ def _check_images(images: Tensor) -> None:
             "expected images of shape (B, C, H, W) with C in (1, 3), "
             f"got shape {tuple(images.shape)}."
         )
-    if images.numel() == 0:
-        raise ValueError(
-            f"expected a non-empty batch of images, got shape {tuple(images.shape)}."
-        )
-    if not (images.is_floating_point() or images.dtype == torch.uint8):
-        raise ValueError(
-            f"expected uint8 or floating point images, got dtype {images.dtype}."
-        )
+    # The values are checked apart, see BYELBatchViewTransform._check_range.
+    check_image_dtype(images)
 
 
 def _check_generator(generator: torch.Generator | None, device: torch.device) -> None:

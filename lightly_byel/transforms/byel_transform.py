@@ -11,6 +11,7 @@ from lightly_byel.transforms.byel_view_settings import (
     BYELViewSettings,
     takes_arguments_of,
 )
+from lightly_byel.transforms.image_range import check_image_range
 from lightly_byel.transforms.jpeg import RandomJPEG
 
 
@@ -30,7 +31,8 @@ class BYELViewTransform:
     Input to this transform:
         An RGB, grayscale, RGBA or palette PIL image, or a tensor of shape
         ``(C, H, W)`` or ``(H, W)`` with 1 or 3 channels, uint8 in [0, 255] or float
-        in [0, 1].
+        in [0, 1]; other values are refused (see
+        :func:`~lightly_byel.transforms.image_range.check_image_range`).
 
     Output of this transform:
         A float32 tensor of shape ``(3, input_size, input_size)``.
@@ -108,7 +110,9 @@ class BYELViewTransform:
             A float32 tensor of shape ``(3, input_size, input_size)``.
 
         Raises:
-            ValueError: If the image is not a PIL image or a 1- or 3-channel tensor.
+            ValueError: If the image is not a PIL image or a 1- or 3-channel tensor,
+                or the tensor is empty, neither uint8 nor floating point, or holds
+                floating-point values outside [0, 1] or NaN.
         """
         view: Tensor = self.transform(_to_rgb_uint8(image))
         return view
@@ -158,12 +162,22 @@ class BYELTransform(MultiViewTransform):
         )
 
     def __call__(self, image: Image.Image | Tensor) -> list[Tensor]:
-        """Returns the two views of the image, each ``(3, input_size, input_size)``."""
+        """Returns the two views of the image, each ``(3, input_size, input_size)``.
+
+        Raises:
+            ValueError: If a view transform refuses the image (see
+                :meth:`BYELViewTransform.__call__`).
+        """
         return [transform(image) for transform in self.transforms]
 
 
 def _to_rgb_uint8(image: Image.Image | Tensor) -> Tensor:
-    """Converts a PIL image or an image tensor to a uint8 RGB tensor (3, H, W)."""
+    """Converts a PIL image or an image tensor to a uint8 RGB tensor (3, H, W).
+
+    Raises:
+        ValueError: If the image is not a PIL image or a 1- or 3-channel tensor of
+            uint8, or of finite floating-point values in [0, 1].
+    """
     if isinstance(image, Image.Image):
         if image.mode != "RGB":
             image = image.convert("RGB")
@@ -179,10 +193,7 @@ def _to_rgb_uint8(image: Image.Image | Tensor) -> Tensor:
             "expected an image tensor of shape (C, H, W) with C in (1, 3) or (H, W), "
             f"got shape {tuple(image.shape)}."
         )
+    check_image_range(image)
     if image.is_floating_point():
-        image = F.to_dtype(image.clamp(0, 1), torch.uint8, scale=True)
-    elif image.dtype != torch.uint8:
-        raise ValueError(
-            f"expected a uint8 or floating point image tensor, got dtype {image.dtype}."
-        )
+        image = F.to_dtype(image, torch.uint8, scale=True)
     return image.expand(3, -1, -1)

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -245,6 +246,33 @@ def test_half_precision_predictions_give_float32_loss() -> None:
     loss = BYELLoss()(half, half_targets, labels, classifier)
     assert loss.dtype == torch.float32
     assert math.isfinite(loss.item())
+
+
+@pytest.mark.parametrize("config", [{}, {"subtract": False}])
+def test_float64_predictions_with_a_float32_classifier(config: dict[str, bool]) -> None:
+    predictions, targets, labels, classifier = make_inputs(13)
+    expected = BYELLoss(**config)(predictions, targets, labels, classifier)
+    single = copy.deepcopy(classifier).float()
+    loss = BYELLoss(**config)(predictions, targets, labels, single)
+    assert loss.dtype == torch.float64
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-5)
+    loss.backward()
+    assert single.weight.grad is not None and single.weight.grad.dtype == torch.float32
+    assert all(
+        p.grad is not None and p.grad.dtype == torch.float64 for p in predictions
+    )
+
+
+def test_a_labelled_batch_of_one_needs_the_classifier_in_eval_mode() -> None:
+    predictions, targets, labels, classifier = make_inputs(14)
+    one = [p[:1] for p in predictions], [t[:1] for t in targets]
+    criterion = BYELLoss()
+    with pytest.raises(ValueError, match="at least 2 samples per batch in training"):
+        criterion(*one, labels[:1], classifier)
+    # Without the cross-entropy the classifier's batch norm does not run.
+    assert criterion(*one, None, classifier).isfinite()
+    assert BYELLoss(classification_weight=0)(*one, labels[:1], classifier).isfinite()
+    assert criterion(*one, labels[:1], classifier.eval()).isfinite()
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 from torch import nn
 
+from lightly_byel.models import emotion_model
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 
@@ -56,7 +59,7 @@ def test_bad_files_and_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         EmotionModel.load(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="not a readable model file"):
+    with pytest.raises(ValueError, match="not a readable PyTorch file"):
         EmotionModel.load(tmp_path / "junk.pt")
     torch.save({"state_dict": {}}, tmp_path / "checkpoint.pt")
     with pytest.raises(ValueError, match="Lightning checkpoint is not one"):
@@ -68,3 +71,89 @@ def test_bad_files_and_inputs_are_named(tmp_path: Path) -> None:
         model.preprocess([])
     with pytest.raises(ValueError, match="head maps 4 features"):
         EmotionModel(nn.Identity(), nn.Linear(4, 6), model.info)
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (
+            torch.randint(0, 256, (3, 20, 20)),
+            r"got an int64 image tensor; expected uint8, or floating point in \[0, 1\]",
+        ),
+        (
+            torch.full((3, 20, 20), 255.0),
+            r"got a float32 image tensor with values from 255.0 to 255.0; expected "
+            r"uint8, or floating point in \[0, 1\] \(divide by 255\)",
+        ),
+        (torch.full((2, 3, 20, 20), 255.0), r"values from 255.0 to 255.0"),
+        ([torch.zeros(3, 20, 20), torch.full((1, 9, 9), 2.0)], "from 2.0 to 2.0"),
+        (
+            torch.zeros(2, 3, 20, 20).index_fill(0, torch.tensor([1]), float("nan")),
+            "float32 image tensor holding NaN",
+        ),
+        (
+            torch.linspace(-2, 2, 400, dtype=torch.float64).view(1, 20, 20),
+            r"float64 image tensor with values from -2.0 to 2.0; expected uint8, or "
+            r"floating point in \[0, 1\]\.$",
+        ),
+    ],
+    ids=["int64", "float-0-255", "batch-0-255", "in-a-list", "nan", "normalised"],
+)
+def test_image_tensors_out_of_range_raise(images: object, message: str) -> None:
+    model = _model()
+    for apply in (model.preprocess, model.predict, model.embed):
+        with pytest.raises(ValueError, match=message):
+            apply(images)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (torch.zeros(3, 0, 0), r"empty image tensor of shape \(3, 0, 0\)"),
+        (torch.zeros(0, 3, 20, 20), r"empty image tensor of shape \(0, 3, 20, 20\)"),
+        (
+            np.zeros((20, 20, 3), dtype=np.uint8),
+            r"PIL image, a file path or an image tensor.*got ndarray "
+            r"\(an \(H, W, 3\) array is torch\.from_numpy",
+        ),
+        ([np.zeros((20, 20, 3), dtype=np.uint8)], "got ndarray"),
+        (7, "got int"),
+        ([Image.new("RGB", (9, 9)), None], "got NoneType"),
+    ],
+    ids=["empty-image", "empty-batch", "numpy", "numpy-in-a-list", "int", "none"],
+)
+def test_inputs_that_are_no_images_raise(images: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _model().predict(images)  # type: ignore[arg-type]
+
+
+def test_unreadable_paths_are_named(tmp_path: Path) -> None:
+    model = _model()
+    with pytest.raises(
+        IsADirectoryError, match=re.escape(f"{tmp_path}' is a directory")
+    ):
+        model.predict(tmp_path)
+    with pytest.raises(
+        FileNotFoundError, match=re.escape("missing.png' does not exist")
+    ):
+        model.predict(tmp_path / "missing.png")
+    Image.new("RGB", (40, 40)).save(tmp_path / "face.jpg")
+    whole = (tmp_path / "face.jpg").read_bytes()
+    (tmp_path / "torn.jpg").write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(
+        OSError, match=re.escape(f"{tmp_path / 'torn.jpg'}' cannot be read")
+    ):
+        model.predict([tmp_path / "face.jpg", tmp_path / "torn.jpg"])
+
+
+def test_a_batch_tensor_is_checked_with_one_reduction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[tuple[int, ...]] = []
+    monkeypatch.setattr(
+        emotion_model, "check_image_range", lambda x: checked.append(tuple(x.shape))
+    )
+    model = _model()
+    model.preprocess(torch.rand(5, 3, 20, 20))
+    model.preprocess([torch.rand(3, 20, 20), torch.rand(1, 9, 9)])
+    assert checked == [(5, 3, 20, 20), (3, 20, 20), (1, 9, 9)]

@@ -144,10 +144,10 @@ def test_float_and_uint8_inputs_agree() -> None:
             r"shape \(B, C, H, W\) with C in \(1, 3\), got shape \(3, 8, 8\)",
         ),
         (torch.zeros(2, 4, 8, 8), r"C in \(1, 3\), got shape \(2, 4, 8, 8\)"),
-        (torch.zeros(0, 3, 8, 8), r"non-empty batch.*got shape \(0, 3, 8, 8\)"),
+        (torch.zeros(0, 3, 8, 8), r"empty image tensor of shape \(0, 3, 8, 8\)"),
         (
             torch.zeros(2, 3, 8, 8, dtype=torch.int32),
-            "uint8 or floating point images, got dtype torch.int32",
+            r"got an int32 image tensor; expected uint8, or floating point in \[0, 1\]",
         ),
         ([[0, 1], [1, 0]], r"tensor of images \(B, C, H, W\), got list"),
     ],
@@ -161,6 +161,44 @@ def test_bad_images_raise(images: object, message: str) -> None:
     params = BYELBatchParams(crop=whole(2, 8, 8))
     with pytest.raises(ValueError, match=message):
         BYELBatchViewTransform().apply_params(images, params)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (
+            as_float(uint8_images(2, 8, 8)) * 255,
+            r"got a float32 image tensor with values from \d+\.0 to \d+\.0; expected "
+            r"uint8, or floating point in \[0, 1\] \(divide by 255\)",
+        ),
+        (
+            torch.linspace(-1, 1, 128, dtype=torch.float64).view(2, 1, 8, 8),
+            r"float64 image tensor with values from -1.0 to 1.0; expected uint8, or "
+            r"floating point in \[0, 1\]\.$",
+        ),
+        (
+            torch.zeros(2, 3, 8, 8).index_fill(0, torch.tensor([1]), float("nan")),
+            "float32 image tensor holding NaN",
+        ),
+        (torch.full((2, 3, 8, 8), 255, dtype=torch.int64), "int64 image tensor"),
+    ],
+    ids=["float-0-255", "normalised", "nan", "int64"],
+)
+def test_values_out_of_range_raise(images: Tensor, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BYELBatchViewTransform()(images)
+    with pytest.raises(ValueError, match=message):
+        BYELBatchTransform()(images)
+    params = BYELBatchParams(crop=whole(2, 8, 8))
+    with pytest.raises(ValueError, match=message):
+        BYELBatchViewTransform().apply_params(images, params)
+
+
+def test_on_a_cpu_every_batch_is_checked() -> None:
+    transform = BYELBatchViewTransform(input_size=8)
+    transform(as_float(uint8_images(2, 8, 8)))
+    with pytest.raises(ValueError, match="divide by 255"):
+        transform(as_float(uint8_images(2, 8, 8)) * 255)
 
 
 def test_generator_on_another_device_raises() -> None:
@@ -633,3 +671,20 @@ def test_cuda_views_do_not_synchronise() -> None:
     assert views[0].shape == (16, 3, 24, 24) and views[0].device == images.device
     with pytest.raises(ValueError, match="generator is on device cpu"):
         transform(images, torch.Generator())
+
+
+@pytest.mark.cuda
+def test_cuda_checks_the_first_float_batch_and_then_never_synchronises() -> None:
+    images = as_float(uint8_images(16, 32, 40)).cuda()
+    with pytest.raises(ValueError, match="divide by 255"):
+        BYELBatchViewTransform(input_size=24).cuda()(images * 255)
+    transform = two_views(input_size=24).cuda()
+    generator = torch.Generator(device="cuda").manual_seed(0)
+    transform(images, generator)  # the first batch is checked, which waits
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        views = transform(images, generator)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert views[0].shape == (16, 3, 24, 24) and views[0].device == images.device

@@ -244,13 +244,52 @@ def test_works_in_a_dataloader() -> None:
     [
         (torch.zeros(4, 8, 8, dtype=torch.uint8), r"C in \(1, 3\).*\(4, 8, 8\)"),
         (torch.zeros(2, 3, 8, 8), r"shape \(2, 3, 8, 8\)"),
-        (torch.zeros(3, 8, 8, dtype=torch.int32), "uint8 or floating.*int32"),
+        (
+            torch.zeros(3, 8, 8, dtype=torch.int32),
+            r"got an int32 image tensor; expected uint8, or floating point in \[0, 1\]",
+        ),
         ([[0, 1], [1, 0]], "PIL image or an image tensor, got list"),
     ],
 )
 def test_bad_images_raise(image: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BYELViewTransform()(image)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (
+            torch.full((3, 8, 8), 255.0),
+            r"got a float32 image tensor with values from 255.0 to 255.0; expected "
+            r"uint8, or floating point in \[0, 1\] \(divide by 255\)",
+        ),
+        (
+            torch.linspace(-1, 1, 64, dtype=torch.float64).view(1, 8, 8),
+            r"float64 image tensor with values from -1.0 to 1.0; expected uint8, or "
+            r"floating point in \[0, 1\]\.$",
+        ),
+        (torch.full((8, 8), float("nan")), "float32 image tensor holding NaN"),
+        (torch.full((3, 8, 8), float("inf")), "values from inf to inf"),
+        (
+            torch.full((3, 8, 8), 255, dtype=torch.int64),
+            r"int64 image tensor; expected uint8.*\.to\(torch\.uint8\)",
+        ),
+        (torch.zeros(3, 0, 8), r"empty image tensor of shape \(3, 0, 8\)"),
+    ],
+    ids=["float-0-255", "normalised", "nan", "inf", "int64", "empty"],
+)
+def test_values_out_of_range_raise(image: Tensor, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BYELViewTransform()(image)
+    with pytest.raises(ValueError, match=message):
+        BYELTransform()(image)
+
+
+def test_float_images_at_the_ends_of_the_range_are_taken() -> None:
+    for value in (0.0, 1.0):
+        view = plain_view(8)(torch.full((8, 8), value))
+        assert torch.equal(view, torch.full((3, 8, 8), value))
 
 
 @pytest.mark.parametrize(

@@ -76,8 +76,19 @@ class EmotionClassifier(nn.Module):
             Logits of shape ``(batch, num_classes)``. In training mode, a batch whose
             statistics are not finite gives non-finite logits and leaves the
             running statistics unchanged.
+
+        Raises:
+            ValueError: In training mode, for a batch of one sample.
         """
         batch_norm = self.batch_norm
+        if batch_norm.training and x.dim() == 2 and x.shape[0] == 1:
+            # BatchNorm1d would only say "Expected more than 1 value per channel".
+            raise ValueError(
+                "EmotionClassifier needs at least 2 samples per batch in training "
+                "mode: its BatchNorm1d normalises the logits with the batch's "
+                "statistics; got a batch of 1 (call .eval() to classify single "
+                "samples)."
+            )
         logits: Tensor
         mean, var, count = (
             batch_norm.running_mean,

@@ -127,6 +127,20 @@ class TestEmotionClassifier:
         for name, buffer in before.items():
             assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
 
+    def test_a_training_batch_of_one_raises_and_an_eval_one_is_classified(
+        self,
+    ) -> None:
+        classifier = EmotionClassifier(input_dim=8, num_classes=4)
+        message = (
+            r"at least 2 samples per batch in training mode: its BatchNorm1d .* "
+            r"got a batch of 1 \(call \.eval\(\)"
+        )
+        with pytest.raises(ValueError, match=message):
+            classifier(torch.randn(1, 8))
+        assert int(classifier.batch_norm.num_batches_tracked) == 0
+        assert classifier(torch.randn(2, 8)).shape == (2, 4)
+        assert classifier.eval()(torch.randn(1, 8)).shape == (1, 4)
+
     @pytest.mark.parametrize(
         ("input_dim", "num_classes", "message"),
         [
