@@ -4,6 +4,7 @@ import os
 import pickle
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from torch.utils.data import DataLoader
 
 from lightly_byel.data import LSDImageFolder, uint8_cache
 from lightly_byel.data.staging import remove_stale_staging
-from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache, collate_batch
+from lightly_byel.data.synthfaces import generate
+from lightly_byel.data.uint8_cache import (
+    CachedSubset,
+    DamagedCacheError,
+    UInt8ImageCache,
+    collate_batch,
+)
 
 
 def _folder(root: Path, size: int = 20, per_class: int = 3) -> LSDImageFolder:
@@ -261,3 +268,183 @@ def test_size_must_be_a_positive_whole_number(tmp_path: Path, size: object) -> N
     ):
         UInt8ImageCache.build(data, tmp_path / "cache", size=size)  # type: ignore[arg-type]
     assert not (tmp_path / "cache").exists()
+
+
+# Damage to a built cache of 24 images of 24 px, with checksums of 4 KiB blocks:
+# images.npy is 128 header bytes and 24 rows of 1,728 bytes (11 blocks).
+def _flip_middle_byte(root: Path) -> None:
+    path = root / "images.npy"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncate_images(root: Path) -> None:
+    path = root / "images.npy"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _corrupt_header(root: Path) -> None:
+    path = root / "images.npy"
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + b"#" * 20 + data[40:])
+
+
+def _corrupt_labels(root: Path) -> None:
+    path = root / "labels.npy"
+    data = bytearray(path.read_bytes())
+    data[-8] ^= 0x01  # the last label's lowest byte: another valid class
+    path.write_bytes(bytes(data))
+
+
+def _garbage_meta(root: Path) -> None:
+    (root / "cache.json").write_bytes(b"\x00\xff{not json")
+
+
+def _remove_labels(root: Path) -> None:
+    (root / "labels.npy").unlink()
+
+
+DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "flipped byte": (
+        _flip_middle_byte,
+        "images.npy block 6 of 11 (bytes 20,480-24,575: images 11-14) does not "
+        "match its checksum from the build",
+    ),
+    "truncated": (
+        _truncate_images,
+        "images.npy is 20,800 bytes long, 41,600 when it was built (truncated)",
+    ),
+    "header": (
+        _corrupt_header,
+        "images.npy block 1 of 11 (bytes 0-4,095: the .npy header and images 0-2) "
+        "does not match its checksum from the build",
+    ),
+    "labels": (
+        _corrupt_labels,
+        "labels.npy block 1 of 1 (bytes 0-319) does not match its checksum from "
+        "the build",
+    ),
+    "garbage cache.json": (_garbage_meta, "cache.json cannot be read as JSON ("),
+    "missing labels": (_remove_labels, "labels.npy is missing"),
+}
+
+REBUILD_HINT = (
+    "; delete the folder to rebuild it, or let UInt8ImageCache.build rebuild it "
+    "from the source images"
+)
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> LSDImageFolder:
+    folder = tmp_path_factory.mktemp("faces")
+    generate(folder, images_per_class=4, image_size=24)
+    return LSDImageFolder(folder / "training_set_synthetic_images")
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checksums of 4 KiB blocks, so that a damaged block is one of several."""
+    monkeypatch.setattr(uint8_cache, "CHECKSUM_BLOCK_BYTES", 4096)
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_opening_a_damaged_cache_names_the_folder_file_and_block(
+    faces: LSDImageFolder, tmp_path: Path, damage: str
+) -> None:
+    cache = UInt8ImageCache.build(faces, tmp_path / "cache", size=24)
+    assert len(cache) == 24 and (cache.root / "images.npy").stat().st_size == 41_600
+    spoil, named = DAMAGES[damage]
+    spoil(cache.root)
+    with pytest.raises(DamagedCacheError) as error:
+        UInt8ImageCache(cache.root)
+    message = str(error.value)
+    assert isinstance(error.value, ValueError)
+    assert message.startswith(f"uint8 image cache {str(cache.root)!r} is damaged: ")
+    assert named in message and message.endswith(REBUILD_HINT)
+    assert error.value.folder == cache.root and named in error.value.damage
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_build_rebuilds_a_damaged_cache_with_the_right_pixels(
+    faces: LSDImageFolder,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: str,
+) -> None:
+    fresh = UInt8ImageCache.build(faces, tmp_path / "fresh", size=24)
+    cache = UInt8ImageCache.build(faces, tmp_path / "cache", size=24)
+    spoil, named = DAMAGES[damage]
+    spoil(cache.root)
+    capsys.readouterr()
+    rebuilt = UInt8ImageCache.build(faces, tmp_path / "cache", size=24)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"The uint8 image cache {cache.root} is damaged (")
+    assert named in printed[0] and printed[0].endswith("); rebuilding it.")
+    assert printed[1].startswith("Building the uint8 image cache of 24 images")
+    assert rebuilt.root == cache.root
+    assert np.array_equal(rebuilt.images, fresh.images)
+    assert rebuilt.targets == fresh.targets == faces.targets
+    assert torch.equal(rebuilt.batch(range(24))[1], fresh.batch(range(24))[1])
+    UInt8ImageCache(rebuilt.root)  # checks out
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_without_block_checks_lengths_and_headers_are_still_checked(
+    faces: LSDImageFolder, tmp_path: Path
+) -> None:
+    caches = {
+        damage: UInt8ImageCache.build(faces, tmp_path / damage, size=24).root
+        for damage in ("flipped byte", "truncated", "header")
+    }
+    for damage, root in caches.items():
+        DAMAGES[damage][0](root)
+    # What the blocks hide stays hidden: verify=False is for measuring the check.
+    assert len(UInt8ImageCache(caches["flipped byte"], verify=False)) == 24
+    with pytest.raises(DamagedCacheError, match=r"images\.npy is 20,800 bytes long"):
+        UInt8ImageCache(caches["truncated"], verify=False)
+    with pytest.raises(
+        DamagedCacheError,
+        match=r"images\.npy is not a readable \.npy array \(its header is damaged",
+    ) as error:
+        UInt8ImageCache(caches["header"], verify=False)
+    assert repr(str(caches["header"])) in str(error.value)
+
+
+def test_checksums_cover_every_block_and_the_format_is_checked(
+    faces: LSDImageFolder, tmp_path: Path
+) -> None:
+    cache = UInt8ImageCache.build(faces, tmp_path / "cache", size=24)
+    meta = json.loads((cache.root / "cache.json").read_text())
+    assert meta["format"] == uint8_cache.CACHE_FORMAT == 2
+    assert sorted(meta["checksums"]) == ["images.npy", "labels.npy"]
+    # One 16 MiB block holds either file whole.
+    assert [len(sums["crc32"]) for sums in meta["checksums"].values()] == [1, 1]
+    (cache.root / "cache.json").write_text(json.dumps({**meta, "format": 1}))
+    with pytest.raises(DamagedCacheError, match="format 1, this version reads"):
+        UInt8ImageCache(cache.root)
+    sums = meta["checksums"]
+    extra = {**sums["labels.npy"], "crc32": [0, 0]}
+    (cache.root / "cache.json").write_text(
+        json.dumps({**meta, "checksums": {**sums, "labels.npy": extra}})
+    )
+    with pytest.raises(
+        DamagedCacheError,
+        match=r"cache\.json is invalid: 2 checksums do not fit 320 bytes in blocks",
+    ):
+        UInt8ImageCache(cache.root)
+    del meta["checksums"]
+    (cache.root / "cache.json").write_text(json.dumps(meta))
+    with pytest.raises(
+        DamagedCacheError, match=r"cache\.json is invalid: it has no 'checksums' entry"
+    ):
+        UInt8ImageCache(cache.root)
+    error = DamagedCacheError(cache.root, "labels.npy is missing")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.folder, copy.damage, str(copy)) == (
+        error.folder,
+        error.damage,
+        str(error),
+    )
