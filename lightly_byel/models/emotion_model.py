@@ -93,7 +93,7 @@ class ModelInfo:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "ModelInfo":
+    def from_dict(cls, values: Any) -> "ModelInfo":
         """Rebuilds a description stored as plain data (``dataclasses.asdict``).
 
         Examples:
@@ -103,8 +103,31 @@ class ModelInfo:
             >>> type(stored["classes"]).__name__, ModelInfo.from_dict(stored) == info
             ('list', True)
         """
-        # Stored as lists by JSON (ONNX metadata); the fields are tuples.
-        sequences = {name: tuple(values[name]) for name in ("mean", "std", "classes")}
+        # Model files and ONNX metadata come from others: a description that is
+        # not one of ours is a ValueError, not a TypeError deep in the loading.
+        if not isinstance(values, Mapping):
+            raise ValueError(
+                f"the model description must be a mapping, got {type(values).__name__}."
+            )
+        known = {entry.name for entry in dataclasses.fields(cls)}
+        required = {"backbone", "num_ftrs", "input_size"}
+        unknown, missing = sorted(set(values) - known), sorted(required - set(values))
+        if unknown or missing:
+            raise ValueError(
+                f"the model description has unknown fields {unknown[:5]} or lacks "
+                f"{missing}; expected fields from {sorted(known)}."
+            )
+        try:
+            # Stored as lists by JSON (ONNX metadata); the fields are tuples.
+            sequences = {
+                name: tuple(values[name])
+                for name in ("mean", "std", "classes")
+                if name in values
+            }
+        except TypeError:
+            raise ValueError(
+                "the model description's mean, std and classes must be lists."
+            ) from None
         return cls(**{**values, **sequences})
 
 
@@ -249,13 +272,19 @@ class EmotionModel(nn.Module):
                 f"{str(file)!r} has model file version {content.get('version')!r}; "
                 f"this code reads version {FILE_VERSION}."
             )
-        info = ModelInfo.from_dict(content["info"])
+        try:
+            info = ModelInfo.from_dict(content.get("info"))
+            encoder_state, head_state = content["encoder"], content["head"]
+        except (ValueError, KeyError) as error:
+            raise ValueError(
+                f"{str(file)!r} is not a whole model file: {error}"
+            ) from None
         encoder, _ = build_backbone(info.backbone)
         head = nn.Linear(info.num_ftrs, len(info.classes))
         try:
-            encoder.load_state_dict(content["encoder"])
-            head.load_state_dict(content["head"])
-        except RuntimeError as error:
+            encoder.load_state_dict(encoder_state)
+            head.load_state_dict(head_state)
+        except (RuntimeError, TypeError, AttributeError) as error:
             raise ValueError(
                 f"{str(file)!r}: the weights do not fit backbone "
                 f"{info.backbone!r}: {error}"

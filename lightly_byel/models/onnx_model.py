@@ -103,7 +103,12 @@ class OnnxEmotionModel:
                 f"{str(file)!r} lacks its model description; export it with "
                 "benchmarks/predict.py --export onnx."
             )
-        self.info = ModelInfo.from_dict(json.loads(meta[INFO_KEY]))
+        try:
+            self.info = ModelInfo.from_dict(json.loads(meta[INFO_KEY]))
+        except ValueError as error:  # JSON's errors are ValueErrors too
+            raise ValueError(
+                f"{str(file)!r} has an unreadable model description: {error}"
+            ) from None
         self.mean = torch.tensor(self.info.mean).view(1, -1, 1, 1)
         self.std = torch.tensor(self.info.std).view(1, -1, 1, 1)
         self.input_name = self.session.get_inputs()[0].name

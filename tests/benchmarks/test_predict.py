@@ -295,3 +295,30 @@ def test_a_planted_model_file_is_refused_and_never_run(
         assert "weights_only" not in error
     assert not marker.exists()
     assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("{not json", "has an unreadable model description"),
+        ('{"backbone": "resnet10-w8", "num_ftrs": 64}', "lacks ['input_size']"),
+        ('["a list"]', "must be a mapping, got list"),
+    ],
+)
+def test_an_onnx_file_with_a_broken_description_is_named(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path, description: str, message: str
+) -> None:
+    onnx = pytest.importorskip("onnx")
+    from lightly_byel.models.onnx_model import INFO_KEY, OnnxEmotionModel
+
+    exported = tmp_path / "model.onnx"
+    model_file = smoke_run / "models" / "byel-seed0-linear.pt"
+    argv = ["--model", str(model_file), "--export", "onnx", "--output", str(exported)]
+    assert predict.main(argv) == 0
+    graph = onnx.load(str(exported))
+    onnx.helper.set_model_props(graph, {INFO_KEY: description})
+    onnx.save(graph, str(exported))
+    with pytest.raises(ValueError) as error:
+        OnnxEmotionModel(exported)
+    assert str(error.value).startswith(f"{str(exported)!r}")
+    assert message in str(error.value)

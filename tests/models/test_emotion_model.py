@@ -1,5 +1,7 @@
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from torch import nn
 from lightly_byel.models import emotion_model
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
+from lightly_byel.utils.safe_load import UntrustedFileError
 
 
 def _model(input_size: int = 24) -> EmotionModel:
@@ -157,3 +160,44 @@ def test_a_batch_tensor_is_checked_with_one_reduction(
     model.preprocess(torch.rand(5, 3, 20, 20))
     model.preprocess([torch.rand(3, 20, 20), torch.rand(1, 9, 9)])
     assert checked == [(5, 3, 20, 20), (3, 20, 20), (1, 9, 9)]
+
+
+def test_a_planted_model_file_is_refused_and_never_run(
+    tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    model = tmp_path / "shared.pt"
+    marker = plant(model, {"format": emotion_model.FILE_FORMAT, "version": 1})
+    with pytest.raises(UntrustedFileError, match="could run code") as error:
+        EmotionModel.load(model)
+    assert "weights_only" not in str(error.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"info": [1, 2]}, "must be a mapping, got list"),
+        ({"info": {"backbone": "resnet10-w8"}}, "lacks ['input_size', 'num_ftrs']"),
+        ({"info.extra": 1}, "unknown fields ['extra']"),
+        ({"info.classes": 6}, "must be lists"),
+        ({"encoder": None}, "the weights do not fit"),
+        ({"head": "missing"}, "is not a whole model file"),
+    ],
+)
+def test_a_model_file_with_a_broken_description_is_named(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    _model().save(tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    for key, value in change.items():
+        if key.startswith("info."):
+            content["info"][key.removeprefix("info.")] = value
+        elif value == "missing":
+            del content[key]
+        else:
+            content[key] = value
+    torch.save(content, tmp_path / "m.pt")
+    with pytest.raises(ValueError) as error:
+        EmotionModel.load(tmp_path / "m.pt")
+    assert str(error.value).startswith(f"{str(tmp_path / 'm.pt')!r}")
+    assert message in str(error.value)
