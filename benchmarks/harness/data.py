@@ -20,7 +20,7 @@ from harness.eval_formats import EVAL_FORMATS
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
-from lightly_byel.data import LabeledImageFiles, LSDImageFolder
+from lightly_byel.data import LSD_CLASSES, LabeledImageFiles, LSDImageFolder
 from lightly_byel.data.staging import remove_stale_staging
 from lightly_byel.data.synthfaces import (
     GENERATOR_VERSION,
@@ -151,8 +151,14 @@ def synthetic_data(settings: DataSettings) -> Path:
 def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     """Indexes the training and evaluation splits and draws the holdout.
 
-    The holdout is a class-stratified random ``holdout_fraction`` of the training
-    split, drawn with ``seed``.
+    The holdout is ``holdout_fraction`` of the training split, drawn with
+    ``seed``: whole people where the generator's ``metadata.csv`` names them
+    (:func:`generated_identities`), class-stratified random images otherwise.
+
+    Raises:
+        ValueError: If a class has no training images, in the split or left
+            after the holdout, since it could not be learned and macro F1 would
+            count it as 0; or if ``metadata.csv`` does not name every person.
     """
     data = config.data
     if data.train_dir is not None and data.eval_dir is not None:
@@ -165,6 +171,7 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
             "LSD layout" if data.data_root else "embedded synthetic faces (not real)"
         )
     train = LSDImageFolder(train_dir)
+    _require_every_class(classes_without_images(train.targets), f"{train_dir}")
     evaluation = EVAL_FORMATS[data.eval_format].load(eval_dir, data)
     fraction = config.evaluation.holdout_fraction
     people = generated_identities(train)
@@ -174,6 +181,10 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     else:
         train_indices, holdout_indices = grouped_split(people, fraction, seed)
         holdout = "people held out by identity (metadata.csv)"
+    kept = [train.targets[i] for i in train_indices]
+    _require_every_class(
+        classes_without_images(kept), f"{train_dir}, without the holdout ({holdout})"
+    )
     description = {
         "source": source,
         "holdout": holdout,
@@ -190,17 +201,45 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     return Splits(train, train_indices, holdout_indices, evaluation, description)
 
 
+def classes_without_images(labels: Sequence[int]) -> list[str]:
+    """The LSD classes that none of ``labels`` names, in label order.
+
+    The training split must have every class (:func:`load_splits` refuses it
+    otherwise); the evaluation split may lack some, which the run reports.
+
+    Examples:
+        >>> classes_without_images([0, 1, 1, 3, 4, 5])
+        ['FEAR']
+    """
+    present = set(labels)
+    return [name for label, name in enumerate(LSD_CLASSES) if label not in present]
+
+
 def missing_eval_classes(splits: Splits) -> list[str]:
     """The classes without a single image in the evaluation split."""
-    counts = splits.eval.class_counts()
-    return [name for name in splits.eval.classes if counts.get(name, 0) == 0]
+    return classes_without_images(splits.eval.targets)
+
+
+def _require_every_class(missing: list[str], where: str) -> None:
+    if missing:
+        raise ValueError(
+            f"the training split {where} has no images of {', '.join(missing)} "
+            f"(missing or empty class folders); all {len(LSD_CLASSES)} classes "
+            "need training images, since macro F1 counts an unlearned class as 0."
+        )
 
 
 def generated_identities(dataset: LabeledImageFiles) -> list[int] | None:
     """The person each sample shows, for data the synthetic-face generator wrote.
 
     Read from the generator's ``metadata.csv`` beside the split folder; ``None``
-    when there is none (real data) or it does not list every sample.
+    when there is none (other data).
+
+    Raises:
+        ValueError: If ``metadata.csv`` cannot be read as the generator writes
+            it, or does not name the person of every sample: the holdout would
+            otherwise fall back to random images and mix the same people into
+            both sides without saying so.
     """
     if not isinstance(dataset, LSDImageFolder):
         return None
@@ -208,15 +247,30 @@ def generated_identities(dataset: LabeledImageFiles) -> list[int] | None:
     table = root / METADATA_FILE
     if not table.is_file():
         return None
-    with open(table, newline="", encoding="utf-8") as handle:
-        people = {
-            os.path.normpath(root / row["file"]): int(row["identity"])
-            for row in csv.DictReader(handle)
-        }
     try:
-        return [people[os.path.normpath(path)] for path, _ in dataset.samples]
-    except KeyError:
-        return None
+        with open(table, newline="", encoding="utf-8") as handle:
+            people = {
+                os.path.normpath(root / row["file"]): int(row["identity"])
+                for row in csv.DictReader(handle)
+            }
+    except (KeyError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"{table} is not the generator's metadata table (columns file and "
+            f"identity, a whole number per row): {type(error).__name__}: "
+            f"{str(error)[:200]}."
+        ) from None
+    unnamed = [
+        path for path, _ in dataset.samples if os.path.normpath(path) not in people
+    ]
+    if unnamed:
+        raise ValueError(
+            f"{table} names the person of every generated image, but not of "
+            f"{len(unnamed)} of the {len(dataset)} images in {dataset.root} (e.g. "
+            f"{unnamed[0]}), so the holdout cannot keep people apart. Remove those "
+            f"images, regenerate the data, or remove {METADATA_FILE} to hold out "
+            "random images instead."
+        )
+    return [people[os.path.normpath(path)] for path, _ in dataset.samples]
 
 
 def grouped_split(

@@ -25,7 +25,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from harness.checkpointed_fit import DivergenceError, FitRecord, checkpointed_fit
 from harness.config import to_dict
-from harness.data import load_splits, missing_eval_classes
+from harness.data import Splits, load_splits, missing_eval_classes
+from harness.disk_space import check_disk_space, run_needs
 from harness.evaluation.context import EvalContext
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
@@ -119,7 +120,10 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
             with other settings, data or code.
         RunLockedError: If another process is writing to the folder.
         ValueError: If a setting cannot work on this machine (see
-            :func:`~harness.preflight.preflight`).
+            :func:`~harness.preflight.preflight`), or the data cannot be trained
+            on (see :func:`~harness.data.load_splits`).
+        OSError: If the disk cannot hold what the run will write (see
+            :func:`~harness.disk_space.check_disk_space`).
     """
     output = output_folder(config)
     folder = RunFolder(output)
@@ -129,8 +133,13 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
     # Under DDP every process runs this; only the first checks and writes files.
     writer = getattr(rank_zero_only, "rank", 0) == 0
     if not writer:
-        return _run_units(config, folder, writer=False)
+        return _run_units(config, folder, load_splits(config), writer=False)
     preflight(config, output)
+    # Indexing the data (generating the embedded faces) before any file of the run
+    # is written: a split that cannot be learned is refused with nothing to undo,
+    # and the disk is checked for what the run will write.
+    splits = load_splits(config)
+    check_disk_space(run_needs(config, output, splits))
     with run_lock(output):
         if not config.run.resume and folder.holds_a_run():
             raise FileExistsError(
@@ -141,9 +150,7 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
         if config.run.resume:
             folder.check_identity(identity, ("settings", "code"))
             if _finished(config, folder):
-                # Indexing the images is cheap next to training; a finished run
-                # over other data is still refused.
-                splits = load_splits(config)
+                # A finished run over other data is still refused.
                 data = data_identity(splits.train, splits.eval)
                 folder.check_identity({"data": data}, ("data",))
                 print(f"--resume: every unit in {output} is finished; nothing to do.")
@@ -151,17 +158,17 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
         write_text_atomic(
             output / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False)
         )
-        return _run_units(config, folder, writer=True, identity=identity)
+        return _run_units(config, folder, splits, writer=True, identity=identity)
 
 
 def _run_units(
     config: BenchmarkConfig,
     folder: RunFolder,
+    splits: Splits,
     writer: bool,
     identity: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Loads the data, then runs or reads back every unit, seed by seed."""
-    splits = load_splits(config)
+    """Runs or reads back every unit, seed by seed."""
     missing = missing_eval_classes(splits)
     if missing and writer:
         print(

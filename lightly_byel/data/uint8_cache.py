@@ -269,8 +269,7 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
         if len(dataset) == 0:
             raise ValueError("cannot cache an empty dataset.")
         parent = Path(cache_dir)
-        fingerprint = dataset.fingerprint(f"{CACHE_FORMAT}:{size}")[:16]
-        root = parent / f"uint8-{size}px-{fingerprint}"
+        root = cache_folder(dataset, parent, size)
         if (root / "cache.json").is_file():
             # A damaged cache is rebuilt below, under the lock.
             with contextlib.suppress(DamagedCacheError):
@@ -397,6 +396,19 @@ def collate_batch(batch: Any) -> Any:
     if isinstance(batch, tuple):
         return batch
     return torch.utils.data.default_collate(batch)
+
+
+def cache_folder(
+    dataset: LabeledImageFiles, cache_dir: str | os.PathLike[str], size: int
+) -> Path:
+    """The folder in ``cache_dir`` that holds, or will hold, a dataset's cache.
+
+    Named by the size and a fingerprint of every file (path, byte size,
+    modification time, label) and of the cache format, so that changed data gets
+    a new cache.
+    """
+    fingerprint = dataset.fingerprint(f"{CACHE_FORMAT}:{size}")[:16]
+    return Path(cache_dir) / f"uint8-{size}px-{fingerprint}"
 
 
 def footprint_bytes(count: int, size: int) -> int:
