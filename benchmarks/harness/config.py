@@ -22,6 +22,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from harness.mapping_files import read_mapping
 from harness.presets import PRESETS, preset
+from harness.quoted import quoted
 from harness.settings import SECTIONS, BenchmarkConfig
 
 
@@ -118,13 +119,13 @@ def _checked(
     if origin is Literal:
         if value not in args:
             choices = ", ".join(repr(choice) for choice in args)
-            raise ValueError(f"{where} must be one of {choices}, got {value!r}.")
+            raise ValueError(f"{where} must be one of {choices}, got {quoted(value)}.")
         return value
     if origin is tuple:
         return _checked_tuple(args[0], value, where, meta, text)
     if annotation is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{where} must be true or false, got {value!r}.")
+            raise ValueError(f"{where} must be true or false, got {quoted(value)}.")
         return value
     if annotation is int or annotation is float:
         return _checked_number(annotation, value, where, meta, text)
@@ -133,7 +134,7 @@ def _checked(
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if not isinstance(value, str):
-            raise ValueError(f"{where} must be text, got {value!r}.")
+            raise ValueError(f"{where} must be text, got {quoted(value)}.")
         return value
     raise TypeError(f"{where}: settings of type {annotation!r} are not supported")
 
@@ -148,15 +149,15 @@ def _checked_tuple(
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
-        raise ValueError(f"{where} must be a list, got {value!r}.")
+        raise ValueError(f"{where} must be a list, got {quoted(value)}.")
     if not items:
         raise ValueError(f"{where} must not be empty.")
     checked = tuple(_checked(element, item, where, meta, text) for item in items)
     repeated = sorted({item for item in checked if checked.count(item) > 1}, key=str)
     if repeated:
         raise ValueError(
-            f"{where} names {', '.join(map(repr, repeated))} more than once: "
-            f"{list(checked)}."
+            f"{where} names {', '.join(map(quoted, repeated))} more than once: "
+            f"{quoted(list(checked))}."
         )
     return checked
 
@@ -176,9 +177,9 @@ def _checked_number(
         else:
             raise ValueError
     except ValueError:
-        raise ValueError(f"{where} must be {noun}, got {value!r}.") from None
+        raise ValueError(f"{where} must be {noun}, got {quoted(value)}.") from None
     if not math.isfinite(number) or (kind is int and number != int(number)):
-        raise ValueError(f"{where} must be {noun}, got {value!r}.")
+        raise ValueError(f"{where} must be {noun}, got {quoted(value)}.")
     number = kind(number)
     bounds: list[tuple[str, str, Callable[[float, float], bool]]] = [
         ("minimum", "at least", lambda x, bound: x >= bound),
@@ -209,9 +210,24 @@ def apply(
         text: Whether the values are command-line text (flags only).
 
     Raises:
-        ValueError: On an unknown key or a value of the wrong type or range.
+        ValueError: On an unknown key, a value of the wrong type or range, or two
+            keys that set one setting (``epochs`` and ``pretrain: {epochs}``):
+            one source may not settle a setting two ways silently.
     """
     settings, targets = declared_settings(), flag_targets()
+    named_by: dict[str, str] = {}
+
+    def set_once(
+        config: BenchmarkConfig, setting: Setting, value: Any, named: str
+    ) -> BenchmarkConfig:
+        earlier = named_by.setdefault(setting.key, named)
+        if earlier != named:
+            raise ValueError(
+                f"{source}: {quoted(earlier)} and {quoted(named)} both set "
+                f"{setting.key}; keep one."
+            )
+        return _with(config, setting, value)
+
     for key, value in values.items():
         name = key.replace("-", "_")
         if name == "preset":
@@ -219,30 +235,30 @@ def apply(
         if name in SECTIONS:
             if not isinstance(value, Mapping):
                 raise ValueError(
-                    f"{source}: section {key!r} must be a mapping of fields, got "
-                    f"{value!r}."
+                    f"{source}: section {quoted(key)} must be a mapping of fields, "
+                    f"got {quoted(value)}."
                 )
             for field_name, field_value in value.items():
                 setting = settings.get(f"{name}.{field_name}")
                 if setting is None:
                     known = sorted(f.name for f in fields(SECTIONS[name]))
                     raise ValueError(
-                        f"{source}: {name} has no setting {field_name!r}; expected "
-                        f"one of {known}."
+                        f"{source}: {name} has no setting {quoted(field_name)}; "
+                        f"expected one of {known}."
                     )
                 where = f"{source}: {setting.key}"
                 checked = checked_value(setting, field_value, where, text)
-                config = _with(config, setting, checked)
+                config = set_once(config, setting, checked, f"{key}: {field_name}")
         elif name in targets:
             first = targets[name][0]
             where = f"--{name.replace('_', '-')}" if text else f"{source}: {first.key}"
             checked = checked_value(first, value, where, text)
             for setting in targets[name]:
-                config = _with(config, setting, checked)
+                config = set_once(config, setting, checked, key)
         else:
             sections, flags = ", ".join(SECTIONS), ", ".join(sorted(targets))
             raise ValueError(
-                f"{source}: unknown setting {key!r}; expected a section "
+                f"{source}: unknown setting {quoted(key)}; expected a section "
                 f"({sections}) or a flag name ({flags})."
             )
     return config

@@ -15,6 +15,7 @@ import torch
 
 from harness.data import cache_root
 from harness.output_paths import check_outputs_apart, check_writable
+from harness.quoted import quoted
 from harness.settings import BenchmarkConfig
 from lightly_byel.models.backbones import build_backbone
 
@@ -51,13 +52,13 @@ def device_count(devices: str) -> int | None:
     if not parts or not all(part.isdigit() for part in parts):
         raise ValueError(
             f"--devices must be auto, a count or comma-separated device indices, got "
-            f"{devices!r}."
+            f"{quoted(devices)}."
         )
     if "," in text:
         return len(parts)
     count = int(parts[0])
     if count < 1:
-        raise ValueError(f"--devices must be at least 1, got {devices!r}.")
+        raise ValueError(f"--devices must be at least 1, got {quoted(devices)}.")
     return count
 
 

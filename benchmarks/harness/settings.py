@@ -24,6 +24,9 @@ Precision = Literal["32-true", "bf16-mixed", "16-mixed"]
 
 _T = TypeVar("_T")
 
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's generators take (the data order and holdout draw)."""
+
 
 def setting(
     default: _T,
@@ -106,7 +109,9 @@ class DataSettings:
     synthetic_image_size: int = setting(
         48, "side of the generated images in pixels", minimum=16
     )
-    synthetic_seed: int = setting(0, "seed of the generated data", minimum=0)
+    synthetic_seed: int = setting(
+        0, "seed of the generated data", minimum=0, maximum=MAX_SEED
+    )
     cache_dir: str | None = setting(
         None,
         "where generated data and uint8 caches are kept; null for "
@@ -141,7 +146,11 @@ class RunSettings:
         flag="methods",
     )
     seeds: tuple[int, ...] = setting(
-        (0, 1), "one pretraining and evaluation per method and seed", flag="seeds"
+        (0, 1),
+        "one pretraining and evaluation per method and seed",
+        flag="seeds",
+        minimum=0,
+        maximum=MAX_SEED,
     )
     protocols: tuple[str, ...] = setting(
         ("linear", "finetune"),
@@ -167,6 +176,8 @@ class RunSettings:
         "longest evaluation (the paper preset's fine-tuning); torch's default is 30",
         flag="ddp_timeout_minutes",
         above=0.0,
+        # A longer wait overflows the timedelta torch takes, late in the run.
+        maximum=525_600.0,
     )
     logger: LoggerKind = setting(
         "csv",

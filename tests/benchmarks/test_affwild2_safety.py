@@ -170,3 +170,17 @@ def test_a_holdout_that_cannot_keep_people_apart_is_refused(
     (data / "metadata.csv").unlink()
     assert affwild2.main(argv) == 0
     assert "class-stratified random images" in (output / "results.md").read_text()
+
+
+def test_a_bad_seed_is_refused_before_the_output_folder_exists(
+    affwild2: ModuleType,
+    smoke: Smoke,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        affwild2.main(smoke(output, "--methods", "random-init", "--seeds", "-1"))
+    assert exit_info.value.code == 2
+    assert "--seeds must be at least 0, got -1" in capsys.readouterr().err
+    assert not output.exists()

@@ -12,6 +12,7 @@ from harness.config import (
     resolve,
     to_dict,
 )
+from harness.mapping_files import read_mapping
 from harness.presets import PRESETS, preset
 from harness.settings import BenchmarkConfig
 
@@ -199,3 +200,100 @@ def test_the_usage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
         "python benchmarks/affwild2.py: error: --epochs must be at least 1, got 0. "
         "(--help lists the settings)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "epochs: 3\nlr: 0.1\nepochs: 5\n",
+            "the key 'epochs' is given twice, on lines 1 and 3",
+        ),
+        (
+            "pretrain:\n  lr: 0.1\n  lr: 0.2\n",
+            "the key 'lr' is given twice, on lines 2 and 3",
+        ),
+        (
+            "epochs: 3\npretrain: {epochs: 5}\n",
+            "'epochs' and 'pretrain: epochs' both set pretrain.epochs",
+        ),
+        (
+            "num-workers: 1\nnum_workers: 2\n",
+            "'num-workers' and 'num_workers' both set data.num_workers",
+        ),
+        (
+            "batch_size_per_device: 32\nevaluation: {batch_size_per_device: 64}\n",
+            "'batch_size_per_device' and 'evaluation: batch_size_per_device' both set",
+        ),
+    ],
+)
+def test_a_file_that_sets_a_setting_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    (tmp_path / "run.yaml").write_text(text)
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(tmp_path / "run.yaml")])
+    error = capsys.readouterr().err
+    assert message in error and "keep one" in error, error
+
+
+def test_flags_still_override_the_file(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text("epochs: 3\n")
+    assert (
+        resolve(
+            ["--config", str(tmp_path / "run.yaml"), "--epochs", "5"]
+        ).pretrain.epochs
+        == 5
+    )
+
+
+def test_an_alias_bomb_is_refused_with_a_short_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ['a: &a ["xxxxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxx"]']
+    for level in "bcdefghij":
+        previous = chr(ord(level) - 1)
+        lines.append(f"{level}: &{level} [{', '.join([f'*{previous}'] * 9)}]")
+    lines.append("methods: *j")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    assert len(bomb.read_bytes()) < 3000
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(bomb)])
+    error = capsys.readouterr().err
+    assert "aliases expand to more than 100,000 values" in error
+    assert len(error) < 500
+
+
+def test_long_values_are_quoted_short(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.yaml").write_text(f"optimizer: {'x' * 100_000}\n")
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(tmp_path / "run.yaml")])
+    error = capsys.readouterr().err
+    assert "optimizer must be one of 'lars', 'sgd', 'adam', got 'xxxx" in error
+    assert len(error) < 500
+
+
+def test_a_results_json_with_a_key_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    path.write_text('{"settings": 1, "settings": 2}')
+    with pytest.raises(ValueError, match="the key 'settings' is given twice"):
+        read_mapping(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seeds", "-1"], "--seeds must be at least 0, got -1"),
+        (["--seeds", "0,4294967296"], "--seeds must be at most 4294967295"),
+        (["--ddp-timeout-minutes", "1e12"], "--ddp-timeout-minutes must be at most"),
+    ],
+)
+def test_values_that_fail_late_are_refused_at_once(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        resolve(argv)
+    assert message in capsys.readouterr().err
