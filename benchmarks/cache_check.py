@@ -33,6 +33,7 @@ It prints a table and writes ``benchmarks/results/cache_check-<N>x<S>px.json``
 
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -212,7 +213,12 @@ def main(argv: list[str] | None = None) -> int:
             for state in states
         }
     payload = {
-        "command": "python benchmarks/cache_check.py " + " ".join(argv or []),
+        "command": " ".join(
+            [
+                "python benchmarks/cache_check.py",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
         "environment": {
             "torch": torch.__version__,
             "numpy": np.__version__,
