@@ -5,8 +5,10 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from harness.reporting.results import read_results_json
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -74,6 +76,27 @@ def smoke_command(output: Path, *extra: str) -> list[str]:
 def smoke() -> Callable[..., list[str]]:
     """Builds smoke-run command lines: ``smoke(output, *flags)``."""
     return smoke_command
+
+
+TIMINGS = (
+    "train_seconds",
+    "images_per_second",
+    "pretrain_seconds",
+    "pretrain_images_per_second",
+)
+"""The fields of a run record that differ between two runs of the same settings."""
+
+
+def run_scores(output: Path) -> list[dict[str, Any]]:
+    """The run records of ``output/results.json`` without their timings."""
+    runs = read_results_json(output / "results.json")["runs"]
+    return [{k: v for k, v in run.items() if k not in TIMINGS} for run in runs]
+
+
+@pytest.fixture
+def scores() -> Callable[[Path], list[dict[str, Any]]]:
+    """Reads a run's records without timings: ``scores(output)``, to compare runs."""
+    return run_scores
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from lightly_byel.data import generate
 from lightly_byel.models.backbones import build_backbone
 
 Smoke = Callable[..., list[str]]
+Scores = Callable[[Path], list[dict[str, Any]]]
 TIMINGS = (
     "train_seconds",
     "images_per_second",
@@ -37,12 +38,6 @@ TIMINGS = (
     "pretrain_images_per_second",
 )
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "affwild2.py"
-
-
-def scores(output: Path) -> list[dict[str, Any]]:
-    """The run records without their timings, which differ between runs."""
-    runs = read_results_json(output / "results.json")["runs"]
-    return [{k: v for k, v in run.items() if k not in TIMINGS} for run in runs]
 
 
 class Killed(Exception):
@@ -53,6 +48,7 @@ class Killed(Exception):
 def test_a_run_killed_mid_pretraining_resumes_to_the_numbers_of_a_clean_run(
     affwild2: ModuleType,
     smoke: Smoke,
+    scores: Scores,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -118,6 +114,7 @@ def test_sigkill_at_any_moment_leaves_a_run_that_resumes(
 def test_a_torn_checkpoint_is_reported_and_set_aside(
     affwild2: ModuleType,
     smoke: Smoke,
+    scores: Scores,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -141,6 +138,7 @@ def test_a_torn_checkpoint_is_reported_and_set_aside(
 def test_a_torn_unit_file_is_set_aside_and_the_unit_run_again(
     affwild2: ModuleType,
     smoke: Smoke,
+    scores: Scores,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -12,24 +12,19 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from harness.reporting.results import read_results_json
 
 from lightly_byel.data import generate
 from lightly_byel.utils.safe_load import safe_load
 
 Smoke = Callable[..., list[str]]
-TIMINGS = (
-    "train_seconds",
-    "images_per_second",
-    "pretrain_seconds",
-    "pretrain_images_per_second",
-)
+Scores = Callable[[Path], list[dict[str, Any]]]
 
 
-def scores(output: Path) -> list[dict[str, Any]]:
-    """The run records without their timings, which differ between runs."""
-    runs = read_results_json(output / "results.json")["runs"]
-    return [{k: v for k, v in run.items() if k not in TIMINGS} for run in runs]
+def faces(tmp_path: Path) -> Path:
+    """A small data root of generated faces, with the generator's metadata."""
+    data = tmp_path / "faces"
+    generate(data, images_per_class=4, image_size=32, seed=0)
+    return data
 
 
 def listing(folder: Path) -> dict[str, bytes]:
@@ -44,6 +39,7 @@ def listing(folder: Path) -> dict[str, bytes]:
 def test_resume_never_runs_a_planted_checkpoint(
     affwild2: ModuleType,
     smoke: Smoke,
+    scores: Scores,
     tmp_path: Path,
     plant: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],
@@ -85,8 +81,7 @@ def test_results_are_never_written_into_the_data(
     capsys: pytest.CaptureFixture[str],
     where: str,
 ) -> None:
-    data = tmp_path / "faces"
-    generate(data, images_per_class=4, image_size=32, seed=0)
+    data = faces(tmp_path)
     train, evaluation = (
         data / "training_set_synthetic_images",
         data / "validation_set_real_images",
@@ -131,8 +126,7 @@ def test_a_training_split_without_a_class_is_refused_before_any_work(
     capsys: pytest.CaptureFixture[str],
     damage: str,
 ) -> None:
-    data = tmp_path / "faces"
-    generate(data, images_per_class=4, image_size=32, seed=0)
+    data = faces(tmp_path)
     fear = data / "training_set_synthetic_images" / "FEAR"
     shutil.rmtree(fear)
     if damage == "empty":
@@ -151,8 +145,7 @@ def test_a_holdout_that_cannot_keep_people_apart_is_refused(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    data = tmp_path / "faces"
-    generate(data, images_per_class=4, image_size=32, seed=0)
+    data = faces(tmp_path)
     anger = data / "training_set_synthetic_images" / "ANGER"
     stranger = anger / "added-later.jpg"
     shutil.copy(next(anger.iterdir()), stranger)

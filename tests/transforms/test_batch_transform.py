@@ -154,6 +154,11 @@ def test_float_and_uint8_inputs_agree() -> None:
     ids=["no-batch", "four-channels", "empty", "int32", "list"],
 )
 def test_bad_images_raise(images: object, message: str) -> None:
+    raises_everywhere(images, message)
+
+
+def raises_everywhere(images: object, message: str) -> None:
+    """Checks that every entry point of the batch transform refuses ``images``."""
     with pytest.raises(ValueError, match=message):
         BYELBatchViewTransform()(images)
     with pytest.raises(ValueError, match=message):
@@ -185,13 +190,7 @@ def test_bad_images_raise(images: object, message: str) -> None:
     ids=["float-0-255", "normalised", "nan", "int64"],
 )
 def test_values_out_of_range_raise(images: Tensor, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        BYELBatchViewTransform()(images)
-    with pytest.raises(ValueError, match=message):
-        BYELBatchTransform()(images)
-    params = BYELBatchParams(crop=whole(2, 8, 8))
-    with pytest.raises(ValueError, match=message):
-        BYELBatchViewTransform().apply_params(images, params)
+    raises_everywhere(images, message)
 
 
 def test_on_a_cpu_every_batch_is_checked() -> None:
@@ -662,12 +661,7 @@ def test_cuda_views_do_not_synchronise() -> None:
     images = uint8_images(16, 32, 40).cuda()
     generator = torch.Generator(device="cuda").manual_seed(0)
     transform(images, generator)  # warm-up: library handles, kernels
-    torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        views = transform(images, generator)
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
+    views = without_synchronising(transform, images, generator)
     assert views[0].shape == (16, 3, 24, 24) and views[0].device == images.device
     with pytest.raises(ValueError, match="generator is on device cpu"):
         transform(images, torch.Generator())
@@ -681,10 +675,18 @@ def test_cuda_checks_the_first_float_batch_and_then_never_synchronises() -> None
     transform = two_views(input_size=24).cuda()
     generator = torch.Generator(device="cuda").manual_seed(0)
     transform(images, generator)  # the first batch is checked, which waits
+    views = without_synchronising(transform, images, generator)
+    assert views[0].shape == (16, 3, 24, 24) and views[0].device == images.device
+
+
+def without_synchronising(
+    transform: BYELBatchTransform, images: Tensor, generator: torch.Generator
+) -> list[Tensor]:
+    """The transform's views, failing if computing them waits for the GPU."""
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        views = transform(images, generator)
+        views: list[Tensor] = transform(images, generator)
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert views[0].shape == (16, 3, 24, 24) and views[0].device == images.device
+    return views
