@@ -171,7 +171,9 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
             "LSD layout" if data.data_root else "embedded synthetic faces (not real)"
         )
     train = LSDImageFolder(train_dir)
-    _require_every_class(classes_without_images(train.targets), f"{train_dir}")
+    _require_every_class(
+        classes_without_images(train.targets), f"{train_dir}", "missing or empty"
+    )
     evaluation = EVAL_FORMATS[data.eval_format].load(eval_dir, data)
     fraction = config.evaluation.holdout_fraction
     people = generated_identities(train)
@@ -183,7 +185,9 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         holdout = "people held out by identity (metadata.csv)"
     kept = [train.targets[i] for i in train_indices]
     _require_every_class(
-        classes_without_images(kept), f"{train_dir}, without the holdout ({holdout})"
+        classes_without_images(kept),
+        f"{train_dir}, without the holdout ({holdout}),",
+        "all held out",
     )
     description = {
         "source": source,
@@ -220,12 +224,13 @@ def missing_eval_classes(splits: Splits) -> list[str]:
     return classes_without_images(splits.eval.targets)
 
 
-def _require_every_class(missing: list[str], where: str) -> None:
+def _require_every_class(missing: list[str], where: str, why: str) -> None:
+    """Refuses a training split without images of ``missing`` classes (``why``)."""
     if missing:
         raise ValueError(
             f"the training split {where} has no images of {', '.join(missing)} "
-            f"(missing or empty class folders); all {len(LSD_CLASSES)} classes "
-            "need training images, since macro F1 counts an unlearned class as 0."
+            f"({why}); all {len(LSD_CLASSES)} classes need training images, since "
+            "macro F1 counts an unlearned class as 0."
         )
 
 

@@ -73,6 +73,22 @@ def test_generated_data_is_held_out_by_person(tmp_path: Path) -> None:
     assert len(splits.holdout_indices) == 12
 
 
+def test_a_class_the_holdout_takes_whole_is_refused(tmp_path: Path) -> None:
+    generate(tmp_path / "faces", images_per_class=4, image_size=16)
+    (tmp_path / "faces" / METADATA_FILE).unlink()
+    fear = tmp_path / "faces" / SPLITS[0] / "FEAR"
+    for extra in sorted(fear.iterdir())[1:]:
+        extra.unlink()  # one image left, which a 60% holdout takes
+    config = replace(
+        preset("smoke"), data=DataSettings(data_root=str(tmp_path / "faces"))
+    )
+    config = replace(
+        config, evaluation=replace(config.evaluation, holdout_fraction=0.6)
+    )
+    with pytest.raises(ValueError, match=r"without the holdout .* FEAR \(all held"):
+        load_splits(config)
+
+
 def test_synthetic_data_is_generated_once_into_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
