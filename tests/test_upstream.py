@@ -12,6 +12,7 @@ UPSTREAM = (
     "models/modules/heads.py",
     "transforms/byel_view_settings.py",
     "transforms/jpeg.py",
+    "transforms/image_range.py",
     "transforms/byel_transform.py",
     "transforms/batch_transform.py",
     "utils/lars.py",
