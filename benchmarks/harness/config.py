@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import math
 import types
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, fields, replace
 from pathlib import Path
@@ -153,7 +154,9 @@ def _checked_tuple(
     if not items:
         raise ValueError(f"{where} must not be empty.")
     checked = tuple(_checked(element, item, where, meta, text) for item in items)
-    repeated = sorted({item for item in checked if checked.count(item) > 1}, key=str)
+    # Counted once: a pasted list of many thousand names must not take seconds.
+    counts = Counter(checked)
+    repeated = sorted((item for item, n in counts.items() if n > 1), key=str)
     if repeated:
         raise ValueError(
             f"{where} names {', '.join(map(quoted, repeated))} more than once: "
@@ -276,11 +279,25 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        OSError: If it cannot be read.
         ValueError: If it is not YAML or not a mapping.
+
+    Examples:
+        >>> load_yaml("x" * 5000)
+        Traceback (most recent call last):
+        ...
+        OSError: configuration file 'xxx...xxx' cannot be read (...).
     """
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"configuration file {str(file)!r} does not exist.")
+    file, named = Path(path), quoted(str(path))
+    try:
+        found = file.is_file()
+    except OSError as error:
+        # A name the file system refuses (too long, say) is the user's to fix.
+        raise OSError(
+            f"configuration file {named} cannot be read ({error.strerror})."
+        ) from None
+    if not found:
+        raise FileNotFoundError(f"configuration file {named} does not exist.")
     # Whatever its name: YAML, which JSON files are too.
     return read_mapping(file, is_yaml=True)
 
@@ -375,7 +392,7 @@ def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
         config = apply(config, flags, "command line", text=True)
         config = apply(config, switches, "command line")
         check(config)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         p.error(str(error))
     return config
 
@@ -397,7 +414,8 @@ def check(config: BenchmarkConfig) -> None:
         unknown = [name for name in names if name not in known]
         if unknown:
             raise ValueError(
-                f"unknown {kind} {unknown}; expected names from {sorted(known)}."
+                f"unknown {kind} {quoted(unknown)}; expected names from "
+                f"{sorted(known)}."
             )
     data = config.data
     if data.data_root is not None and (data.train_dir or data.eval_dir):

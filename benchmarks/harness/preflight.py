@@ -104,8 +104,16 @@ def check_data_paths(config: BenchmarkConfig) -> None:
         "--eval-annotations": data.eval_annotations,
     }
     for flag, folder in named.items():
-        if folder is not None and not Path(folder).is_dir():
-            raise FileNotFoundError(f"{flag} {folder!r} is not a folder.")
+        if folder is None:
+            continue
+        try:
+            found = Path(folder).is_dir()
+        except OSError as error:  # a name the file system refuses (too long)
+            raise FileNotFoundError(
+                f"{flag} {quoted(folder)} cannot be read ({error.strerror})."
+            ) from None
+        if not found:
+            raise FileNotFoundError(f"{flag} {quoted(folder)} is not a folder.")
 
 
 def _inputs(config: BenchmarkConfig) -> dict[str, str | Path | None]:

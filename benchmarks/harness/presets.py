@@ -12,6 +12,7 @@
 
 from collections.abc import Callable
 
+from harness.quoted import quoted
 from harness.settings import (
     BenchmarkConfig,
     DataSettings,
@@ -135,5 +136,7 @@ def preset(name: str) -> BenchmarkConfig:
         ('resnet50', 100)
     """
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of {tuple(PRESETS)}.")
+        raise ValueError(
+            f"unknown preset {quoted(name)}; expected one of {tuple(PRESETS)}."
+        )
     return PRESETS[name]()

@@ -10,6 +10,8 @@ checks in :mod:`harness.config` are all built from these declarations, and
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from lightly_byel.data.classes import LSD_CLASSES
+
 Optimizer = Literal["lars", "sgd", "adam"]
 OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
@@ -225,7 +227,13 @@ class ModelSettings:
     out_dim: int = setting(
         256, "dimension of the projections and predictions", minimum=1
     )
-    num_classes: int = setting(6, "number of expression classes", minimum=2)
+    num_classes: int = setting(
+        len(LSD_CLASSES),
+        "number of expression classes; every data format has the six of LSD",
+        # Another count fails only once labels meet the heads, late in the run.
+        minimum=len(LSD_CLASSES),
+        maximum=len(LSD_CLASSES),
+    )
     channels_last: bool = setting(False, "train channels-last (always on on a GPU)")
     min_scale: float = setting(
         0.08,

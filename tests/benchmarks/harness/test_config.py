@@ -124,6 +124,8 @@ def test_resolved_config_round_trips() -> None:
         ({"precision": "bf16-true"}, r"run.precision must be one of '32-true'"),
         ({"pipeline": "gpu"}, r"data.pipeline must be one of 'files', 'cache'"),
         ({"cache_size": -2}, "data.cache_size must be at least 8, got -2"),
+        ({"model": {"num_classes": 2}}, "model.num_classes must be at least 6, got 2"),
+        ({"model": {"num_classes": 7}}, "model.num_classes must be at most 6, got 7"),
         ({"optimizer_impl": "magic"}, "pretrain.optimizer_impl must be one of"),
         ({"class_balance": "oversample"}, "evaluation.class_balance must be one of"),
         ({"eval_format": "csv"}, "data.eval_format must be one of 'lsd'"),
@@ -297,3 +299,50 @@ def test_values_that_fail_late_are_refused_at_once(
     with pytest.raises(SystemExit):
         resolve(argv)
     assert message in capsys.readouterr().err
+
+
+def test_no_two_flags_set_one_setting() -> None:
+    # Two flags for one setting would be two spellings of it, and apply would
+    # refuse a file or command line that gave both.
+    keys = [setting.key for targets in flag_targets().values() for setting in targets]
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"methods: [{'x' * 100_000}]\n",
+        f"methods: [{', '.join(f'name{i}' for i in range(20_000))}]\n",
+        f"protocols: [{'x' * 100_000}]\n",
+    ],
+)
+def test_unknown_names_are_quoted_short(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    (tmp_path / "run.yaml").write_text(text)
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(tmp_path / "run.yaml")])
+    error = capsys.readouterr().err
+    assert re.search(r"error: unknown (methods|protocols) \['\w+", error), error[:500]
+    assert len(error) < 700
+
+
+def test_a_config_name_the_file_system_refuses_is_one_short_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        resolve(["--config", "x" * 100_000])
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "error: configuration file 'xxx" in line and "cannot be read" in line
+    assert len(line) < 500
+
+
+def test_an_unknown_preset_in_a_file_is_quoted_short(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.yaml").write_text(f"preset: {'p' * 100_000}\n")
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(tmp_path / "run.yaml")])
+    error = capsys.readouterr().err
+    assert "unknown preset 'ppp" in error and len(error) < 500

@@ -87,3 +87,16 @@ def test_missing_data_folders_are_named(tmp_path: Path) -> None:
     config = replace(config, data=replace(config.data, data_root=str(tmp_path / "x")))
     with pytest.raises(FileNotFoundError, match=r"--data-root '.*x' is not a folder"):
         preflight(config, tmp_path / "out")
+
+
+def test_data_folders_with_names_the_disk_refuses_are_quoted_short(
+    tmp_path: Path,
+) -> None:
+    config = preset("smoke")
+    long = str(tmp_path / ("x" * 5000))
+    config = replace(config, data=replace(config.data, data_root=long))
+    with pytest.raises(
+        FileNotFoundError, match=r"--data-root '.*' cannot be read"
+    ) as error:
+        preflight(config, tmp_path / "out")
+    assert len(str(error.value)) < 500
