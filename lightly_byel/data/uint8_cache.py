@@ -182,9 +182,10 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
             root: A folder written by :meth:`build`.
             verify: Compare every block of ``images.npy`` and ``labels.npy`` with
                 the checksum taken at build time, which reads both files once.
-                Turn it off only to measure what the check costs: the lengths,
-                the ``.npy`` headers and the shapes are still checked, damaged
-                pixels are not.
+                Off only where the checksums were just taken of these very bytes
+                (:meth:`build`, right after writing) or to measure what the check
+                costs: the lengths, the ``.npy`` headers and the shapes are still
+                checked, damaged pixels are not.
 
         Raises:
             FileNotFoundError: If the folder has no ``cache.json``.
@@ -307,7 +308,9 @@ class UInt8ImageCache(Dataset[tuple[Tensor, int]]):
             finally:
                 if staging.exists():
                     shutil.rmtree(staging)
-        return cls(root)
+            # The checksums were taken of these bytes as they were written: a
+            # second pass over them would prove nothing and read the cache again.
+            return cls(root, verify=False)
 
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers started with "spawn" (macOS, Windows) unpickle the
