@@ -14,7 +14,6 @@ the copy of the best epoch's weights.
 """
 
 import errno
-import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from torch import nn
 
 from harness.data import Splits, cache_root, cache_size
 from harness.methods import METHODS
+from harness.output_paths import nearest_existing
 from harness.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
 from lightly_byel.data.uint8_cache import cache_folder, footprint_bytes
@@ -151,10 +151,10 @@ def check_disk_space(needs: Iterable[DiskNeed]) -> None:
     """
     disks: dict[int, list[DiskNeed]] = {}
     for need in needs:
-        disks.setdefault(_existing(need.folder).stat().st_dev, []).append(need)
+        disks.setdefault(nearest_existing(need.folder).stat().st_dev, []).append(need)
     for on_disk in disks.values():
         needed = sum(need.bytes for need in on_disk)
-        free = shutil.disk_usage(_existing(on_disk[0].folder)).free
+        free = shutil.disk_usage(nearest_existing(on_disk[0].folder)).free
         if needed + MARGIN_BYTES > free:
             parts = " and ".join(
                 f"'{need.folder}' for {need.what} ({_gigabytes(need.bytes)})"
@@ -165,14 +165,6 @@ def check_disk_space(needs: Iterable[DiskNeed]) -> None:
                 f"not enough free disk space in {parts}: {_gigabytes(free)} are "
                 "free; free some space or choose another folder.",
             )
-
-
-def _existing(folder: Path) -> Path:
-    """``folder``, or the nearest folder above it that exists."""
-    path = Path(os.path.abspath(folder))
-    while not path.exists():
-        path = path.parent
-    return path
 
 
 def _gigabytes(count: int) -> str:

@@ -93,9 +93,7 @@ def check_writable(folder: Path, flag: str = "--output") -> None:
     """
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{flag} {str(folder)!r} is a file, not a folder.")
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(folder)
     try:
         if not existing.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
@@ -105,3 +103,16 @@ def check_writable(folder: Path, flag: str = "--output") -> None:
         raise PermissionError(
             f"{flag} {str(folder)!r} cannot be written: {error.strerror or error}."
         ) from None
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` made absolute, or the nearest folder above it that exists.
+
+    Examples:
+        >>> nearest_existing(Path("/") / "no such folder" / "below") == Path("/")
+        True
+    """
+    existing = Path(os.path.abspath(path))
+    while not existing.exists():
+        existing = existing.parent
+    return existing
