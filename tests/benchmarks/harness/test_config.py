@@ -267,14 +267,25 @@ def test_an_alias_bomb_is_refused_with_a_short_message(
     assert len(error) < 500
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f"optimizer: {'x' * 100_000}\n",
+            "optimizer must be one of 'lars', 'sgd', 'adam', got 'xxxx",
+        ),
+        (f"preset: {'p' * 100_000}\n", "unknown preset 'ppp"),
+    ],
+    ids=["value", "preset"],
+)
 def test_long_values_are_quoted_short(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
 ) -> None:
-    (tmp_path / "run.yaml").write_text(f"optimizer: {'x' * 100_000}\n")
+    (tmp_path / "run.yaml").write_text(text)
     with pytest.raises(SystemExit):
         resolve(["--config", str(tmp_path / "run.yaml")])
     error = capsys.readouterr().err
-    assert "optimizer must be one of 'lars', 'sgd', 'adam', got 'xxxx" in error
+    assert message in error
     assert len(error) < 500
 
 
@@ -336,13 +347,3 @@ def test_a_config_name_the_file_system_refuses_is_one_short_line(
     (line,) = capsys.readouterr().err.splitlines()
     assert "error: configuration file 'xxx" in line and "cannot be read" in line
     assert len(line) < 500
-
-
-def test_an_unknown_preset_in_a_file_is_quoted_short(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "run.yaml").write_text(f"preset: {'p' * 100_000}\n")
-    with pytest.raises(SystemExit):
-        resolve(["--config", str(tmp_path / "run.yaml")])
-    error = capsys.readouterr().err
-    assert "unknown preset 'ppp" in error and len(error) < 500

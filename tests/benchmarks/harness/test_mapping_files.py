@@ -36,10 +36,26 @@ def test_a_yaml_key_given_twice_is_refused_with_its_lines(
     assert str(error.value) == f"{path}: {message}"
 
 
-def test_a_long_key_given_twice_is_quoted_short(tmp_path: Path) -> None:
-    key = "k" * 100_000
-    path = written(tmp_path, "run.yaml", f"? {key}\n: 1\n? {key}\n: 2\n")
-    with pytest.raises(ValueError, match="is given twice, on lines 1 and 3") as error:
+KEY = "k" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "run.yaml",
+            f"? {KEY}\n: 1\n? {KEY}\n: 2\n",
+            "is given twice, on lines 1 and 3",
+        ),
+        ("run.json", f'{{"{KEY}": 1, "{KEY}": 2}}', "is given twice"),
+    ],
+    ids=["yaml", "json"],
+)
+def test_a_long_key_given_twice_is_quoted_short(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = written(tmp_path, name, text)
+    with pytest.raises(ValueError, match=message) as error:
         read_mapping(path)
     assert len(str(error.value)) < 500
 
@@ -104,11 +120,3 @@ def test_a_json_key_given_twice_is_refused(tmp_path: Path, text: str) -> None:
     path = written(tmp_path, "run.json", text)
     with pytest.raises(ValueError, match=r"the key '\w+' is given twice; keep one\."):
         read_mapping(path)
-
-
-def test_a_long_json_key_given_twice_is_quoted_short(tmp_path: Path) -> None:
-    key = "k" * 100_000
-    path = written(tmp_path, "run.json", f'{{"{key}": 1, "{key}": 2}}')
-    with pytest.raises(ValueError, match="is given twice") as error:
-        read_mapping(path)
-    assert len(str(error.value)) < 500
