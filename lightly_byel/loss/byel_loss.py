@@ -1,5 +1,7 @@
 """BYEL loss: BYOL with emotion vector subtraction, cross-entropy, orthonormality."""
 
+from __future__ import annotations
+
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -60,7 +62,7 @@ class BYELLoss(nn.Module):
 
     Examples:
         >>> import torch
-        >>> from lightly_byel import BYELPredictionHead
+        >>> from lightly_byel.models.modules.heads import BYELPredictionHead
         >>> head = BYELPredictionHead(input_dim=256, hidden_dim=1024, output_dim=256)
         >>> criterion = BYELLoss()
         >>> p1, p2 = head(torch.randn(8, 256)), head(torch.randn(8, 256))
@@ -103,7 +105,7 @@ class BYELLoss(nn.Module):
         ):
             if (
                 isinstance(value, bool)
-                or not isinstance(value, int | float)
+                or not isinstance(value, (int, float))
                 or not math.isfinite(value)
                 or value < 0
             ):
@@ -119,7 +121,7 @@ class BYELLoss(nn.Module):
         predictions: Sequence[Tensor],
         targets: Sequence[Tensor],
         labels: Tensor | None,
-        classifier: "EmotionClassifier",
+        classifier: EmotionClassifier,
     ) -> Tensor:
         """Computes the BYEL objective.
 
@@ -151,7 +153,7 @@ class BYELLoss(nn.Module):
         predictions: Sequence[Tensor],
         targets: Sequence[Tensor],
         labels: Tensor | None,
-        classifier: "EmotionClassifier",
+        classifier: EmotionClassifier,
     ) -> BYELLossComponents:
         """Computes the BYEL objective and its parts.
 
@@ -199,7 +201,7 @@ class BYELLoss(nn.Module):
 
 
 def _logits(
-    classifier: "EmotionClassifier", predictions: Tensor, dtype: torch.dtype
+    classifier: EmotionClassifier, predictions: Tensor, dtype: torch.dtype
 ) -> Tensor:
     """The classifier's logits of the predictions, in ``dtype``.
 
@@ -214,7 +216,7 @@ def _logits(
 def _check_views(
     predictions: Sequence[Tensor],
     targets: Sequence[Tensor],
-    classifier: "EmotionClassifier",
+    classifier: EmotionClassifier,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     for name, views in (("predictions", predictions), ("targets", targets)):
         if isinstance(views, Tensor) and views.dim() < 3:
@@ -250,7 +252,7 @@ def _check_views(
 
 
 def _check_labels(
-    labels: Tensor, predictions: Tensor, classifier: "EmotionClassifier"
+    labels: Tensor, predictions: Tensor, classifier: EmotionClassifier
 ) -> Tensor:
     """Validates the labels and returns them as int64 class indices."""
     if not isinstance(labels, Tensor):

@@ -1,11 +1,17 @@
 """LARS without host-device synchronisation, a drop-in for Lightly's ``LARS``."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import torch
 from torch import Tensor
-from torch.optim.optimizer import Optimizer, ParamsT
+from torch.optim.optimizer import Optimizer
+
+if TYPE_CHECKING:
+    # Only in torch >= 2.2; annotations are not evaluated at run time.
+    from torch.optim.optimizer import ParamsT
 
 
 class LARS(Optimizer):
@@ -169,7 +175,7 @@ class LARS(Optimizer):
                 eps=group["eps"],
             )
             if momentum != 0:
-                for p, buffer in zip(params, buffers, strict=True):
+                for p, buffer in zip(params, buffers):
                     self.state[p]["momentum_buffer"] = buffer
 
         return loss
@@ -226,11 +232,11 @@ def _lars_update(
     ps = [params[i] for i in indices]
     d_ps: list[Tensor] | tuple[Tensor, ...] = [grads[i] for i in indices]
     if weight_decay != 0:
-        p_norms = torch.stack(torch._foreach_norm(ps))
-        g_norms = torch.stack(torch._foreach_norm(d_ps))
+        p_norms = torch.stack(_norms(ps))
+        g_norms = torch.stack(_norms(d_ps))
         scaled = (p_norms != 0) & (g_norms != 0)
         ratios = p_norms / (g_norms + p_norms * weight_decay + eps) * trust_coefficient
-        ratios = torch.where(scaled, ratios, 1.0)
+        ratios = torch.where(scaled, ratios, ratios.new_ones(()))
         decays = scaled.to(p_norms.dtype) * weight_decay
         decayed = torch._foreach_mul(ps, decays.unbind())
         torch._foreach_add_(decayed, d_ps)
@@ -238,14 +244,25 @@ def _lars_update(
         d_ps = decayed
     if momentum != 0:
         known = [buffers[i] for i in indices]
-        old = [(b, d) for b, d in zip(known, d_ps, strict=True) if b is not None]
+        old = [(b, d) for b, d in zip(known, d_ps) if b is not None]
         if old:
             old_buffers = [b for b, _ in old]
             torch._foreach_mul_(old_buffers, momentum)
             torch._foreach_add_(old_buffers, [d for _, d in old], alpha=1 - dampening)
         # The first step stores a copy: d_p may be the gradient itself.
-        bufs = [d.clone() if b is None else b for b, d in zip(known, d_ps, strict=True)]
-        for i, b in zip(indices, bufs, strict=True):
+        bufs = [d.clone() if b is None else b for b, d in zip(known, d_ps)]
+        for i, b in zip(indices, bufs):
             buffers[i] = b
         d_ps = torch._foreach_add(d_ps, bufs, alpha=momentum) if nesterov else bufs
     torch._foreach_add_(ps, d_ps, alpha=-lr)
+
+
+def _norms(tensors: list[Tensor] | tuple[Tensor, ...]) -> list[Tensor]:
+    """The 2-norm of each tensor, with one multi-tensor kernel where torch has it.
+
+    ``torch._foreach_norm`` arrived in torch 1.11; before, the norms are taken one
+    tensor at a time.
+    """
+    if hasattr(torch, "_foreach_norm"):
+        return list(torch._foreach_norm(tensors))
+    return [torch.linalg.vector_norm(tensor) for tensor in tensors]

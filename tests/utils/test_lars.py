@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import copy
 import inspect
 import io
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +15,7 @@ from lightly.utils.lars import LARS as LightlyLARS
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from lightly_byel.utils import LARS
+from lightly_byel.utils.lars import LARS
 
 CONFIGS = [
     dict(lr=0.1),
@@ -37,7 +40,64 @@ TOLERANCES = {
     torch.float64: {"rtol": 1e-12, "atol": 1e-14},
 }
 
-OptimizerClass = Callable[..., Optimizer]
+
+class ReferenceLARS(Optimizer):
+    """The LARS update of the class docstring, one parameter at a time.
+
+    Written for these tests the plain way, branching on the norms in Python and
+    without a ``foreach`` option (so its state dicts have Lightly's original layout):
+    the reference that every implementation of ``LARS`` must match.
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 0,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        trust_coefficient: float = 0.001,
+        eps: float = 1e-8,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            trust_coefficient=trust_coefficient,
+            eps=eps,
+        )
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Any:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            decay, momentum = group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d_p = p.grad
+                p_norm, g_norm = torch.norm(p), torch.norm(d_p)
+                if decay != 0 and p_norm != 0 and g_norm != 0:
+                    ratio = group["trust_coefficient"] * p_norm
+                    ratio = ratio / (g_norm + p_norm * decay + group["eps"])
+                    d_p = (d_p + decay * p) * ratio
+                if momentum != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        buffer = state["momentum_buffer"] = d_p.clone()
+                    else:
+                        buffer = state["momentum_buffer"]
+                        buffer.mul_(momentum).add_(d_p, alpha=1 - group["dampening"])
+                    d_p = d_p + momentum * buffer if group["nesterov"] else buffer
+                p.add_(d_p, alpha=-group["lr"])
+        return loss
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +149,9 @@ def assert_same(
     **tolerance: float,
 ) -> None:
     """Parameters and momentum buffers agree, and the same parameters have state."""
-    for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+    params, ref_params = list(model.parameters()), list(ref_model.parameters())
+    assert len(params) == len(ref_params)
+    for p, q in zip(params, ref_params):
         torch.testing.assert_close(p, q, **tolerance)
         assert (p in optimizer.state) == (q in ref_optimizer.state)
         if q in ref_optimizer.state:
@@ -104,14 +166,14 @@ def assert_same(
 @pytest.mark.parametrize("foreach", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_matches_lightly(
+def test_matches_reference(
     config: dict[str, Any], dtype: torch.dtype, foreach: bool
 ) -> None:
     model = make_model(dtype)
     ref_model = copy.deepcopy(model)
     initial = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=foreach)
-    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    ref_optimizer = ReferenceLARS(param_groups(ref_model), **config)
     train(model, optimizer, steps=5)
     train(ref_model, ref_optimizer, steps=5)
     assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[dtype])
@@ -137,7 +199,7 @@ def test_momentum_buffers_do_not_alias_gradients(foreach: bool) -> None:
     model = make_model()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(model.parameters(), lr=0.1, momentum=0.9, foreach=foreach)
-    ref_optimizer = LightlyLARS(ref_model.parameters(), lr=0.1, momentum=0.9)
+    ref_optimizer = ReferenceLARS(ref_model.parameters(), lr=0.1, momentum=0.9)
     for step in range(3):
         for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
             backward(m, seed=step, set_to_none=False)
@@ -169,7 +231,7 @@ class EdgeCases(nn.Module):
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 @pytest.mark.parametrize("foreach", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_edge_cases_match_lightly(
+def test_edge_cases_match_reference(
     dtype: torch.dtype, foreach: bool, momentum: float
 ) -> None:
     model = EdgeCases(dtype)
@@ -177,7 +239,7 @@ def test_edge_cases_match_lightly(
     still, frozen = model.still.detach().clone(), model.frozen.detach().clone()
     config = dict(lr=0.1, momentum=momentum, weight_decay=0.1, trust_coefficient=0.1)
     optimizer = LARS(model.parameters(), **config, foreach=foreach)
-    ref_optimizer = LightlyLARS(ref_model.parameters(), **config)
+    ref_optimizer = ReferenceLARS(ref_model.parameters(), **config)
     for step in range(3):
         for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
             opt.zero_grad()
@@ -196,11 +258,11 @@ def test_edge_cases_match_lightly(
 
 @pytest.mark.parametrize(
     ("saver", "loader"),
-    [(LARS, LightlyLARS), (LightlyLARS, LARS), (LARS, LARS)],
-    ids=["ours-to-lightly", "lightly-to-ours", "ours-to-ours"],
+    [(LARS, ReferenceLARS), (ReferenceLARS, LARS), (LARS, LARS)],
+    ids=["to-original-layout", "from-original-layout", "same-class"],
 )
 def test_state_dict_loads_across_classes(
-    saver: OptimizerClass, loader: OptimizerClass
+    saver: type[Optimizer], loader: type[Optimizer]
 ) -> None:
     config = dict(lr=0.2, momentum=0.9, weight_decay=0.1, trust_coefficient=0.01)
     model = make_model()
@@ -221,9 +283,9 @@ def test_state_dict_loads_across_classes(
     assert_same(model, optimizer, resumed_model, resumed, **TOLERANCES[torch.float64])
 
 
-def test_loading_lightly_state_keeps_foreach() -> None:
+def test_loading_state_without_foreach_keeps_foreach() -> None:
     model = make_model()
-    ref_optimizer = LightlyLARS(model.parameters(), lr=0.1)
+    ref_optimizer = ReferenceLARS(model.parameters(), lr=0.1)
     optimizer = LARS(model.parameters(), lr=0.1, foreach=False)
     optimizer.load_state_dict(ref_optimizer.state_dict())
     assert [group["foreach"] for group in optimizer.param_groups] == [False]
@@ -233,7 +295,7 @@ def test_closure_returns_loss() -> None:
     model = make_model()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), lr=0.1, momentum=0.9, weight_decay=0.1)
-    ref_optimizer = LightlyLARS(
+    ref_optimizer = ReferenceLARS(
         param_groups(ref_model), lr=0.1, momentum=0.9, weight_decay=0.1
     )
     losses = []
@@ -259,34 +321,58 @@ def test_step_without_closure_returns_none() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        dict(lr=-0.1),
-        dict(lr=0.1, momentum=-0.9),
-        dict(lr=0.1, weight_decay=-1e-6),
-        dict(lr=0.1, nesterov=True),
-        dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+        (dict(lr=-0.1), "Invalid learning rate: -0.1"),
+        (dict(lr=0.1, momentum=-0.9), "Invalid momentum value: -0.9"),
+        (dict(lr=0.1, weight_decay=-1e-6), "Invalid weight_decay value: -1e-06"),
+        (dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum"),
+        (
+            dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+            "Nesterov momentum requires a momentum and zero dampening",
+        ),
     ],
     ids=["lr", "momentum", "weight-decay", "nesterov-no-momentum", "nesterov-damp"],
 )
-def test_invalid_arguments_raise_like_lightly(kwargs: dict[str, Any]) -> None:
+def test_invalid_arguments_raise(kwargs: dict[str, Any], message: str) -> None:
     params = list(make_model().parameters())
-    with pytest.raises(ValueError) as ours:
+    with pytest.raises(ValueError, match=re.escape(message)):
         LARS(params, **kwargs)
-    with pytest.raises(ValueError) as lightly:
-        LightlyLARS(params, **kwargs)
-    assert str(ours.value) == str(lightly.value)
 
 
-def test_defaults_match_lightly() -> None:
-    params = list(make_model().parameters())
-    defaults = LARS(params).defaults
-    assert defaults.pop("foreach") is None
-    assert defaults == LightlyLARS(params, lr=0).defaults
-    lightly_signature = inspect.signature(LightlyLARS)
-    for name, parameter in inspect.signature(LARS).parameters.items():
+def test_defaults() -> None:
+    optimizer = LARS(list(make_model().parameters()))
+    assert optimizer.defaults == dict(
+        lr=0,
+        momentum=0,
+        dampening=0,
+        weight_decay=0,
+        nesterov=False,
+        trust_coefficient=0.001,
+        eps=1e-8,
+        foreach=None,
+    )
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_reference_is_lightlys_lars(config: dict[str, Any]) -> None:
+    # Lightly's LARS is the one this module replaces; the reference must be it.
+    model = make_model()
+    ref_model = copy.deepcopy(model)
+    lightly_optimizer = LightlyLARS(param_groups(model), **config)
+    ref_optimizer = ReferenceLARS(param_groups(ref_model), **config)
+    train(model, lightly_optimizer, steps=5)
+    train(ref_model, ref_optimizer, steps=5)
+    assert_same(
+        model, lightly_optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64]
+    )
+    defaults = dict(lightly_optimizer.defaults)
+    defaults.pop("foreach", None)
+    assert defaults == ref_optimizer.defaults
+    signature = inspect.signature(ReferenceLARS).parameters
+    for name, parameter in inspect.signature(LightlyLARS).parameters.items():
         if name not in ("lr", "foreach"):
-            assert parameter.default == lightly_signature.parameters[name].default
+            assert parameter.default == signature[name].default, name
 
 
 class HostReadError(RuntimeError):
@@ -314,7 +400,7 @@ def test_step_reads_no_tensor_value_on_cpu(
     model = make_model()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=foreach)
-    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    ref_optimizer = ReferenceLARS(param_groups(ref_model), **config)
     for step in range(2):  # the first step creates the momentum buffers
         backward(model, seed=step)
         with host_reads_forbidden(monkeypatch):
@@ -322,7 +408,7 @@ def test_step_reads_no_tensor_value_on_cpu(
         train(ref_model, ref_optimizer, steps=1, seed=step)
     assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64])
 
-    # The check can fail: Lightly's LARS branches on the norms.
+    # The check can fail: the reference branches on the norms.
     with host_reads_forbidden(monkeypatch), pytest.raises(HostReadError):
         ref_optimizer.step()
     assert bool(torch.ones(())) and torch.ones(()).item() == 1.0  # restored
@@ -335,7 +421,7 @@ def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
     model = make_model(torch.float32).cuda()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=foreach)
-    ref_optimizer = LightlyLARS(param_groups(ref_model), **config)
+    ref_optimizer = ReferenceLARS(param_groups(ref_model), **config)
     for step in range(2):
         backward(model, seed=step)
         torch.cuda.set_sync_debug_mode("error")
@@ -346,7 +432,7 @@ def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
         train(ref_model, ref_optimizer, steps=1, seed=step)
     assert_same(model, optimizer, ref_model, ref_optimizer)
 
-    # The check can fail: Lightly's LARS synchronises on the norms.
+    # The check can fail: the reference synchronises on the norms.
     torch.cuda.set_sync_debug_mode("error")
     try:
         with pytest.raises(RuntimeError, match="synchroniz"):
@@ -356,7 +442,7 @@ def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
 
 
 def test_default_picks_the_loop_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lightly_byel.utils import lars
+    import lightly_byel.utils.lars as lars
 
     used: list[str] = []
     loop, multi = lars._lars_loop, lars._lars_foreach

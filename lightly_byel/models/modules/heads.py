@@ -4,6 +4,9 @@ import torch
 from lightly.models.modules.heads import BYOLPredictionHead
 from torch import Tensor, nn
 
+#: The batch norm buffers that a non-finite batch must not change.
+_RUNNING_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
 
 class EmotionClassifier(nn.Module):
     """Linear emotion classifier whose weight columns are the emotion vectors of BYEL.
@@ -108,8 +111,11 @@ class EmotionClassifier(nn.Module):
             # `.data`: autograd keeps the running buffers with the batch norm's graph
             # (its training-mode backward never reads them), and an in-place write
             # that autograd sees would fail that backward.
-            finite = mean.isfinite().all() & var.isfinite().all()
-            for buffer, old in zip((mean, var, count), saved, strict=True):
+            # Read the buffers again: torch < 1.11 replaces num_batches_tracked
+            # with a new tensor instead of incrementing it in place.
+            current = [getattr(batch_norm, name) for name in _RUNNING_STATISTICS]
+            finite = current[0].isfinite().all() & current[1].isfinite().all()
+            for buffer, old in zip(current, saved):
                 buffer.data.copy_(torch.where(finite, buffer, old))
         return logits
 
