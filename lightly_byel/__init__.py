@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from lightly_byel.loss import BYELLoss, BYELLossComponents
-    from lightly_byel.models import BYEL, BYELPredictionHead, EmotionClassifier
+    from lightly_byel.models import BYELPredictionHead, EmotionClassifier
     from lightly_byel.transforms import (
         BYELBatchTransform,
         BYELBatchViewTransform,
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "BYEL": "lightly_byel.models.byel",
         "BYELLoss": "lightly_byel.loss.byel_loss",
         "BYELLossComponents": "lightly_byel.loss.byel_loss",
         "BYELPredictionHead": "lightly_byel.models.modules.heads",
@@ -39,7 +38,6 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
-    "BYEL",
     "BYELBatchTransform",
     "BYELBatchViewTransform",
     "BYELLoss",

@@ -11,7 +11,6 @@ import pytest
 import lightly_byel
 
 PUBLIC = [
-    "BYEL",
     "BYELBatchTransform",
     "BYELBatchViewTransform",
     "BYELLoss",

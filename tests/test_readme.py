@@ -28,7 +28,6 @@ def test_quick_start_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     # Shrink the published recipe to a CPU-sized run; each knob must be found once.
     shrink = {
         "resnet50()": "resnet18()",
-        "num_ftrs=2048": "num_ftrs=512",
         "input_size=128": "input_size=32",
         "batch_size=256": "batch_size=4",
         "num_workers=8": "num_workers=0",

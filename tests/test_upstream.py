@@ -1,52 +1,104 @@
-"""The files meant for Lightly (docs/upstream.md) import nothing Lightly lacks."""
+"""The files that move into Lightly (upstream/apply.py) import nothing Lightly lacks
+and run on Lightly's oldest Python, 3.7."""
 
 import ast
+import importlib.util
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "lightly_byel"
-UPSTREAM = (
-    "loss/byel_loss.py",
-    "models/modules/heads.py",
-    "transforms/byel_view_settings.py",
-    "transforms/jpeg.py",
-    "transforms/image_range.py",
-    "transforms/byel_transform.py",
-    "transforms/batch_transform.py",
-    "utils/lars.py",
-)
-ALLOWED = {"torch", "torchvision", "lightly", "PIL", "numpy"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_apply() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("apply", ROOT / "upstream/apply.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["apply"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+apply = load_apply()
+COMPONENTS = [move.source for move in apply.COMPONENTS]
+MOVED_CODE = [
+    *COMPONENTS,
+    *(move.source for move in apply.TESTS_AND_EXAMPLES if move.source.endswith(".py")),
+    "upstream/short_run.py",  # runs the examples in a Lightly checkout
+]
+# What Lightly depends on, and pytest for the tests.
+ALLOWED = {
+    "torch",
+    "torchvision",
+    "pytorch_lightning",
+    "lightly",
+    "PIL",
+    "numpy",
+    "pytest",
+}
+OLDEST_PYTHON = "3.7"
 
 
 def imported(path: Path) -> set[str]:
+    """The modules a file imports at run time (not under ``if TYPE_CHECKING:``)."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    nodes: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            nodes.extend(node.orelse)
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+        nodes.extend(ast.iter_child_nodes(node))
     return names
 
 
 def test_the_upstream_list_matches_the_guide() -> None:
-    guide = (PACKAGE.parent / "docs" / "upstream.md").read_text(encoding="utf-8")
-    for file in UPSTREAM:
-        assert f"`lightly_byel/{file}`" in guide, file
+    guide = (ROOT / "docs" / "upstream.md").read_text(encoding="utf-8")
+    for move in (*apply.COMPONENTS, *apply.TESTS_AND_EXAMPLES):
+        assert f"`{move.source}`" in guide, move.source
+        assert f"`{move.target}`" in guide, move.target
+    assert apply.PINNED_COMMIT in guide
 
 
-@pytest.mark.parametrize("file", UPSTREAM)
-def test_upstream_files_import_only_what_lightly_has(file: str) -> None:
-    own = {
-        "lightly_byel." + name.removesuffix(".py").replace("/", ".")
-        for name in UPSTREAM
-    }
-    for name in imported(PACKAGE / file):
+@pytest.mark.parametrize("file", MOVED_CODE)
+def test_moved_files_import_only_what_lightly_has(file: str) -> None:
+    for name in imported(ROOT / file):
         top = name.split(".")[0]
         if top == "lightly_byel":
-            assert name in own, f"{file} imports {name}, which stays in lightly_byel"
+            assert name in apply.MODULES, f"{file} imports {name}, which stays here"
         else:
             assert top in ALLOWED or top in sys.stdlib_module_names, (
                 f"{file} imports {name}"
             )
+
+
+def defers_annotations(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
+
+
+@pytest.mark.skipif(shutil.which("vermin") is None, reason="needs vermin")
+@pytest.mark.parametrize("file", MOVED_CODE)
+def test_moved_files_run_on_the_oldest_python_lightly_supports(file: str) -> None:
+    # Annotations count only where they are evaluated: without the __future__ import.
+    evaluated = [] if defers_annotations(ROOT / file) else ["--eval-annotations"]
+    command = ["vermin", f"-t={OLDEST_PYTHON}-", "--no-tips", "--violations"]
+    done = subprocess.run(
+        [*command, *evaluated, str(ROOT / file)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -172,10 +172,10 @@ def rewrite(text: str, origin: str) -> str:
             counterpart (a top-level ``lightly_byel`` import, say).
 
     Examples:
-        >>> rewrite("from lightly_byel.transforms.batch_transform import X\\n", "f")
-        'from lightly.transforms.byel_batch_transform import X\\n'
+        >>> rewrite("from lightly_byel.transforms.batch_transform import X\n", "f")
+        'from lightly.transforms.byel_batch_transform import X\n'
         >>> try:
-        ...     rewrite("from lightly_byel import BYELLoss\\n", "f.py")
+        ...     rewrite("from lightly_byel import BYELLoss\n", "f.py")
         ... except ApplyError as error:
         ...     print(error)  # doctest: +ELLIPSIS
         f.py:1 refers to this package with no Lightly counterpart: from lightly_byel ...
@@ -207,7 +207,7 @@ def format_import(module: str, names: list[str]) -> str:
 
     Examples:
         >>> format_import("lightly.loss.byel_loss", ["BYELLossComponents", "BYELLoss"])
-        'from lightly.loss.byel_loss import BYELLoss, BYELLossComponents\\n'
+        'from lightly.loss.byel_loss import BYELLoss, BYELLossComponents\n'
     """
     names = sorted(set(names), key=_import_key)
     line = f"from {module} import {', '.join(names)}\n"

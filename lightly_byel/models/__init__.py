@@ -1,12 +1,10 @@
 """Models and heads of BYEL, encoders by name, and trained classifiers in use."""
 
 from lightly_byel.models.backbones import build_backbone
-from lightly_byel.models.byel import BYEL
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo, Prediction
 from lightly_byel.models.modules import BYELPredictionHead, EmotionClassifier
 
 __all__ = [
-    "BYEL",
     "BYELPredictionHead",
     "EmotionClassifier",
     "EmotionModel",
