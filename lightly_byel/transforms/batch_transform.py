@@ -1,5 +1,7 @@
 """BYEL augmentations for a whole batch on its device, drawn per sample."""
 
+from __future__ import annotations
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -249,16 +251,14 @@ class BYELBatchViewTransform(nn.Module):
         rotation = None
         if settings.rr_prob > 0:
             angle = uniform(*settings.rotation_range, batch_size)
-            rotation = torch.where(chosen(settings.rr_prob), angle, 0.0)
+            rotation = _where(chosen(settings.rr_prob), angle, 0.0)
         jitter_factors = jitter_order = None
         if settings.cj_prob > 0:
             jittered = chosen(settings.cj_prob)
             jitter_factors = torch.stack(
                 [
-                    torch.where(jittered, uniform(low, high, batch_size), identity)
-                    for (low, high), identity in zip(
-                        self.jitter_ranges, _NO_JITTER, strict=True
-                    )
+                    _where(jittered, uniform(low, high, batch_size), identity)
+                    for (low, high), identity in zip(self.jitter_ranges, _NO_JITTER)
                 ],
                 dim=1,
             )
@@ -271,24 +271,24 @@ class BYELBatchViewTransform(nn.Module):
         if settings.gaussian_blur > 0:
             low, high = settings.sigmas
             sigma = uniform(float(low), float(high), batch_size)
-            blur_sigma = torch.where(chosen(settings.gaussian_blur), sigma, 0.0)
+            blur_sigma = _where(chosen(settings.gaussian_blur), sigma, 0.0)
         jpeg_quality = None
         if settings.jpeg_prob > 0:
             low, high = (int(quality) for quality in settings.jpeg_quality)
             quality = torch.randint(
                 low, high + 1, (batch_size,), device=device, generator=generator
             )
-            jpeg_quality = torch.where(chosen(settings.jpeg_prob), quality, 0)
+            jpeg_quality = _where(chosen(settings.jpeg_prob), quality, 0)
         noise = None
         if settings.noise_prob > 0:
             shape = (batch_size, 3, size, size)
             gaussian = torch.randn(shape, device=device, generator=generator)
             noisy = chosen(settings.noise_prob).view(-1, 1, 1, 1)
-            noise = torch.where(noisy, settings.noise_sigma * gaussian, 0.0)
+            noise = _where(noisy, settings.noise_sigma * gaussian, 0.0)
         erase = None
         if settings.erase_prob > 0:
             erase = self._draw_erase(batch_size, device, generator)
-            erase = torch.where(chosen(settings.erase_prob).unsqueeze(1), erase, 0)
+            erase = _where(chosen(settings.erase_prob).unsqueeze(1), erase, 0)
         return BYELBatchParams(
             crop=crop,
             flip=flip,
@@ -427,8 +427,8 @@ class BYELBatchViewTransform(nn.Module):
         fallback = _central_crop(height, width)
         return torch.stack(
             [
-                torch.where(found, value, default)
-                for value, default in zip((top, left, h, w), fallback, strict=True)
+                _where(found, value, default)
+                for value, default in zip((top, left, h, w), fallback)
             ],
             dim=1,
         )
@@ -450,7 +450,7 @@ class BYELBatchViewTransform(nn.Module):
         top = _random_offset(size - h + 1, generator)
         left = _random_offset(size - w + 1, generator)
         boxes = torch.stack([top, left, h, w], dim=1)
-        return torch.where(valid.any(dim=1, keepdim=True), boxes, 0)
+        return _where(valid.any(dim=1, keepdim=True), boxes, 0)
 
 
 class BYELBatchTransform(nn.Module):
@@ -507,6 +507,16 @@ class BYELBatchTransform(nn.Module):
             for view_transform in (self.view_1_transform, self.view_2_transform)
         ]
         return views
+
+
+def _where(condition: Tensor, values: Tensor, other: float) -> Tensor:
+    """``torch.where(condition, values, other)`` for a number ``other``.
+
+    torch 1.10 takes tensors only, so ``other`` becomes a 0-dimensional tensor of
+    the dtype and device of ``values``: the same result, for an ``other`` that
+    dtype holds exactly (as every caller's does).
+    """
+    return torch.where(condition, values, values.new_full((), other))
 
 
 def _check_images(images: Tensor) -> None:
@@ -606,7 +616,7 @@ def _resize_weights(start: Tensor, length: Tensor, size: int, output: int) -> Te
     pixel = torch.arange(size, device=device).view(1, 1, -1) - start
     support = scale.clamp(min=1.0)
     weights = (1 - (pixel + 0.5 - centre).abs() / support).clamp(min=0)
-    weights = torch.where((pixel >= 0) & (pixel < length), weights, 0.0)
+    weights = _where((pixel >= 0) & (pixel < length), weights, 0.0)
     return weights / weights.sum(dim=2, keepdim=True)
 
 
@@ -745,8 +755,8 @@ def _adjust_hue(images: Tensor, factor: Tensor) -> Tensor:
     red, green, blue = images[:, 0:1], images[:, 1:2], images[:, 2:3]
     value = images.amax(dim=1, keepdim=True)
     spread = value - images.amin(dim=1, keepdim=True)
-    saturation = spread / torch.where(value > 0, value, 1.0)
-    divisor = torch.where(spread > 0, spread, 1.0)
+    saturation = spread / _where(value > 0, value, 1.0)
+    divisor = _where(spread > 0, spread, 1.0)
     # Hue in sixths of a turn, from whichever channel is the largest (red first).
     sixths = torch.where(
         value == red,
@@ -777,7 +787,7 @@ def _gaussian_blur(images: Tensor, sigma: Tensor, kernel_size: int) -> Tensor:
     batch_size, channels, height, width = images.shape
     half = (kernel_size - 1) / 2
     offsets = torch.linspace(-half, half, kernel_size, device=images.device)
-    safe_sigma = torch.where(sigma > 0, sigma, 1.0).to(torch.float32).view(-1, 1)
+    safe_sigma = _where(sigma > 0, sigma, 1.0).to(torch.float32).view(-1, 1)
     kernel = torch.exp(-0.5 * (offsets / safe_sigma) ** 2)
     kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(
         channels, dim=0
@@ -814,4 +824,4 @@ def _erase(images: Tensor, boxes: Tensor) -> Tensor:
     rows = torch.arange(height, device=images.device).view(1, -1, 1)
     columns = torch.arange(width, device=images.device).view(1, 1, -1)
     inside = (rows >= top) & (rows < top + h) & (columns >= left) & (columns < left + w)
-    return torch.where(inside.unsqueeze(1), 0.0, images)
+    return torch.where(inside.unsqueeze(1), images.new_zeros(()), images)

@@ -1,11 +1,16 @@
 """Per-sample augmentations for BYEL on synthetic face images."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import torch
 from lightly.transforms.multi_view_transform import MultiViewTransform
+from lightly.transforms.torchvision_v2_compatibility import functional as F
+from lightly.transforms.torchvision_v2_compatibility import torchvision_transforms as T
+from lightly.utils.dependency import torchvision_transforms_v2_available
 from PIL import Image
 from torch import Tensor
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
 
 from lightly_byel.transforms.byel_view_settings import (
     BYELViewSettings,
@@ -13,6 +18,8 @@ from lightly_byel.transforms.byel_view_settings import (
 )
 from lightly_byel.transforms.image_range import check_image_range
 from lightly_byel.transforms.jpeg import RandomJPEG
+
+_TRANSFORMS_V2 = torchvision_transforms_v2_available()
 
 
 class BYELViewTransform:
@@ -27,6 +34,12 @@ class BYELViewTransform:
 
     Every random draw comes from torch's generator, so ``torch.manual_seed`` makes
     the views reproducible.
+
+    The steps are torchvision's v2 transforms where torchvision has them (0.16 on),
+    otherwise its v1 transforms, through Lightly's ``torchvision_transforms``. v1
+    draws its random numbers differently, so one seed gives other views there.
+    Where torchvision lacks a step (an antialiased random resized crop before v2,
+    ``GaussianNoise`` before 0.20), a fallback here computes the same.
 
     Input to this transform:
         An RGB, grayscale, RGBA or palette PIL image, or a tensor of shape
@@ -63,42 +76,38 @@ class BYELViewTransform:
             ValueError: If an argument is out of its range.
         """
         self.settings = settings
-        transforms: list[v2.Transform] = [
-            v2.RandomResizedCrop(
-                size=settings.input_size,
-                scale=(settings.min_scale, 1.0),
-                antialias=True,
-            ),
-            v2.RandomHorizontalFlip(p=settings.hf_prob),
+        transforms: list[Callable[[Tensor], Tensor]] = [
+            _random_resized_crop(settings.input_size, (settings.min_scale, 1.0)),
+            T.RandomHorizontalFlip(p=settings.hf_prob),
         ]
         if settings.rr_prob > 0:
-            rotation = v2.RandomRotation(degrees=settings.rotation_range)
-            transforms.append(v2.RandomApply([rotation], p=settings.rr_prob))
+            rotation = T.RandomRotation(degrees=settings.rotation_range)
+            transforms.append(T.RandomApply([rotation], p=settings.rr_prob))
         if settings.cj_prob > 0:
             brightness, contrast, saturation, hue = settings.jitter_strengths
-            jitter = v2.ColorJitter(brightness, contrast, saturation, hue)
-            transforms.append(v2.RandomApply([jitter], p=settings.cj_prob))
+            jitter = T.ColorJitter(brightness, contrast, saturation, hue)
+            transforms.append(T.RandomApply([jitter], p=settings.cj_prob))
         if settings.random_gray_scale > 0:
-            transforms.append(v2.RandomGrayscale(p=settings.random_gray_scale))
+            transforms.append(T.RandomGrayscale(p=settings.random_gray_scale))
         if settings.gaussian_blur > 0:
-            blur = v2.GaussianBlur(
+            blur = T.GaussianBlur(
                 kernel_size=settings.kernel_size, sigma=settings.sigmas
             )
-            transforms.append(v2.RandomApply([blur], p=settings.gaussian_blur))
+            transforms.append(T.RandomApply([blur], p=settings.gaussian_blur))
         if settings.jpeg_prob > 0:
             jpeg = RandomJPEG(settings.jpeg_quality)
-            transforms.append(v2.RandomApply([jpeg], p=settings.jpeg_prob))
-        transforms.append(v2.ToDtype(torch.float32, scale=True))
+            transforms.append(T.RandomApply([jpeg], p=settings.jpeg_prob))
+        transforms.append(_to_float())
         if settings.noise_prob > 0:
-            noise = v2.GaussianNoise(sigma=settings.noise_sigma, clip=True)
-            transforms.append(v2.RandomApply([noise], p=settings.noise_prob))
+            noise = _gaussian_noise(settings.noise_sigma)
+            transforms.append(T.RandomApply([noise], p=settings.noise_prob))
         if settings.normalize:
             mean, std = settings.normalize["mean"], settings.normalize["std"]
-            transforms.append(v2.Normalize(mean=mean, std=std))
+            transforms.append(T.Normalize(mean=mean, std=std))
         if settings.erase_prob > 0:
-            erase = v2.RandomErasing(p=settings.erase_prob, scale=settings.erase_scale)
+            erase = T.RandomErasing(p=settings.erase_prob, scale=settings.erase_scale)
             transforms.append(erase)
-        self.transform = v2.Compose(transforms)
+        self.transform = T.Compose(transforms)
 
     def __call__(self, image: Image.Image | Tensor) -> Tensor:
         """Returns one augmented view of the image.
@@ -181,7 +190,8 @@ def _to_rgb_uint8(image: Image.Image | Tensor) -> Tensor:
     if isinstance(image, Image.Image):
         if image.mode != "RGB":
             image = image.convert("RGB")
-        return F.pil_to_tensor(image)
+        pixels: Tensor = F.pil_to_tensor(image)
+        return pixels
     if not isinstance(image, Tensor):
         raise ValueError(
             f"expected a PIL image or an image tensor, got {type(image).__name__}."
@@ -195,5 +205,88 @@ def _to_rgb_uint8(image: Image.Image | Tensor) -> Tensor:
         )
     check_image_range(image)
     if image.is_floating_point():
-        image = F.to_dtype(image, torch.uint8, scale=True)
+        image = _float_to_uint8(image)
     return image.expand(3, -1, -1)
+
+
+def _float_to_uint8(image: Tensor) -> Tensor:
+    """``v2.functional.to_dtype(image, torch.uint8, scale=True)`` on any torchvision."""
+    if _TRANSFORMS_V2:
+        pixels: Tensor = F.to_dtype(image, torch.uint8, scale=True)
+        return pixels
+    # The same scaling (by 256 - 1e-3, then truncation) under its v1 name.
+    pixels = F.convert_image_dtype(image, torch.uint8)
+    return pixels
+
+
+def _random_resized_crop(
+    size: int, scale: tuple[float, float]
+) -> Callable[[Tensor], Tensor]:
+    """``v2.RandomResizedCrop(size, scale, antialias=True)`` on any torchvision."""
+    if _TRANSFORMS_V2:
+        crop: Callable[[Tensor], Tensor] = T.RandomResizedCrop(
+            size=size, scale=scale, antialias=True
+        )
+        return crop
+    return _AntialiasedRandomResizedCrop(size, scale)
+
+
+def _to_float() -> Callable[[Tensor], Tensor]:
+    """A transform from uint8 in [0, 255] to float32 in [0, 1]."""
+    if _TRANSFORMS_V2:
+        to_float: Callable[[Tensor], Tensor] = T.ToDtype(torch.float32, scale=True)
+        return to_float
+    # v2.ToDtype(scale=True) under its v1 name: the same up to rounding (v1 divides
+    # by 255, v2 multiplies by 1 / 255).
+    to_float = T.ConvertImageDtype(torch.float32)
+    return to_float
+
+
+def _gaussian_noise(sigma: float) -> Callable[[Tensor], Tensor]:
+    """``v2.GaussianNoise(sigma=sigma, clip=True)`` on any torchvision."""
+    if hasattr(T, "GaussianNoise"):
+        noise: Callable[[Tensor], Tensor] = T.GaussianNoise(sigma=sigma, clip=True)
+        return noise
+    return _GaussianNoise(sigma)
+
+
+class _AntialiasedRandomResizedCrop:
+    """``v2.RandomResizedCrop(antialias=True)`` for torchvision without v2.
+
+    torchvision 0.11's ``RandomResizedCrop`` resizes tensors without antialiasing
+    (and has no ``antialias`` argument); this draws the box with its
+    ``get_params`` and resizes the crop with antialiasing, as v2 does.
+    """
+
+    def __init__(self, size: int, scale: tuple[float, float]) -> None:
+        self.size = (size, size)
+        self.scale = scale
+        self.ratio = (3.0 / 4.0, 4.0 / 3.0)
+
+    def __call__(self, image: Tensor) -> Tensor:
+        box = T.RandomResizedCrop.get_params(image, self.scale, self.ratio)
+        resized: Tensor = F.resize(F.crop(image, *box), list(self.size), antialias=True)
+        return resized
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(size={self.size}, scale={self.scale}, "
+            f"ratio={self.ratio}, antialias=True)"
+        )
+
+
+class _GaussianNoise:
+    """``v2.GaussianNoise(sigma=sigma, clip=True)`` for torchvision before 0.20.
+
+    Adds zero-mean Gaussian noise to a float image in [0, 1] and clips the result
+    to [0, 1], with torchvision's draw (``torch.randn_like``) and arithmetic.
+    """
+
+    def __init__(self, sigma: float) -> None:
+        self.sigma = sigma
+
+    def __call__(self, image: Tensor) -> Tensor:
+        return torch.clamp(image + torch.randn_like(image) * self.sigma, 0, 1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(sigma={self.sigma}, clip=True)"

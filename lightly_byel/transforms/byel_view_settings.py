@@ -1,15 +1,24 @@
 """The settings of a BYEL view augmentation, defined, documented and checked once."""
 
+from __future__ import annotations
+
 import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lightly.transforms.utils import IMAGENET_NORMALIZE
 
-_Arguments = ParamSpec("_Arguments")
+if TYPE_CHECKING:
+    # Python 3.7's typing has neither; the annotations using them are never
+    # evaluated (see the __future__ import), so typing_extensions is not needed at
+    # run time.
+    from typing_extensions import Concatenate, ParamSpec  # noqa: UP035
+
+    _Arguments = ParamSpec("_Arguments")
+
 _Settings = TypeVar("_Settings")
 _Self = TypeVar("_Self")
 
@@ -25,9 +34,10 @@ class BYELViewSettings:
     noise, erasing) and a larger ``min_scale`` narrow the gap between synthetic
     training faces and real test faces. The names are Lightly's.
 
-    :class:`~lightly_byel.transforms.BYELViewTransform` (per sample) and
-    :class:`~lightly_byel.transforms.BYELBatchViewTransform` (per batch) take
-    these as their keyword arguments and keep them as ``.settings``.
+    :class:`~lightly_byel.transforms.byel_transform.BYELViewTransform` (per sample)
+    and :class:`~lightly_byel.transforms.batch_transform.BYELBatchViewTransform`
+    (per batch) take these as their keyword arguments and keep them as
+    ``.settings``.
 
     - [0]: BYEL, 2022, https://arxiv.org/abs/2207.10003
 
@@ -166,7 +176,7 @@ def takes_arguments_of(
         ...         self.size = settings.input_size
         >>> Crop(input_size=64).size
         64
-        >>> str(inspect.signature(Crop)).startswith("(input_size: int = 128,")
+        >>> str(inspect.signature(Crop)).startswith("(input_size: 'int' = 128,")
         True
     """
     source = inspect.signature(settings_type)
@@ -179,11 +189,13 @@ def takes_arguments_of(
     def decorator(
         init: Callable[[_Self, _Settings], None],
     ) -> Callable[Concatenate[_Self, _Arguments], None]:
+        # Positional-only by its leading "__" (for type checkers) and __signature__
+        # (for inspect): the "/" marker needs Python 3.8.
         @functools.wraps(init)
         def wrapper(
-            self: _Self, /, *args: _Arguments.args, **kwargs: _Arguments.kwargs
+            __self: _Self, *args: _Arguments.args, **kwargs: _Arguments.kwargs
         ) -> None:
-            init(self, settings_type(*args, **kwargs))
+            init(__self, settings_type(*args, **kwargs))
 
         wrapper.__signature__ = signature  # type: ignore[attr-defined]
         return wrapper
@@ -193,7 +205,7 @@ def takes_arguments_of(
 
 def _degree_range(degrees: float | tuple[float, float]) -> tuple[float, float]:
     """Checks ``rr_degrees`` and returns it as a ``(min, max)`` range."""
-    if isinstance(degrees, tuple | list):
+    if isinstance(degrees, (tuple, list)):
         _check_interval("rr_degrees", degrees, -180.0, 180.0)
         return (float(degrees[0]), float(degrees[1]))
     _check_range("rr_degrees", degrees, 0.0, 180.0)
@@ -209,7 +221,7 @@ def _check_range(
     name: str, value: float, low: float, high: float, low_open: bool = False
 ) -> None:
     in_range = (low < value if low_open else low <= value) and value <= high
-    if isinstance(value, bool) or not isinstance(value, int | float) or not in_range:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not in_range:
         opening = "(" if low_open else "["
         raise ValueError(f"{name} must lie in {opening}{low}, {high}], got {value!r}.")
 

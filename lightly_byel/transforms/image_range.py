@@ -1,11 +1,13 @@
 """The values image tensors may hold: uint8, or floating point in [0, 1].
 
-The transforms and :class:`~lightly_byel.models.emotion_model.EmotionModel` scale
-uint8 images by 1/255 and take floating-point images to be on the [0, 1] scale
-already. Floating-point images on the 0-255 scale, integer tensors of other dtypes
-or NaN would otherwise be clipped to white or give confident nonsense, so the
-checks here refuse them with a message that says what came and what is expected.
+The transforms scale uint8 images by 1/255 and take floating-point images to be on
+the [0, 1] scale already. Floating-point images on the 0-255 scale, integer tensors
+of other dtypes or NaN would otherwise be clipped to white or give confident
+nonsense, so the checks here refuse them with a message that says what came and what
+is expected.
 """
+
+from __future__ import annotations
 
 import torch
 from torch import Tensor
@@ -87,6 +89,7 @@ def check_image_range(images: Tensor) -> None:
 
 def _described(images: Tensor) -> str:
     """``a float32 image tensor``, ``an int64 image tensor``."""
-    name = str(images.dtype).removeprefix("torch.")
+    # "torch.float32" -> "float32"; str.removeprefix needs Python 3.9.
+    name = str(images.dtype).rpartition(".")[2]
     article = "an" if name.startswith("int") else "a"
     return f"{article} {name} image tensor"

@@ -6,14 +6,17 @@ libjpeg codec is maintained and already one. :func:`jpeg_round_trip` serves the
 per-sample :class:`RandomJPEG` and the batch transform alike.
 """
 
+from __future__ import annotations
+
 import io
 from typing import Any
 
 import numpy as np
 import torch
+from lightly.transforms.torchvision_v2_compatibility import torchvision_transforms as T
+from lightly.utils.dependency import torchvision_transforms_v2_available
 from PIL import Image
 from torch import Tensor
-from torchvision.transforms import v2
 
 
 def jpeg_round_trip(pixels: Tensor, quality: int) -> Tensor:
@@ -56,11 +59,46 @@ def jpeg_round_trip(pixels: Tensor, quality: int) -> Tensor:
     return torch.from_numpy(again.copy()).permute(2, 0, 1).to(pixels.device)
 
 
-class RandomJPEG(v2.Transform):
+class _CallableTransform:
+    """Draws the parameters, then transforms one input, as ``v2.Transform`` does.
+
+    The base of :class:`RandomJPEG` where torchvision has no ``v2.Transform`` with
+    the public ``make_params`` and ``transform`` (before 0.21; torchvision 0.11
+    has no v2 at all). v1 and v2 pipelines alike call it with the image alone.
+    """
+
+    def __call__(self, inpt: Any) -> Any:
+        return self.transform(inpt, self.make_params([inpt]))
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        """Draws the parameters of this call."""
+        raise NotImplementedError
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        """Transforms one input with the drawn parameters."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        # As v2.Transform shows its public settings.
+        public = (f"{k}={v}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({', '.join(public)})"
+
+
+_Transform: Any = (
+    T.Transform
+    if torchvision_transforms_v2_available() and hasattr(T.Transform, "make_params")
+    else _CallableTransform
+)
+
+
+# _Transform is Any to the type checker, as Lightly's torchvision transforms are.
+class RandomJPEG(_Transform):  # type: ignore[misc]
     """Re-compresses a uint8 image as JPEG with a quality drawn per call.
 
     The quality is drawn as torchvision's ``v2.JPEG`` draws it (uniform integers
-    in ``[low, high]`` from torch's generator), so seeding works the same.
+    in ``[low, high]`` from torch's generator), so seeding works the same. A
+    ``v2.Transform`` where torchvision has one with ``make_params`` (0.21 on),
+    otherwise a plain callable that draws and re-compresses the same way.
 
     Args:
         quality: ``(low, high)``, within [1, 100].

@@ -1,19 +1,29 @@
+from __future__ import annotations
+
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import torch
+from lightly.transforms.torchvision_v2_compatibility import functional as F
+from lightly.transforms.torchvision_v2_compatibility import torchvision_transforms as T
 from lightly.transforms.utils import IMAGENET_NORMALIZE
+from lightly.utils.dependency import torchvision_transforms_v2_available
 from torch import Tensor
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
 
-from lightly_byel import BYELBatchTransform, BYELBatchViewTransform, BYELViewTransform
-from lightly_byel.transforms import BYELViewSettings, batch_transform
-from lightly_byel.transforms.batch_transform import BYELBatchParams
+import lightly_byel.transforms.batch_transform as batch_transform
+from lightly_byel.transforms.batch_transform import (
+    BYELBatchParams,
+    BYELBatchTransform,
+    BYELBatchViewTransform,
+)
+from lightly_byel.transforms.byel_transform import BYELViewTransform
+from lightly_byel.transforms.byel_view_settings import BYELViewSettings
 from lightly_byel.transforms.jpeg import jpeg_round_trip
+
+V2 = torchvision_transforms_v2_available()
 
 ALL_OPTIONS: dict[str, Any] = {
     "rr_prob": 0.5,
@@ -63,6 +73,35 @@ def identity_jitter(batch: int) -> Tensor:
     return torch.tensor([[1.0, 1.0, 1.0, 0.0]]).repeat(batch, 1)
 
 
+def zip_strict(*sequences: Any) -> Iterator[tuple[Any, ...]]:
+    """``zip(..., strict=True)``, which Python 3.7 lacks, for sized sequences."""
+    lengths = [len(sequence) for sequence in sequences]
+    assert len(set(lengths)) == 1, f"lengths differ: {lengths}"
+    return zip(*sequences)
+
+
+def resized_crop(image: Tensor, box: list[int], size: int) -> Tensor:
+    """torchvision's antialiased ``resized_crop`` of ``box`` (top, left, h, w)."""
+    if V2:
+        cropped: Tensor = F.resized_crop(image, *box, [size, size], antialias=True)
+        return cropped
+    # v1's resized_crop has no antialias argument in torchvision 0.11.
+    cropped = F.resize(F.crop(image, *box), [size, size], antialias=True)
+    return cropped
+
+
+def crop_sampler(scale: tuple[float, float]) -> Callable[[Tensor], list[int]]:
+    """torchvision's box sampler of RandomResizedCrop: image -> (top, left, h, w)."""
+    reference = T.RandomResizedCrop(16, scale=scale)
+    if V2:
+        keys = ("top", "left", "height", "width")
+        return lambda image: [reference.make_params([image])[key] for key in keys]
+    # v1 (torchvision before 0.16) draws the box with a static method.
+    return lambda image: list(
+        reference.get_params(image, reference.scale, reference.ratio)
+    )
+
+
 # Shapes, dtypes and devices
 
 
@@ -103,7 +142,7 @@ def test_none_stands_for_the_default_view() -> None:
     explicit = BYELBatchTransform(BYELBatchViewTransform(), BYELBatchViewTransform())(
         images, torch.Generator().manual_seed(5)
     )
-    for a, b in zip(default, explicit, strict=True):
+    for a, b in zip_strict(default, explicit):
         assert torch.equal(a, b)
     assert [v.shape[-1] for v in default] == [128, 128]
 
@@ -270,7 +309,7 @@ def test_same_seed_same_views(options: dict[str, Any]) -> None:
     images = uint8_images(8)
     first = transform(images, torch.Generator().manual_seed(1234))
     second = transform(images, torch.Generator().manual_seed(1234))
-    for a, b in zip(first, second, strict=True):
+    for a, b in zip_strict(first, second):
         assert torch.equal(a, b)
     third = transform(images, torch.Generator().manual_seed(4321))
     assert not torch.equal(first[0], third[0])
@@ -305,9 +344,8 @@ def test_crop_matches_resized_crop(height: int, width: int, size: int) -> None:
     generator = torch.Generator().manual_seed(0)
     params = transform.draw_params(16, height, width, generator=generator)
     views = transform.apply_params(images, params)
-    for view, image, box in zip(views, as_float(images), params.crop, strict=True):
-        top, left, h, w = box.tolist()
-        expected = F.resized_crop(image, top, left, h, w, [size, size], antialias=True)
+    for view, image, box in zip_strict(views, as_float(images), params.crop):
+        expected = resized_crop(image, box.tolist(), size)
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-5)
 
 
@@ -322,8 +360,8 @@ def test_flip_per_sample() -> None:
     flip = torch.tensor([True, False, True, False])
     params = BYELBatchParams(crop=whole(4, 20, 20), flip=flip)
     views = plain(20).apply_params(images, params)
-    for view, image, flipped in zip(views, as_float(images), flip, strict=True):
-        expected = F.horizontal_flip(image) if flipped else image
+    for view, image, flipped in zip_strict(views, as_float(images), flip):
+        expected = F.hflip(image) if flipped else image
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-6)
 
 
@@ -348,7 +386,7 @@ def test_jitter_operation_matches_torchvision(
     jitter_factors[:, column] = torch.tensor(factors)
     params = BYELBatchParams(crop=whole(4, 16, 16), jitter_factors=jitter_factors)
     views = plain(16).apply_params(images, params)
-    for view, image, factor in zip(views, as_float(images), factors, strict=True):
+    for view, image, factor in zip_strict(views, as_float(images), factors):
         expected = operation(image, factor)
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-5)
 
@@ -364,7 +402,7 @@ def test_jitter_order_is_per_sample() -> None:
         jitter_order=order,
     )
     views = plain(16).apply_params(images, params)
-    for view, sample_order in zip(views, order.tolist(), strict=True):
+    for view, sample_order in zip_strict(views, order.tolist()):
         expected = as_float(image[0])
         for index in sample_order:
             expected = JITTER_OPERATIONS[index][1](expected, factors[index])
@@ -378,7 +416,7 @@ def test_grayscale_per_sample() -> None:
     gray = torch.tensor([True, False, True])
     params = BYELBatchParams(crop=whole(3, 16, 16), gray=gray)
     views = plain(16).apply_params(images, params)
-    for view, image, grayed in zip(views, as_float(images), gray, strict=True):
+    for view, image, grayed in zip_strict(views, as_float(images), gray):
         expected = F.rgb_to_grayscale(image, num_output_channels=3) if grayed else image
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-6)
 
@@ -389,7 +427,7 @@ def test_blur_matches_torchvision(kernel_size: int) -> None:
     sigmas = [0.0, 1.0, 1.5, 2.0]
     params = BYELBatchParams(crop=whole(4, 16, 16), blur_sigma=torch.tensor(sigmas))
     views = plain(16, kernel_size=kernel_size).apply_params(images, params)
-    for view, image, sigma in zip(views, as_float(images), sigmas, strict=True):
+    for view, image, sigma in zip_strict(views, as_float(images), sigmas):
         expected = image
         if sigma > 0:
             size = [kernel_size, kernel_size]
@@ -402,8 +440,8 @@ def test_rotation_matches_torchvision() -> None:
     images = uint8_images(5, 16, 16)
     params = BYELBatchParams(crop=whole(5, 16, 16), rotation=torch.tensor(angles))
     views = plain(16).apply_params(images, params)
-    bilinear = v2.InterpolationMode.BILINEAR
-    for view, image, angle in zip(views, as_float(images), angles, strict=True):
+    bilinear = T.InterpolationMode.BILINEAR
+    for view, image, angle in zip_strict(views, as_float(images), angles):
         # fill=0, as v2.RandomRotation, blends the fill in at the corners.
         expected = F.rotate(image, angle, interpolation=bilinear, fill=[0.0])
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-5)
@@ -414,7 +452,7 @@ def test_jpeg_matches_the_per_sample_codec() -> None:
     quality = [0, 10, 60]
     params = BYELBatchParams(crop=whole(3, 32, 32), jpeg_quality=torch.tensor(quality))
     views = plain(32).apply_params(images, params)
-    for view, image, level in zip(views, images, quality, strict=True):
+    for view, image, level in zip_strict(views, images, quality):
         expected = as_float(jpeg_round_trip(image, level) if level > 0 else image)
         torch.testing.assert_close(view, expected, rtol=0, atol=1e-6)
 
@@ -458,7 +496,7 @@ def test_erase_after_normalisation() -> None:
         as_float(images), IMAGENET_NORMALIZE["mean"], IMAGENET_NORMALIZE["std"]
     )
     zero = torch.zeros(3, 1, 1)
-    for view, image, box in zip(views, normalized, boxes, strict=True):
+    for view, image, box in zip_strict(views, normalized, boxes):
         top, left, h, w = box.tolist()
         expected = F.erase(image, top, left, h, w, zero)
         torch.testing.assert_close(view, expected)
@@ -482,23 +520,20 @@ def test_crop_boxes_follow_random_resized_crop() -> None:
     assert ((w + 0.5) / (h - 0.5) >= 3 / 4).all()
     assert ((w - 0.5) / (h + 0.5) <= 4 / 3).all()
     # Same distribution as torchvision's sampler, compared by mean.
-    reference = v2.RandomResizedCrop(16, scale=(min_scale, 1.0))
+    sample = crop_sampler((min_scale, 1.0))
     image = torch.zeros(3, height, width)
     torch.manual_seed(0)
-    drawn = [reference.make_params([image]) for _ in range(1000)]
+    drawn = [sample(image) for _ in range(1000)]
     keys = ("top", "left", "height", "width")
-    for ours, key in zip((top, left, h, w), keys, strict=True):
-        theirs = torch.tensor([float(params[key]) for params in drawn])
+    for index, (ours, key) in enumerate(zip_strict((top, left, h, w), keys)):
+        theirs = torch.tensor([float(box[index]) for box in drawn])
         assert ours.mean().item() == pytest.approx(theirs.mean().item(), abs=1.0), key
 
 
 def test_crop_falls_back_to_the_central_crop() -> None:
     # No crop of the whole area fits a 10 x 40 image in the ratio range.
     crop = plain(16, min_scale=1.0).draw_params(8, 10, 40).crop
-    expected = v2.RandomResizedCrop(16, scale=(1.0, 1.0)).make_params(
-        [torch.zeros(3, 10, 40)]
-    )
-    box = [expected[key] for key in ("top", "left", "height", "width")]
+    box = crop_sampler((1.0, 1.0))(torch.zeros(3, 10, 40))
     assert crop.tolist() == [box] * 8
 
 

@@ -1,17 +1,32 @@
+from __future__ import annotations
+
 import io
-from typing import Any
+from typing import Any, List, Tuple  # noqa: UP035 (for Python 3.7)
 
 import pytest
 import torch
 from lightly.transforms.multi_view_transform import MultiViewTransform
+from lightly.transforms.torchvision_v2_compatibility import functional as F
+from lightly.transforms.torchvision_v2_compatibility import torchvision_transforms as T
 from lightly.transforms.utils import IMAGENET_NORMALIZE
+from lightly.utils.dependency import torchvision_transforms_v2_available
 from PIL import Image
 from torch import Tensor
-from torchvision.transforms import v2
 
-from lightly_byel import BYELTransform, BYELViewTransform
-from lightly_byel.transforms import BYELViewSettings
+import lightly_byel.transforms.byel_transform as byel_transform
+from lightly_byel.transforms.byel_transform import BYELTransform, BYELViewTransform
+from lightly_byel.transforms.byel_view_settings import BYELViewSettings
 from lightly_byel.transforms.jpeg import RandomJPEG
+
+V2 = torchvision_transforms_v2_available()
+# Without v2 (torchvision before 0.16) the crop is the view transform's own
+# antialiased one and the conversion to float has v1's name; without
+# v2.GaussianNoise (before 0.20) the noise is the view transform's own.
+CROP = T.RandomResizedCrop if V2 else byel_transform._AntialiasedRandomResizedCrop
+TO_FLOAT = T.ToDtype if V2 else T.ConvertImageDtype
+NOISE = (
+    T.GaussianNoise if hasattr(T, "GaussianNoise") else byel_transform._GaussianNoise
+)
 
 ALL_OPTIONS = {
     "rr_prob": 0.5,
@@ -26,6 +41,10 @@ def face_like(size: tuple[int, int] = (96, 112), mode: str = "RGB") -> Image.Ima
     generator = torch.Generator().manual_seed(0)
     pixels = torch.randint(0, 256, (size[1], size[0], 3), generator=generator)
     image = Image.fromarray(pixels.to(torch.uint8).numpy(), mode="RGB")
+    if mode == "I;16":
+        # Pillow 9.5, the last for Python 3.7, cannot convert RGB to I;16; through
+        # L gives the same image.
+        image = image.convert("L")
     return image if mode == "RGB" else image.convert(mode)
 
 
@@ -35,8 +54,17 @@ def two_views(**options: Any) -> BYELTransform:
     return BYELTransform(view_1_transform=view, view_2_transform=view)
 
 
-def transforms_of(view: BYELViewTransform) -> list[v2.Transform]:
+def transforms_of(view: BYELViewTransform) -> list[Any]:
     return list(view.transform.transforms)
+
+
+def to_float(pixels: Tensor) -> Tensor:
+    """uint8 to float in [0, 1] as torchvision converts it."""
+    if V2:
+        converted: Tensor = F.to_dtype(pixels, torch.float32, scale=True)
+    else:
+        converted = F.convert_image_dtype(pixels, torch.float32)
+    return converted
 
 
 def test_two_float32_views_of_input_size() -> None:
@@ -80,9 +108,7 @@ def test_grayscale_input_gives_equal_channels() -> None:
 
 def test_float_tensor_and_pil_agree() -> None:
     image = face_like()
-    tensor = v2.functional.to_dtype(
-        v2.functional.pil_to_tensor(image), torch.float32, scale=True
-    )
+    tensor = to_float(F.pil_to_tensor(image))
     transform = BYELViewTransform(input_size=32)
     torch.manual_seed(3)
     from_pil = transform(image)
@@ -99,7 +125,8 @@ def test_same_torch_seed_same_views(options: dict[str, float]) -> None:
     first = transform(image)
     torch.manual_seed(1234)
     second = transform(image)
-    for a, b in zip(first, second, strict=True):
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
         assert torch.equal(a, b)
     torch.manual_seed(4321)
     third = transform(image)
@@ -120,7 +147,8 @@ def test_none_stands_for_the_default_view() -> None:
     default = BYELTransform()(image)
     torch.manual_seed(5)
     explicit = BYELTransform(BYELViewTransform(), BYELViewTransform())(image)
-    for a, b in zip(default, explicit, strict=True):
+    assert len(default) == len(explicit)
+    for a, b in zip(default, explicit):
         assert torch.equal(a, b)
     assert [v.shape[-1] for v in default] == [128, 128]
 
@@ -137,13 +165,13 @@ def test_defaults_follow_published_recipe() -> None:
     steps = transforms_of(BYELViewTransform())
     kinds = [type(step) for step in steps]
     assert kinds == [
-        v2.RandomResizedCrop,
-        v2.RandomHorizontalFlip,
-        v2.RandomApply,
-        v2.RandomGrayscale,
-        v2.RandomApply,
-        v2.ToDtype,
-        v2.Normalize,
+        CROP,
+        T.RandomHorizontalFlip,
+        T.RandomApply,
+        T.RandomGrayscale,
+        T.RandomApply,
+        TO_FLOAT,
+        T.Normalize,
     ]
     crop, flip, jitter, gray, blur, _, normalize = steps
     assert crop.size == (128, 128) and crop.scale == (0.08, 1.0)
@@ -158,7 +186,7 @@ def test_defaults_follow_published_recipe() -> None:
     assert blur.p == 0.2
     (gaussian_blur,) = blur.transforms
     assert gaussian_blur.kernel_size == (3, 3)
-    assert gaussian_blur.sigma == [1.0, 2.0]
+    assert list(gaussian_blur.sigma) == [1.0, 2.0]  # a tuple before v2
     assert normalize.mean == IMAGENET_NORMALIZE["mean"]
     assert normalize.std == IMAGENET_NORMALIZE["std"]
 
@@ -168,9 +196,9 @@ def test_options_add_their_steps() -> None:
     inner = [
         type(t)
         for step in steps
-        for t in (step.transforms if isinstance(step, v2.RandomApply) else [step])
+        for t in (step.transforms if isinstance(step, T.RandomApply) else [step])
     ]
-    for kind in (v2.RandomRotation, RandomJPEG, v2.GaussianNoise, v2.RandomErasing):
+    for kind in (T.RandomRotation, RandomJPEG, NOISE, T.RandomErasing):
         assert kind in inner
     assert steps[0].scale == (0.4, 1.0)
 
@@ -215,9 +243,9 @@ def test_jpeg_option_round_trips_through_jpeg() -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=10)
     view = plain_view(64, jpeg_prob=1.0, jpeg_quality=(10, 10))(image)
-    original = v2.functional.pil_to_tensor(image).float() / 255
+    original = F.pil_to_tensor(image).float() / 255
     buffer.seek(0)
-    pillow_jpeg = v2.functional.pil_to_tensor(Image.open(buffer)).float() / 255
+    pillow_jpeg = F.pil_to_tensor(Image.open(buffer)).float() / 255
     assert (view - original).abs().mean() > 0.05
     torch.testing.assert_close(view, pillow_jpeg, rtol=0, atol=1e-6)  # float scaling
 
@@ -225,7 +253,8 @@ def test_jpeg_option_round_trips_through_jpeg() -> None:
 def test_works_in_a_dataloader() -> None:
     from torch.utils.data import DataLoader, Dataset
 
-    class Faces(Dataset[tuple[list[Tensor], int]]):
+    # A base class is evaluated at run time, where Python 3.7 has no list[...].
+    class Faces(Dataset[Tuple[List[Tensor], int]]):  # noqa: UP006
         transform = two_views(input_size=32)
 
         def __len__(self) -> int:

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import dataclasses
 import inspect
 import re
@@ -7,8 +9,9 @@ import pytest
 import torch
 from lightly.transforms.utils import IMAGENET_NORMALIZE
 
-from lightly_byel import BYELBatchViewTransform, BYELViewTransform
-from lightly_byel.transforms import BYELViewSettings
+from lightly_byel.transforms.batch_transform import BYELBatchViewTransform
+from lightly_byel.transforms.byel_transform import BYELViewTransform
+from lightly_byel.transforms.byel_view_settings import BYELViewSettings
 
 VIEW_TRANSFORMS = [BYELViewTransform, BYELBatchViewTransform]
 
