@@ -74,10 +74,22 @@ OPTIONAL = {"timm", "onnx", "onnxscript", "onnxruntime"}
 
 
 def _imports(tree: ast.AST) -> Iterator[tuple[str, bool]]:
-    """Top-level package of every import, and whether it runs at import time."""
+    """Top-level package of every import, and whether it runs at import time.
+
+    Imports under ``if TYPE_CHECKING:`` never run and are left out.
+    """
     functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
     inside = {id(child) for function in functions for child in ast.walk(function)}
+    typing_only = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for statement in node.body
+        for child in ast.walk(statement)
+    }
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
