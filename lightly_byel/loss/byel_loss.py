@@ -219,10 +219,11 @@ def _check_views(
     classifier: EmotionClassifier,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     for name, views in (("predictions", predictions), ("targets", targets)):
-        if isinstance(views, Tensor) and views.dim() < 3:
+        given: object = views  # typed as a sequence, but a caller may pass a tensor
+        if isinstance(given, Tensor) and given.dim() < 3:
             raise ValueError(
                 f"{name} must be a sequence of the two views' tensors, got one tensor "
-                f"of shape {tuple(views.shape)}."
+                f"of shape {tuple(given.shape)}."
             )
         if len(views) != 2:
             raise ValueError(

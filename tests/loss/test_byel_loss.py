@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -99,16 +100,19 @@ def reference_for(
     targets: list[Tensor],
     labels: Tensor | None,
     classifier: EmotionClassifier,
-    **kwargs: float | bool,
+    **kwargs: Any,
 ) -> Tensor:
+    (p1, p2), (t1, t2) = predictions, targets
     return reference_objective(
-        *predictions,
-        *targets,
+        p1,
+        p2,
+        t1,
+        t2,
         labels,
         classifier.weight,
         classifier.batch_norm.weight,
         classifier.batch_norm.bias,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

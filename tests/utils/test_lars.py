@@ -6,7 +6,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import pytest
 import torch
@@ -17,27 +17,21 @@ from torch.optim import Optimizer
 
 from lightly_byel.utils.lars import LARS
 
-CONFIGS = [
-    dict(lr=0.1),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.5, momentum=0.9, weight_decay=1.5e-6),
-    dict(lr=0.3, momentum=0.9, weight_decay=0.1, trust_coefficient=0.02),
-    dict(lr=0.2, momentum=0.8, dampening=0.3, weight_decay=0.1),
-    dict(lr=0.1, momentum=0.9, weight_decay=1.5e-6, nesterov=True),
-    dict(lr=1.0, weight_decay=0.1, trust_coefficient=1.0, eps=1e-3),
-]
-CONFIG_IDS = [
-    "sgd",
-    "momentum",
-    "lars",
-    "strong-decay-trust",
-    "dampening",
-    "nesterov",
-    "no-momentum-eps",
-]
-TOLERANCES = {
-    torch.float32: {},  # assert_close's float32 defaults
-    torch.float64: {"rtol": 1e-12, "atol": 1e-14},
+CONFIGS: dict[str, dict[str, Any]] = {
+    "sgd": dict(lr=0.1),
+    "momentum": dict(lr=0.1, momentum=0.9),
+    "lars": dict(lr=0.5, momentum=0.9, weight_decay=1.5e-6),
+    "strong-decay-trust": dict(
+        lr=0.3, momentum=0.9, weight_decay=0.1, trust_coefficient=0.02
+    ),
+    "dampening": dict(lr=0.2, momentum=0.8, dampening=0.3, weight_decay=0.1),
+    "nesterov": dict(lr=0.1, momentum=0.9, weight_decay=1.5e-6, nesterov=True),
+    "no-momentum-eps": dict(lr=1.0, weight_decay=0.1, trust_coefficient=1.0, eps=1e-3),
+}
+#: (rtol, atol) of each dtype; None: assert_close's defaults.
+TOLERANCES: dict[torch.dtype, tuple[float | None, float | None]] = {
+    torch.float32: (None, None),
+    torch.float64: (1e-12, 1e-14),
 }
 
 
@@ -71,12 +65,22 @@ class ReferenceLARS(Optimizer):
         )
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Any:
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        with torch.no_grad():
+            self._update()
+        return loss
+
+    def _update(self) -> None:
         for group in self.param_groups:
             decay, momentum = group["weight_decay"], group["momentum"]
             for p in group["params"]:
@@ -97,7 +101,6 @@ class ReferenceLARS(Optimizer):
                         buffer.mul_(momentum).add_(d_p, alpha=1 - group["dampening"])
                     d_p = d_p + momentum * buffer if group["nesterov"] else buffer
                 p.add_(d_p, alpha=-group["lr"])
-        return loss
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +112,14 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def make_model(dtype: torch.dtype = torch.float64) -> nn.Module:
+#: The optimizer classes by name, for parametrized tests.
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "LARS": LARS,
+    "ReferenceLARS": ReferenceLARS,
+}
+
+
+def make_model(dtype: torch.dtype = torch.float64) -> nn.Sequential:
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4)
@@ -130,7 +140,7 @@ def backward(model: nn.Module, seed: int, set_to_none: bool = True) -> Tensor:
     x = torch.randn(32, 8, generator=generator, dtype=dtype).to(device)
     y = torch.randn(32, 4, generator=generator, dtype=dtype).to(device)
     model.zero_grad(set_to_none=set_to_none)
-    loss = (model(x) - y).pow(2).mean()
+    loss: Tensor = (model(x) - y).pow(2).mean()
     loss.backward()
     return loss
 
@@ -146,29 +156,30 @@ def assert_same(
     optimizer: Optimizer,
     ref_model: nn.Module,
     ref_optimizer: Optimizer,
-    **tolerance: float,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> None:
     """Parameters and momentum buffers agree, and the same parameters have state."""
     params, ref_params = list(model.parameters()), list(ref_model.parameters())
     assert len(params) == len(ref_params)
     for p, q in zip(params, ref_params):
-        torch.testing.assert_close(p, q, **tolerance)
+        torch.testing.assert_close(p, q, rtol=rtol, atol=atol)
         assert (p in optimizer.state) == (q in ref_optimizer.state)
         if q in ref_optimizer.state:
             assert optimizer.state[p].keys() == ref_optimizer.state[q].keys()
             torch.testing.assert_close(
                 optimizer.state[p]["momentum_buffer"],
                 ref_optimizer.state[q]["momentum_buffer"],
-                **tolerance,
+                rtol=rtol,
+                atol=atol,
             )
 
 
 @pytest.mark.parametrize("foreach", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_matches_reference(
-    config: dict[str, Any], dtype: torch.dtype, foreach: bool
-) -> None:
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_matches_reference(config_id: str, dtype: torch.dtype, foreach: bool) -> None:
+    config = CONFIGS[config_id]
     model = make_model(dtype)
     ref_model = copy.deepcopy(model)
     initial = copy.deepcopy(model)
@@ -176,13 +187,16 @@ def test_matches_reference(
     ref_optimizer = ReferenceLARS(param_groups(ref_model), **config)
     train(model, optimizer, steps=5)
     train(ref_model, ref_optimizer, steps=5)
-    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[dtype])
+    assert_same(model, optimizer, ref_model, ref_optimizer, *TOLERANCES[dtype])
     for layer in (0, 3):  # the weights moved (a bias before a BatchNorm may not)
-        assert not torch.equal(model[layer].weight, initial[layer].weight)
+        moved, start = model[layer], initial[layer]
+        assert isinstance(moved, nn.Linear) and isinstance(start, nn.Linear)
+        assert not torch.equal(moved.weight, start.weight)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_foreach_and_loop_agree_exactly_on_cpu(config: dict[str, Any]) -> None:
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_foreach_and_loop_agree_exactly_on_cpu(config_id: str) -> None:
+    config = CONFIGS[config_id]
     model = make_model(torch.float32)
     loop_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=True)
@@ -204,7 +218,7 @@ def test_momentum_buffers_do_not_alias_gradients(foreach: bool) -> None:
         for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
             backward(m, seed=step, set_to_none=False)
             opt.step()
-    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64])
+    assert_same(model, optimizer, ref_model, ref_optimizer, *TOLERANCES[torch.float64])
 
 
 class EdgeCases(nn.Module):
@@ -237,7 +251,9 @@ def test_edge_cases_match_reference(
     model = EdgeCases(dtype)
     ref_model = copy.deepcopy(model)
     still, frozen = model.still.detach().clone(), model.frozen.detach().clone()
-    config = dict(lr=0.1, momentum=momentum, weight_decay=0.1, trust_coefficient=0.1)
+    config: dict[str, Any] = dict(
+        lr=0.1, momentum=momentum, weight_decay=0.1, trust_coefficient=0.1
+    )
     optimizer = LARS(model.parameters(), **config, foreach=foreach)
     ref_optimizer = ReferenceLARS(ref_model.parameters(), **config)
     for step in range(3):
@@ -248,7 +264,7 @@ def test_edge_cases_match_reference(
                 assert m.still.grad is not None and not m.still.grad.any()
                 assert m.frozen.grad is None and m.late.grad is None
             opt.step()
-        assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[dtype])
+        assert_same(model, optimizer, ref_model, ref_optimizer, *TOLERANCES[dtype])
     # A zero gradient gets no weight decay; no gradient, no update and no state.
     assert torch.equal(model.still, still)
     assert torch.equal(model.frozen, frozen)
@@ -257,14 +273,15 @@ def test_edge_cases_match_reference(
 
 
 @pytest.mark.parametrize(
-    ("saver", "loader"),
-    [(LARS, ReferenceLARS), (ReferenceLARS, LARS), (LARS, LARS)],
+    ("saver_name", "loader_name"),
+    [("LARS", "ReferenceLARS"), ("ReferenceLARS", "LARS"), ("LARS", "LARS")],
     ids=["to-original-layout", "from-original-layout", "same-class"],
 )
-def test_state_dict_loads_across_classes(
-    saver: type[Optimizer], loader: type[Optimizer]
-) -> None:
-    config = dict(lr=0.2, momentum=0.9, weight_decay=0.1, trust_coefficient=0.01)
+def test_state_dict_loads_across_classes(saver_name: str, loader_name: str) -> None:
+    saver, loader = OPTIMIZERS[saver_name], OPTIMIZERS[loader_name]
+    config: dict[str, Any] = dict(
+        lr=0.2, momentum=0.9, weight_decay=0.1, trust_coefficient=0.01
+    )
     model = make_model()
     optimizer = saver(param_groups(model), **config)
     train(model, optimizer, steps=3)
@@ -280,7 +297,7 @@ def test_state_dict_loads_across_classes(
 
     train(model, optimizer, steps=2, seed=3)
     train(resumed_model, resumed, steps=2, seed=3)
-    assert_same(model, optimizer, resumed_model, resumed, **TOLERANCES[torch.float64])
+    assert_same(model, optimizer, resumed_model, resumed, *TOLERANCES[torch.float64])
 
 
 def test_loading_state_without_foreach_keeps_foreach() -> None:
@@ -302,12 +319,13 @@ def test_closure_returns_loss() -> None:
     for m, opt in [(model, optimizer), (ref_model, ref_optimizer)]:
         closure_losses: list[Tensor] = []
 
-        def closure(m: nn.Module = m, out: list[Tensor] = closure_losses) -> Tensor:
+        def closure(m: nn.Module = m, out: list[Tensor] = closure_losses) -> Any:
             assert torch.is_grad_enabled()
             out.append(backward(m, seed=0))
             return out[-1]
 
-        assert opt.step(closure) is closure_losses[-1]
+        returned: object = opt.step(closure)
+        assert returned is closure_losses[-1]
         losses.append(closure_losses[-1])
     torch.testing.assert_close(losses[0], losses[1])
     assert_same(model, optimizer, ref_model, ref_optimizer)
@@ -320,21 +338,28 @@ def test_step_without_closure_returns_none() -> None:
     assert optimizer.step() is None
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        (dict(lr=-0.1), "Invalid learning rate: -0.1"),
-        (dict(lr=0.1, momentum=-0.9), "Invalid momentum value: -0.9"),
-        (dict(lr=0.1, weight_decay=-1e-6), "Invalid weight_decay value: -1e-06"),
-        (dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum"),
-        (
-            dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
-            "Nesterov momentum requires a momentum and zero dampening",
-        ),
-    ],
-    ids=["lr", "momentum", "weight-decay", "nesterov-no-momentum", "nesterov-damp"],
-)
-def test_invalid_arguments_raise(kwargs: dict[str, Any], message: str) -> None:
+#: Arguments LARS refuses, and the start of its message.
+INVALID: dict[str, tuple[dict[str, Any], str]] = {
+    "lr": (dict(lr=-0.1), "Invalid learning rate: -0.1"),
+    "momentum": (dict(lr=0.1, momentum=-0.9), "Invalid momentum value: -0.9"),
+    "weight-decay": (
+        dict(lr=0.1, weight_decay=-1e-6),
+        "Invalid weight_decay value: -1e-06",
+    ),
+    "nesterov-no-momentum": (
+        dict(lr=0.1, nesterov=True),
+        "Nesterov momentum requires a momentum",
+    ),
+    "nesterov-damp": (
+        dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+        "Nesterov momentum requires a momentum and zero dampening",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_arguments_raise(case: str) -> None:
+    kwargs, message = INVALID[case]
     params = list(make_model().parameters())
     with pytest.raises(ValueError, match=re.escape(message)):
         LARS(params, **kwargs)
@@ -354,8 +379,9 @@ def test_defaults() -> None:
     )
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_reference_is_lightlys_lars(config: dict[str, Any]) -> None:
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_reference_is_lightlys_lars(config_id: str) -> None:
+    config = CONFIGS[config_id]
     # Lightly's LARS is the one this module replaces; the reference must be it.
     model = make_model()
     ref_model = copy.deepcopy(model)
@@ -364,7 +390,7 @@ def test_reference_is_lightlys_lars(config: dict[str, Any]) -> None:
     train(model, lightly_optimizer, steps=5)
     train(ref_model, ref_optimizer, steps=5)
     assert_same(
-        model, lightly_optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64]
+        model, lightly_optimizer, ref_model, ref_optimizer, *TOLERANCES[torch.float64]
     )
     defaults = dict(lightly_optimizer.defaults)
     defaults.pop("foreach", None)
@@ -396,7 +422,7 @@ def host_reads_forbidden(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_step_reads_no_tensor_value_on_cpu(
     monkeypatch: pytest.MonkeyPatch, foreach: bool
 ) -> None:
-    config = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
+    config: dict[str, Any] = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
     model = make_model()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=foreach)
@@ -406,7 +432,7 @@ def test_step_reads_no_tensor_value_on_cpu(
         with host_reads_forbidden(monkeypatch):
             optimizer.step()
         train(ref_model, ref_optimizer, steps=1, seed=step)
-    assert_same(model, optimizer, ref_model, ref_optimizer, **TOLERANCES[torch.float64])
+    assert_same(model, optimizer, ref_model, ref_optimizer, *TOLERANCES[torch.float64])
 
     # The check can fail: the reference branches on the norms.
     with host_reads_forbidden(monkeypatch), pytest.raises(HostReadError):
@@ -417,7 +443,7 @@ def test_step_reads_no_tensor_value_on_cpu(
 @pytest.mark.cuda
 @pytest.mark.parametrize("foreach", [True, False])
 def test_step_does_not_synchronise_cuda(foreach: bool) -> None:
-    config = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
+    config: dict[str, Any] = dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)
     model = make_model(torch.float32).cuda()
     ref_model = copy.deepcopy(model)
     optimizer = LARS(param_groups(model), **config, foreach=foreach)

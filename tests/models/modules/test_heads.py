@@ -116,7 +116,8 @@ class TestEmotionClassifier:
                 plain.bias.copy_(classifier.batch_norm.bias)
         for name, buffer in plain.named_buffers():
             assert torch.equal(classifier.batch_norm.get_buffer(name), buffer), name
-        assert int(classifier.batch_norm.num_batches_tracked) == 5
+        count = classifier.batch_norm.num_batches_tracked
+        assert count is not None and int(count) == 5
 
     def test_eval_mode_leaves_running_statistics_alone(self) -> None:
         classifier = EmotionClassifier(input_dim=8, num_classes=4)
@@ -137,7 +138,8 @@ class TestEmotionClassifier:
         )
         with pytest.raises(ValueError, match=message):
             classifier(torch.randn(1, 8))
-        assert int(classifier.batch_norm.num_batches_tracked) == 0
+        count = classifier.batch_norm.num_batches_tracked
+        assert count is not None and int(count) == 0
         assert classifier(torch.randn(2, 8)).shape == (2, 4)
         assert classifier.eval()(torch.randn(1, 8)).shape == (1, 4)
 
