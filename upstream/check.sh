@@ -49,8 +49,10 @@ make_env() {
 step "environments"
 py312=${PY312_ENV:-$envs/py312}
 py37=${PY37_ENV:-$envs/py37}
+# numpy as Lightly's CI pins it (newest before 2025-08-07): mypy 1.4.1 crashes on the
+# stubs of current numpy (2.5).
 make_env "$py312" "${PYTHON312:-python3.12}" torch torchvision pytorch_lightning \
-    torchmetrics timm ruff==0.12.7 mypy==1.4.1 types-toml types-PyYAML
+    torchmetrics timm ruff==0.12.7 mypy==1.4.1 types-toml types-PyYAML numpy==2.3.2
 make_env "$py37" "${PYTHON37:-python3.7}" torch==1.10.2 torchvision==0.11.3 \
     "pytorch_lightning==1.6.*" "torchmetrics<0.11" "numpy<1.22" "protobuf<3.21" \
     "setuptools<60" "timm==0.9.9" "scikit-learn<1.1"

@@ -341,8 +341,9 @@ class BYELBatchViewTransform(nn.Module):
         views = views.expand(-1, 3, -1, -1)
         if params.rotation is not None:
             views = _rotate(views, params.rotation)
-        factors, order = params.jitter_factors, params.jitter_order
-        if factors is not None:
+        if params.jitter_factors is not None:
+            # Bound after the check, so that the lambda below sees a Tensor.
+            factors, order = params.jitter_factors, params.jitter_order
             identity = factors.new_tensor(_NO_JITTER)
             views = _on_chosen(
                 views,
@@ -354,8 +355,8 @@ class BYELBatchViewTransform(nn.Module):
         if params.gray is not None:
             gray = _grayscale(views).expand_as(views)
             views = torch.where(params.gray.view(-1, 1, 1, 1), gray, views)
-        sigma = params.blur_sigma
-        if sigma is not None:
+        if params.blur_sigma is not None:
+            sigma = params.blur_sigma
             views = _on_chosen(
                 views,
                 sigma > 0,

@@ -28,7 +28,7 @@ NOISE = (
     T.GaussianNoise if hasattr(T, "GaussianNoise") else byel_transform._GaussianNoise
 )
 
-ALL_OPTIONS = {
+ALL_OPTIONS: dict[str, Any] = {
     "rr_prob": 0.5,
     "jpeg_prob": 0.5,
     "noise_prob": 0.5,
