@@ -411,7 +411,7 @@ def format_like_lightly(checkout: Path, paths: list[Path]) -> None:
     files = [str(path.relative_to(checkout)) for path in paths if path.suffix == ".py"]
     for command in (["check", "--select", "I", "--fix"], ["format"]):
         done = subprocess.run(
-            [ruff, *command, "--quiet", *files],
+            [ruff, *command, "--quiet", "--no-cache", *files],
             cwd=checkout,
             capture_output=True,
             text=True,
