@@ -2,28 +2,17 @@
 and run on Lightly's oldest Python, 3.7."""
 
 import ast
-import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import apply
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_apply() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("apply", ROOT / "upstream/apply.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["apply"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-apply = load_apply()
 COMPONENTS = [move.source for move in apply.COMPONENTS]
 MOVED_CODE = [
     *COMPONENTS,

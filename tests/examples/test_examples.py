@@ -1,13 +1,12 @@
 """The examples in examples/ train for a few steps on a tiny generated LSD tree."""
 
-import importlib.util
 import math
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import short_run
 import torch
 from torch import nn
 
@@ -16,18 +15,6 @@ from lightly_byel.loss import BYELLoss
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def load_short_run() -> ModuleType:
-    path = ROOT / "upstream/short_run.py"
-    spec = importlib.util.spec_from_file_location("short_run", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-short_run = load_short_run()
 
 
 @pytest.fixture

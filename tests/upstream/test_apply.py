@@ -1,28 +1,15 @@
 """upstream/apply.py on a stand-in for a Lightly checkout that the tests write."""
 
 import ast
-import importlib.util
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import apply
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def load_apply() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("apply", ROOT / "upstream/apply.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["apply"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-apply = load_apply()
 
 # The few lines of Lightly's files the change touches, in Lightly's layout.
 STAND_IN = {
