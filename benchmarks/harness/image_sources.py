@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.eval_formats import EVAL_FORMATS
-from harness.settings import DataSettings
 from lightly_byel.data.images import is_image_name, natural_key
 
 
@@ -60,10 +59,7 @@ def image_sources(
         raise ValueError(
             f"--format must be flat or one of {sorted(EVAL_FORMATS)}, got {form!r}."
         )
-    settings = DataSettings(
-        eval_annotations=None if annotations is None else str(annotations)
-    )
-    dataset = EVAL_FORMATS[form].load(images, settings)
+    dataset = EVAL_FORMATS[form].load(images, annotations)
     grouped = form == "affwild2-expr"
     sources = []
     for path, label in dataset.samples:

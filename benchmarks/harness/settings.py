@@ -16,7 +16,20 @@ Optimizer = Literal["lars", "sgd", "adam"]
 OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
 FinetuneHead = Literal["random", "linear-probe"]
-EvalFormat = Literal["lsd", "affwild2-expr"]
+EvalFormat = Literal[
+    "lsd",
+    "affwild2-expr",
+    "class-folders",
+    "csv",
+    "fer2013",
+    "ferplus",
+    "rafdb",
+    "affectnet",
+    "expw",
+    "ckplus",
+    "jaffe",
+    "kdef",
+]
 Pipeline = Literal["files", "cache"]
 LoggerKind = Literal["csv", "tensorboard"]
 Accelerator = Literal["auto", "cpu", "gpu", "cuda"]
@@ -40,6 +53,7 @@ def setting(
     maximum: float | None = None,
     above: float | None = None,
     below: float | None = None,
+    distinct: bool = True,
 ) -> _T:
     """Declares one setting: a dataclass field with its help, flag and bounds.
 
@@ -55,6 +69,7 @@ def setting(
         maximum: Largest allowed value.
         above: The value must be greater than this.
         below: The value must be less than this.
+        distinct: Whether the elements of a tuple must differ.
 
     Examples:
         >>> from dataclasses import fields
@@ -72,6 +87,7 @@ def setting(
         "maximum": maximum,
         "above": above,
         "below": below,
+        "distinct": distinct,
     }
     return field(default=default, metadata=metadata)
 
@@ -93,16 +109,23 @@ class DataSettings:
     train_dir: str | None = setting(
         None, "synthetic training split (LSD layout)", flag="train_dir"
     )
-    eval_dir: str | None = setting(
+    eval_dir: tuple[str, ...] | None = setting(
         None,
-        "evaluation split: an LSD-layout split, or Aff-Wild2 frames with "
-        "--eval-format affwild2-expr",
+        "evaluation sets, in the format of --eval-format: an LSD-layout split by "
+        "default; repeat the flag (or separate by commas) to score several sets "
+        "side by side, the first as the main one",
         flag="eval_dir",
     )
-    eval_format: EvalFormat = setting("lsd", "format of --eval-dir", flag="eval_format")
-    eval_annotations: str | None = setting(
+    eval_format: tuple[EvalFormat, ...] = setting(
+        ("lsd",),
+        "format of each --eval-dir, in order, or one for all",
+        flag="eval_format",
+        distinct=False,
+    )
+    eval_annotations: tuple[str, ...] | None = setting(
         None,
-        "Aff-Wild2 EXPR annotation folder (affwild2-expr only)",
+        "Aff-Wild2 EXPR annotation folder of each affwild2-expr evaluation set, in "
+        "order",
         flag="eval_annotations",
     )
     synthetic_images_per_class: int = setting(

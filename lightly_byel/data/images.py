@@ -13,8 +13,13 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+)
 """File extensions read as images, lower case; names are matched in any case."""
+
+IGNORED_FOLDERS = frozenset({"__MACOSX"})
+"""Folders that archive tools add and that hold no images (hidden ones neither)."""
 
 MAX_NAMED = 5
 """How many names a message quotes at most, see :func:`count_and_names`."""
@@ -33,8 +38,18 @@ _UNREADABLE = (
 
 _DIGITS = re.compile(r"(\d+)")
 
-# Leading bytes of JPEG, PNG and BMP files; WebP is RIFF....WEBP (see has_image_header).
-_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+# Leading bytes of JPEG, PNG, BMP and TIFF (little- and big-endian) files; WebP is
+# RIFF....WEBP (see has_image_header).
+_SIGNATURES = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
+
+FaceBox = tuple[float, float, float, float]
+"""A region of an image in pixels: ``(left, top, right, bottom)``, as Pillow crops."""
 
 
 def is_image_name(name: str) -> bool:
@@ -121,6 +136,22 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
         return to_rgb(image)
 
 
+def crop_region(image: Image.Image, box: FaceBox) -> Image.Image:
+    """Cuts a region out of an image; parts outside the image are black.
+
+    The box is rounded to whole pixels. Black is the colour of the borders of
+    aligned face crops, where a face near the edge is padded the same way.
+
+    Examples:
+        >>> image = Image.new("RGB", (10, 10), (255, 255, 255))
+        >>> crop = crop_region(image, (5.2, -2, 13, 6))
+        >>> crop.size, [crop.getpixel(xy) for xy in ((0, 0), (0, 5), (7, 5))]
+        ((8, 8), [(0, 0, 0), (255, 255, 255), (0, 0, 0)])
+    """
+    left, top, right, bottom = (round(value) for value in box)
+    return image.crop((left, top, max(right, left + 1), max(bottom, top + 1)))
+
+
 def is_readable(path: str | os.PathLike[str], decode: bool = False) -> bool:
     """Tells whether Pillow can read a file as an image.
 
@@ -152,7 +183,7 @@ def is_readable(path: str | os.PathLike[str], decode: bool = False) -> bool:
 
 
 def has_image_header(path: str | os.PathLike[str]) -> bool:
-    """Tells whether a file starts like a JPEG, PNG, BMP or WebP image.
+    """Tells whether a file starts like a JPEG, PNG, BMP, TIFF or WebP image.
 
     Reads the first 12 bytes only, so checking hundreds of thousands of files takes
     seconds. Catches empty files, missing files and files that are not images
@@ -201,11 +232,20 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
     process; the warnings do reach the log. Call :meth:`verify` before training to
     know every bad file.
 
+    A sample may show only a region of its file (``boxes``: a face in a photo,
+    cut out with :func:`crop_region`), so one file can hold several samples, and
+    may name the person it shows (``subjects``), so that results can be grouped
+    by person. Both lists stay in step with :attr:`samples` when files are left
+    out or dropped.
+
     Attributes:
         classes: Class names in label order.
         class_to_idx: Label of each class name.
         samples: ``(path, label)`` of every sample, in a deterministic order.
         targets: The label of every sample.
+        boxes: The region of its file each sample shows (``None``: the whole
+            image), or ``None`` when every sample is a whole file.
+        subjects: The person each sample shows, or ``None`` where unknown.
         transform: Applied to each RGB image, or ``None``.
 
     Examples:
@@ -233,6 +273,9 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         classes: Sequence[str],
         transform: Callable[[Image.Image], Any] | None = None,
         check_headers: bool = True,
+        *,
+        boxes: Sequence[FaceBox | None] | None = None,
+        subjects: Sequence[str | None] | None = None,
     ) -> None:
         """Wraps the samples.
 
@@ -242,10 +285,14 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             transform: Applied to each RGB image, or ``None``.
             check_headers: Whether to leave out, with one warning, the files that do
                 not start like an image (see :func:`has_image_header`).
+            boxes: The region of its file each sample shows, ``None`` for a whole
+                file; ``None`` for whole files only.
+            subjects: The person each sample shows, ``None`` where unknown.
 
         Raises:
             ValueError: If there are no samples, a label does not index
-                ``classes``, or no file starts like an image.
+                ``classes``, ``boxes`` or ``subjects`` has another length than
+                ``samples``, or no file starts like an image.
         """
         if not samples:
             raise ValueError(f"{type(self).__name__} needs at least one sample.")
@@ -255,13 +302,20 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
                     f"label {label!r} of {path!r} does not index the "
                     f"{len(classes)} classes {list(classes)}."
                 )
-        if check_headers:
-            samples = _with_image_headers(samples, type(self).__name__)
+        for name, values in (("boxes", boxes), ("subjects", subjects)):
+            if values is not None and len(values) != len(samples):
+                raise ValueError(
+                    f"{name} has {len(values)} entries for {len(samples)} samples."
+                )
         self.classes = list(classes)
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
         self.samples = list(samples)
         self.targets = [label for _, label in self.samples]
+        self.boxes = None if boxes is None else list(boxes)
+        self.subjects = None if subjects is None else list(subjects)
         self.transform = transform
+        if check_headers:
+            self._keep(_with_image_headers(self.samples, type(self).__name__))
         # A dict as an ordered set: quick lookups, and reports in the order found.
         self._bad: dict[str, None] = {}
         self._replaced: dict[str, None] = {}
@@ -296,11 +350,12 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             raise IndexError(f"index {position} is out of range for {size} samples.")
         failures: list[str] = []
         for offset in range(size):
-            path, label = self.samples[(position + offset) % size]
+            current = (position + offset) % size
+            path, label = self.samples[current]
             if path in self._bad:
                 continue
             try:
-                image = load_rgb(path)
+                image = self.read_image(current)
             except _UNREADABLE:
                 self._bad[path] = None
                 failures.append(path)
@@ -321,6 +376,20 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             f"image, e.g. {self.samples[0][0]!r}."
         )
 
+    def read_image(self, index: int) -> Image.Image:
+        """Reads the RGB image of a sample, its region only if it has a box.
+
+        No transform is applied and nothing is recorded; an unreadable file raises
+        (see :func:`load_rgb`).
+        """
+        image = load_rgb(self.samples[index][0])
+        box = None if self.boxes is None else self.boxes[index]
+        return image if box is None else crop_region(image, box)
+
+    def is_readable(self, index: int, decode: bool = False) -> bool:
+        """Tells whether a sample's image can be read (see :func:`is_readable`)."""
+        return is_readable(self.samples[index][0], decode=decode)
+
     def verify(self, decode: bool = False) -> list[str]:
         """Drops the samples whose file cannot be read as an image.
 
@@ -337,16 +406,17 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         Raises:
             ValueError: If no readable file is left.
         """
-        dropped = [
-            path
-            for path, _ in self.samples
-            if path in self._bad or not is_readable(path, decode=decode)
-        ]
-        if not dropped:
+        # A dict as an ordered set: files in sample order, each once.
+        unreadable = {
+            path: None
+            for index, (path, _) in enumerate(self.samples)
+            if path in self._bad or not self.is_readable(index, decode=decode)
+        }
+        if not unreadable:
             return []
-        self._bad.update(dict.fromkeys(dropped))
-        gone = set(dropped)
-        kept = [sample for sample in self.samples if sample[0] not in gone]
+        self._bad.update(unreadable)
+        dropped = [path for path, _ in self.samples if path in unreadable]
+        kept = [i for i, (path, _) in enumerate(self.samples) if path not in unreadable]
         if not kept:
             raise ValueError(
                 f"{type(self).__name__}: none of the {len(dropped)} files can be "
@@ -358,23 +428,37 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             f"{len(self.samples)} samples.",
             stacklevel=2,
         )
-        self.samples = kept
-        self.targets = [label for _, label in kept]
+        self._keep(kept)
         return dropped
+
+    def _keep(self, indices: Sequence[int]) -> None:
+        """Keeps only the samples at ``indices``, with their boxes and subjects."""
+        if len(indices) == len(self.samples):
+            return
+        self.samples = [self.samples[i] for i in indices]
+        self.targets = [label for _, label in self.samples]
+        if self.boxes is not None:
+            self.boxes = [self.boxes[i] for i in indices]
+        if self.subjects is not None:
+            self.subjects = [self.subjects[i] for i in indices]
 
     def fingerprint(self, salt: str = "") -> str:
         """A hash of every sample's path, byte size, modification time and label.
 
         Editing, replacing, adding or removing a file, or relabelling one, changes
-        it; ``salt`` goes into the hash first (what the hash is for).
+        it, and so does moving a sample's box; ``salt`` goes into the hash first
+        (what the hash is for).
 
         Raises:
             FileNotFoundError: If a file of the dataset no longer exists.
         """
         digest = hashlib.sha256(salt.encode())
-        for path, label in self.samples:
+        for index, (path, label) in enumerate(self.samples):
             stat = os.stat(path)
             line = f"\n{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}"
+            box = None if self.boxes is None else self.boxes[index]
+            if box is not None:
+                line += "\t" + ",".join(f"{value:g}" for value in box)
             digest.update(line.encode())
         return digest.hexdigest()
 
@@ -399,17 +483,21 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         }
 
 
-def _with_image_headers(
-    samples: Sequence[tuple[str, int]], owner: str
-) -> list[tuple[str, int]]:
-    """Returns the samples whose file starts like an image; warns once if any not."""
-    kept: list[tuple[str, int]] = []
+def _with_image_headers(samples: Sequence[tuple[str, int]], owner: str) -> list[int]:
+    """The indices of samples whose file starts like an image; warns once if any not.
+
+    A file that several samples show (faces in one photo) is read once.
+    """
+    starts_like_image: dict[str, bool] = {}
+    kept: list[int] = []
     left_out: list[str] = []
-    for sample in samples:
-        if has_image_header(sample[0]):
-            kept.append(sample)
-        else:
-            left_out.append(sample[0])
+    for index, (path, _) in enumerate(samples):
+        if path not in starts_like_image:
+            starts_like_image[path] = has_image_header(path)
+            if not starts_like_image[path]:
+                left_out.append(path)
+        if starts_like_image[path]:
+            kept.append(index)
     if not left_out:
         return kept
     bad = count_and_names(left_out, "non-image files")
@@ -448,3 +536,41 @@ def count_and_names(
     if len(names) == 1:
         noun = noun.removesuffix("s")
     return f"{len(names)} {noun} ({named}{more})"
+
+
+def image_files_below(folder: str) -> list[str]:
+    """Lists the image files in and below ``folder`` in natural order.
+
+    Hidden entries and :data:`IGNORED_FOLDERS` are passed over, links to files
+    are followed and links to folders are not, so a link loop cannot trap the
+    scan. A link whose target is gone is listed, so that the header check of
+    :class:`LabeledImageFiles` leaves it out by name instead of passing over it
+    silently.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     os.makedirs(os.path.join(tmp, "a", ".hidden"))
+        ...     for name in ("10.jpg", "2.png", "a/1.jpg", "a/.hidden/0.jpg", "x.txt"):
+        ...         open(os.path.join(tmp, name), "w").close()
+        ...     [os.path.relpath(path, tmp) for path in image_files_below(tmp)]
+        ['2.png', '10.jpg', 'a/1.jpg']
+    """
+    found: list[tuple[str, str]] = []
+    # Paths relative to ``folder``: "" for the folder itself, "sub/" below it.
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        with os.scandir(os.path.join(folder, relative)) as entries:
+            for entry in entries:
+                listed = entry.is_file() or entry.is_symlink()
+                if is_image_name(entry.name) and listed:
+                    found.append((relative + entry.name, entry.path))
+                elif (
+                    not entry.name.startswith(".")
+                    and entry.name not in IGNORED_FOLDERS
+                    and entry.is_dir(follow_symlinks=False)
+                ):
+                    pending.append(relative + entry.name + os.sep)
+    found.sort(key=lambda item: natural_key(item[0]))
+    return [path for _, path in found]

@@ -1,29 +1,26 @@
 """One split of the ABAW "Learning from Synthetic Data" (LSD) release."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
+from lightly_byel.data.expression_names import LSD_MISSPELLINGS
 from lightly_byel.data.images import (
+    IGNORED_FOLDERS,
     IMAGE_EXTENSIONS,
     LabeledImageFiles,
-    is_image_name,
-    natural_key,
+    image_files_below,
 )
 
 CLASS_ALIASES: dict[str, str] = {
     **{name.casefold(): name for name in LSD_CLASSES},
     # The release misspells anger in some copies.
-    "angrer": "ANGER",
-    "angere": "ANGER",
+    **LSD_MISSPELLINGS,
 }
 """Class of every accepted folder name, case-folded and stripped."""
-
-IGNORED_FOLDERS = frozenset({"__MACOSX"})
-"""Folders that archive tools add and that hold no samples (hidden ones neither)."""
 
 
 class LSDImageFolder(LabeledImageFiles):
@@ -114,7 +111,7 @@ class LSDImageFolder(LabeledImageFiles):
         samples: list[tuple[str, int]] = []
         for name, folder in self.class_folders.items():
             label = LSD_CLASSES.index(name)
-            paths = _image_paths(os.path.join(os.fspath(root), folder))
+            paths = image_files_below(os.path.join(os.fspath(root), folder))
             samples.extend((path, label) for path in paths)
         if not samples:
             raise ValueError(
@@ -130,14 +127,45 @@ class LSDImageFolder(LabeledImageFiles):
 
 def _class_folders(root: str) -> dict[str, str]:
     """Maps each class to its folder in ``root``, in label order."""
+    folders = match_class_folders(
+        root,
+        CLASS_ALIASES,
+        "LSD split",
+        f"expected class folders {list(LSD_CLASSES)} (any case, or ANGRER or ANGERE "
+        "for ANGER). Pass a split folder such as training_set_synthetic_images, not "
+        "the folder above it",
+    )
+    return {name: folders[name] for name in LSD_CLASSES if name in folders}
+
+
+def match_class_folders(
+    root: str, names: Mapping[str, str], what: str, expected: str
+) -> dict[str, str]:
+    """Maps each class to the one folder in ``root`` whose name means it.
+
+    Folder names are looked up in ``names`` case-folded and stripped; hidden
+    folders and :data:`~lightly_byel.data.images.IGNORED_FOLDERS` are passed over.
+
+    Args:
+        root: The folder of class folders.
+        names: The class each accepted folder name means, case-folded.
+        what: What ``root`` is, for messages (``"LSD split"``).
+        expected: What the folders should be called, for messages.
+
+    Raises:
+        FileNotFoundError: If ``root`` does not exist.
+        NotADirectoryError: If ``root`` is not a folder.
+        ValueError: If a folder matches no class, two folders match one class, or
+            a class folder resolves onto, above or outside ``root`` or onto or
+            into another class folder.
+    """
     try:
         entries = list(os.scandir(root))
     except FileNotFoundError:
-        raise FileNotFoundError(f"LSD split folder {root!r} does not exist.") from None
+        raise FileNotFoundError(f"{what} folder {root!r} does not exist.") from None
     except NotADirectoryError:
         raise NotADirectoryError(
-            f"LSD split {root!r} is not a folder; expected a folder of class folders "
-            f"{list(LSD_CLASSES)}."
+            f"{what} {root!r} is not a folder; {expected}."
         ) from None
     folders: dict[str, str] = {}
     for entry in sorted(entries, key=lambda entry: entry.name):
@@ -147,25 +175,23 @@ def _class_folders(root: str) -> dict[str, str]:
             or not entry.is_dir()
         ):
             continue
-        name = CLASS_ALIASES.get(entry.name.strip().casefold())
+        name = names.get(entry.name.strip().casefold())
         if name is None:
             raise ValueError(
-                f"folder {entry.name!r} in LSD split {root!r} matches no class: "
-                f"expected class folders {list(LSD_CLASSES)} (any case, or ANGRER "
-                "or ANGERE for ANGER). Pass a split folder such as "
-                "training_set_synthetic_images, not the folder above it."
+                f"folder {entry.name!r} in {what} {root!r} matches no class: "
+                f"{expected}."
             )
         if name in folders:
             raise ValueError(
-                f"folders {folders[name]!r} and {entry.name!r} in LSD split {root!r} "
+                f"folders {folders[name]!r} and {entry.name!r} in {what} {root!r} "
                 f"both match class {name}; keep one of them."
             )
         folders[name] = entry.name
-    _check_class_folders_stay_apart(root, list(folders.values()))
-    return {name: folders[name] for name in LSD_CLASSES if name in folders}
+    _check_class_folders_stay_apart(root, list(folders.values()), what)
+    return folders
 
 
-def _check_class_folders_stay_apart(root: str, names: list[str]) -> None:
+def _check_class_folders_stay_apart(root: str, names: list[str], what: str) -> None:
     """Refuses class folders that resolve onto, above or outside the split.
 
     A linked class folder that resolves to the split, to a folder above it or to
@@ -196,7 +222,7 @@ def _check_class_folders_stay_apart(root: str, names: list[str]) -> None:
                     break
         if problem is not None:
             raise ValueError(
-                f"class folder {name!r} in LSD split {root!r} resolves to {real!r}, "
+                f"class folder {name!r} in {what} {root!r} resolves to {real!r}, "
                 f"{problem}; each class folder must be a folder of its own inside "
                 "the split."
             )
@@ -208,27 +234,3 @@ def _is_inside(path: str, folder: str) -> bool:
         return path != folder and os.path.commonpath([path, folder]) == folder
     except ValueError:  # on Windows, paths on different drives
         return False
-
-
-def _image_paths(folder: str) -> list[str]:
-    """Lists the image files in and below ``folder`` in natural order."""
-    found: list[tuple[str, str]] = []
-    # Paths relative to ``folder``: "" for the folder itself, "sub/" below it.
-    pending = [""]
-    while pending:
-        relative = pending.pop()
-        with os.scandir(os.path.join(folder, relative)) as entries:
-            for entry in entries:
-                # A link whose target is gone is listed, so that the header
-                # check leaves it out by name instead of passing over it silently.
-                listed = entry.is_file() or entry.is_symlink()
-                if is_image_name(entry.name) and listed:
-                    found.append((relative + entry.name, entry.path))
-                elif (
-                    not entry.name.startswith(".")
-                    and entry.name not in IGNORED_FOLDERS
-                    and entry.is_dir(follow_symlinks=False)
-                ):
-                    pending.append(relative + entry.name + os.sep)
-    found.sort(key=lambda item: natural_key(item[0]))
-    return [path for _, path in found]
