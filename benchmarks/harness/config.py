@@ -157,7 +157,7 @@ def _checked_tuple(
     # Counted once: a pasted list of many thousand names must not take seconds.
     counts = Counter(checked)
     repeated = sorted((item for item, n in counts.items() if n > 1), key=str)
-    if repeated:
+    if repeated and meta.get("distinct", True):
         raise ValueError(
             f"{where} names {', '.join(map(quoted, repeated))} more than once: "
             f"{quoted(list(checked))}."
@@ -365,8 +365,19 @@ def parser() -> argparse.ArgumentParser:
             if get_origin(setting.annotation) is Literal
             else None
         )
-        group.add_argument(option, choices=choices, metavar=None, help=help_text)
+        # A list setting's flag may be repeated; resolve() joins the values.
+        action = "append" if _is_list(setting.annotation) else "store"
+        group.add_argument(
+            option, choices=choices, metavar=None, help=help_text, action=action
+        )
     return p
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a setting holds a tuple, optional or not."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    return get_origin(annotation) is tuple
 
 
 def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
@@ -378,7 +389,7 @@ def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
     p = parser()
     args = p.parse_args(argv)
     given = {
-        key: value
+        key: ",".join(value) if isinstance(value, list) else value
         for key, value in vars(args).items()
         if value is not None and key != "debug"
     }
@@ -403,7 +414,7 @@ def check(config: BenchmarkConfig) -> None:
     Raises:
         ValueError: Naming the setting and what was expected.
     """
-    from harness.eval_formats import EVAL_FORMATS
+    from harness.eval_sets import eval_sets
     from harness.evaluation.protocols import PROTOCOLS
     from harness.methods import METHODS
 
@@ -422,18 +433,9 @@ def check(config: BenchmarkConfig) -> None:
         raise ValueError("give --data-root or --train-dir/--eval-dir, not both.")
     if (data.train_dir is None) != (data.eval_dir is None):
         raise ValueError("--train-dir and --eval-dir go together.")
-    eval_format = EVAL_FORMATS[data.eval_format]
-    if eval_format.needs_annotations:
-        if data.eval_dir is None or data.eval_annotations is None:
-            raise ValueError(
-                f"--eval-format {data.eval_format} needs --eval-dir "
-                f"({eval_format.description}) and --eval-annotations."
-            )
-    elif data.eval_annotations is not None:
-        needing = [name for name, f in EVAL_FORMATS.items() if f.needs_annotations]
-        raise ValueError(
-            f"--eval-annotations needs --eval-format {' or '.join(needing)}."
-        )
+    # Without --eval-dir the split is the data's validation split; its name
+    # matters only for messages here.
+    eval_sets(data, Path("validation_set_real_images"))
     if (
         config.pretrain.optimizer_impl == "fused"
         and config.pretrain.optimizer == "lars"

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from harness.eval_formats import EVAL_FORMATS
+from harness.eval_sets import eval_sets
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
@@ -42,8 +43,12 @@ class Splits:
         train_indices: Samples of ``train`` used for training.
         holdout_indices: Samples of ``train`` held out to select evaluation epochs;
             empty for a fixed schedule.
-        eval: The evaluation ("real") split; never used for training or selection.
+        eval: The main evaluation ("real") split; never used for training or
+            selection.
         description: Where the images come from, for the results.
+        other_evals: Further evaluation sets by name (see
+            :mod:`harness.eval_sets`), scored beside ``eval``.
+        eval_name: The name of ``eval`` among the evaluation sets.
     """
 
     train: LabeledImageFiles
@@ -51,6 +56,14 @@ class Splits:
     holdout_indices: list[int]
     eval: LabeledImageFiles
     description: dict[str, Any]
+    other_evals: dict[str, LabeledImageFiles] = field(default_factory=dict)
+    eval_name: str = "eval"
+
+    def split(self, name: str) -> LabeledImageFiles:
+        """The split ``train``, ``eval`` (the main evaluation set) or another one."""
+        if name == "train":
+            return self.train
+        return self.eval if name == "eval" else self.other_evals[name]
 
     def data_record(self) -> dict[str, Any]:
         """The resolved data of the run, for ``results.json`` and model files.
@@ -58,10 +71,11 @@ class Splits:
         ``train`` and ``eval`` are the folders read (the generated faces' folder in
         the cache, for the embedded default), with their image counts, the format
         of the eval split and the generator version of generated faces (``None``
-        for other data).
+        for other data). Further evaluation sets add ``other_evals``: each one's
+        folder, format and image count by name.
         """
         described = self.description
-        return {
+        record = {
             "train": described["train_dir"],
             "eval": described["eval_dir"],
             "eval_format": described["eval_format"],
@@ -70,6 +84,9 @@ class Splits:
             "eval_images": described["eval_images"],
             "generator": described["generator"],
         }
+        if described.get("other_evals"):
+            record["other_evals"] = described["other_evals"]
+        return record
 
 
 class Transformed(Dataset[tuple[Any, int]]):
@@ -162,11 +179,11 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     """
     data = config.data
     if data.train_dir is not None and data.eval_dir is not None:
-        train_dir, eval_dir = Path(data.train_dir), Path(data.eval_dir)
+        train_dir, default_eval = Path(data.train_dir), None
         source = "user data"
     else:
         root = Path(data.data_root) if data.data_root else synthetic_data(data)
-        train_dir, eval_dir = root / SPLITS[0], root / SPLITS[1]
+        train_dir, default_eval = root / SPLITS[0], root / SPLITS[1]
         source = (
             "LSD layout" if data.data_root else "embedded synthetic faces (not real)"
         )
@@ -174,7 +191,14 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     _require_every_class(
         classes_without_images(train.targets), f"{train_dir}", "missing or empty"
     )
-    evaluation = EVAL_FORMATS[data.eval_format].load(eval_dir, data)
+    sets = eval_sets(data, default_eval)
+    loaded = {s.name: EVAL_FORMATS[s.format].load(s.path, s.annotations) for s in sets}
+    for name, dataset in loaded.items():
+        left_out = getattr(dataset, "skipped", None)
+        if left_out:
+            print(f"Evaluation set {name}: {len(dataset)} faces; left out {left_out}.")
+    main, *others = sets
+    evaluation = loaded[main.name]
     fraction = config.evaluation.holdout_fraction
     people = generated_identities(train)
     if people is None:
@@ -189,12 +213,12 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         f"{train_dir}, without the holdout ({holdout}),",
         "all held out",
     )
-    description = {
+    description: dict[str, Any] = {
         "source": source,
         "holdout": holdout,
         "train_dir": str(train_dir),
-        "eval_dir": str(eval_dir),
-        "eval_format": data.eval_format,
+        "eval_dir": str(main.path),
+        "eval_format": main.format,
         "generator": GENERATOR_VERSION if source.startswith("embedded") else None,
         "train_images": len(train_indices),
         "holdout_images": len(holdout_indices),
@@ -202,7 +226,26 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "train_class_counts": train.class_counts(),
         "eval_class_counts": evaluation.class_counts(),
     }
-    return Splits(train, train_indices, holdout_indices, evaluation, description)
+    if others:
+        description["other_evals"] = {
+            s.name: {
+                "path": str(s.path),
+                "format": s.format,
+                "images": len(loaded[s.name]),
+                "left_out": getattr(loaded[s.name], "skipped", {}),
+            }
+            for s in others
+        }
+    other_evals = {s.name: loaded[s.name] for s in others}
+    return Splits(
+        train,
+        train_indices,
+        holdout_indices,
+        evaluation,
+        description,
+        other_evals,
+        main.name,
+    )
 
 
 def classes_without_images(labels: Sequence[int]) -> list[str]:
@@ -336,6 +379,13 @@ class Caches:
 
     train: UInt8ImageCache
     eval: UInt8ImageCache
+    others: dict[str, UInt8ImageCache] = field(default_factory=dict)
+
+    def split(self, name: str) -> UInt8ImageCache:
+        """The cache of ``train``, ``eval`` or another evaluation set."""
+        if name == "train":
+            return self.train
+        return self.eval if name == "eval" else self.others[name]
 
 
 def build_caches(splits: Splits, config: BenchmarkConfig) -> Caches:
@@ -351,6 +401,10 @@ def build_caches(splits: Splits, config: BenchmarkConfig) -> Caches:
     return Caches(
         train=UInt8ImageCache.build(splits.train, folder, size, workers),
         eval=UInt8ImageCache.build(splits.eval, folder, size, workers),
+        others={
+            name: UInt8ImageCache.build(dataset, folder, size, workers)
+            for name, dataset in splits.other_evals.items()
+        },
     )
 
 

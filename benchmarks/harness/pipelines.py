@@ -104,7 +104,11 @@ class DataPipeline(ABC):
 
     @abstractmethod
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
-        """Samples of ``split`` (``train`` or ``eval``) without augmentation."""
+        """Samples of ``split`` without augmentation.
+
+        ``split`` is ``train``, ``eval`` (the main evaluation set) or the name of
+        another evaluation set (:attr:`Splits.other_evals`).
+        """
 
     @abstractmethod
     def augmented(self, indices: Sequence[int]) -> Samples:
@@ -134,7 +138,7 @@ class FilesPipeline(DataPipeline):
         ), None
 
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
-        dataset = self.splits.train if split == "train" else self.splits.eval
+        dataset = self.splits.split(split)
         chosen = range(len(dataset)) if indices is None else indices
         return Transformed(dataset, chosen, EvalTransform(self.model.input_size))
 
@@ -157,7 +161,7 @@ class CachePipeline(DataPipeline):
         return samples, spec.batch_transform(self.model)
 
     def plain(self, split: str, indices: Sequence[int] | None = None) -> Samples:
-        cache = self.caches.train if split == "train" else self.caches.eval
+        cache = self.caches.split(split)
         return CachedSubset(cache, range(len(cache)) if indices is None else indices)
 
     def augmented(self, indices: Sequence[int]) -> Samples:

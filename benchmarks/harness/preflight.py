@@ -96,34 +96,38 @@ def check_data_paths(config: BenchmarkConfig) -> None:
     Raises:
         FileNotFoundError: Naming the setting and the missing folder.
     """
-    data = config.data
-    named = {
-        "--data-root": data.data_root,
-        "--train-dir": data.train_dir,
-        "--eval-dir": data.eval_dir,
-        "--eval-annotations": data.eval_annotations,
-    }
-    for flag, folder in named.items():
-        if folder is None:
-            continue
+    for flag, path in _data_paths(config).items():
+        # The evaluation sets of some formats are files (a CSV, fer2013.csv).
+        folder_only = not flag.startswith("--eval-dir")
         try:
-            found = Path(folder).is_dir()
+            found = Path(path).is_dir() if folder_only else Path(path).exists()
         except OSError as error:  # a name the file system refuses (too long)
             raise FileNotFoundError(
-                f"{flag} {quoted(folder)} cannot be read ({error.strerror})."
+                f"{flag} {quoted(path)} cannot be read ({error.strerror})."
             ) from None
         if not found:
-            raise FileNotFoundError(f"{flag} {quoted(folder)} is not a folder.")
+            what = "a folder" if folder_only else "there"
+            raise FileNotFoundError(f"{flag} {quoted(path)} is not {what}.")
+
+
+def _data_paths(config: BenchmarkConfig) -> dict[str, str]:
+    """The data paths the settings name, by flag (numbered where repeated)."""
+    data = config.data
+    named = {"--data-root": data.data_root, "--train-dir": data.train_dir}
+    for flag, paths in (
+        ("--eval-dir", data.eval_dir),
+        ("--eval-annotations", data.eval_annotations),
+    ):
+        for index, path in enumerate(paths or ()):
+            named[flag if index == 0 else f"{flag} ({index + 1})"] = path
+    return {flag: path for flag, path in named.items() if path is not None}
 
 
 def _inputs(config: BenchmarkConfig) -> dict[str, str | Path | None]:
     """What the run reads, by flag: the results must go elsewhere."""
     data = config.data
     named: dict[str, str | Path | None] = {
-        "--data-root": data.data_root,
-        "--train-dir": data.train_dir,
-        "--eval-dir": data.eval_dir,
-        "--eval-annotations": data.eval_annotations,
+        **_data_paths(config),
         "--pretrained": config.model.pretrained,
     }
     # The embedded faces and the uint8 caches of every split live there.

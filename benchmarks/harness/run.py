@@ -28,6 +28,7 @@ from harness.config import to_dict
 from harness.data import Splits, load_splits, missing_eval_classes
 from harness.disk_space import check_disk_space, run_needs
 from harness.evaluation.context import EvalContext
+from harness.evaluation.other_sets import score_other_sets
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
@@ -293,6 +294,7 @@ def run_unit(
             0 if fit is None else fit.images,
             model=_save_model(output, name, outcome, about),
             monitored=monitored,
+            other_eval_sets=score_other_sets(context, outcome),
         )
         for outcome in outcomes.values()
     ]

@@ -35,7 +35,8 @@ def results_markdown(
     Each method is one row. Scores are the mean ± standard deviation over seeds of
     the eval split's macro F1 and accuracy; the 95% interval is the mean over seeds
     of the bootstrap interval bounds (uncertainty from the eval sample, while the
-    standard deviation is that from training seeds).
+    standard deviation is that from training seeds). Runs with further evaluation
+    sets get a macro F1 column for each, after the main set's.
 
     Args:
         runs: The records.
@@ -51,10 +52,13 @@ def results_markdown(
     lines = ["# Results", "", INTRO]
     if context:
         lines += ["", context]
+    others = other_set_names(runs)
+    header = [*HEADER[:2], *(f"macro F1 · {name}" for name in others), *HEADER[2:]]
+    align = "lr" + "r" * len(others) + "rrrrl"
     for protocol, methods in group_runs(runs, list(titles)).items():
         title = titles.get(protocol, protocol)
-        rows = [_scores(method, records) for method, records in methods.items()]
-        lines += ["", f"## {title}", "", *_table(HEADER, rows, "lrrrrrl")]
+        rows = [_scores(method, records, others) for method, records in methods.items()]
+        lines += ["", f"## {title}", "", *_table(header, rows, align)]
         per_class = [
             [method, *(_class_f1(records, name) for name in class_names)]
             for method, records in methods.items()
@@ -66,19 +70,36 @@ def results_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _scores(method: str, runs: Sequence[RunRecord]) -> list[str]:
+def other_set_names(runs: Sequence[RunRecord]) -> list[str]:
+    """The further evaluation sets any record was scored on, in order of appearance."""
+    names: dict[str, None] = {}
+    for run in runs:
+        names.update(dict.fromkeys(run.other_eval_sets))
+    return list(names)
+
+
+def _scores(method: str, runs: Sequence[RunRecord], others: Sequence[str]) -> list[str]:
     low = statistics.fmean(run.macro_f1_ci95[0] for run in runs)
     high = statistics.fmean(run.macro_f1_ci95[1] for run in runs)
     holdout = [run.holdout_macro_f1 for run in runs]
     return [
         method,
         mean_std([run.macro_f1 for run in runs], 4),
+        *(_other_set_f1(runs, name) for name in others),
         f"[{low:.4f}, {high:.4f}]",
         "n/a" if None in holdout else mean_std(holdout, 4),  # type: ignore[arg-type]
         mean_std([run.accuracy for run in runs], 4),
         str(len(runs)),
         _selection_summary([run.selection for run in runs]),
     ]
+
+
+def _other_set_f1(runs: Sequence[RunRecord], name: str) -> str:
+    """Macro F1 on another evaluation set; ``n/a`` if a seed's model was not kept."""
+    scores = [run.other_eval_sets.get(name, {}).get("macro_f1") for run in runs]
+    if None in scores:
+        return "n/a"
+    return mean_std(scores, 4)  # type: ignore[arg-type]
 
 
 def _class_f1(runs: Sequence[RunRecord], name: str) -> str:

@@ -1,4 +1,6 @@
-"""Figures of a benchmark run: macro F1 per method, confusion matrices, loss curves.
+"""Figures of a benchmark run: macro F1, confusion matrices, loss curves.
+
+Macro F1 is plotted per method, and per evaluation set when a run has several.
 
 matplotlib is optional. The figures are drawn with its object API (``Figure``),
 without pyplot, so no GUI backend or global state is involved; every function raises
@@ -129,6 +131,77 @@ def plot_macro_f1(
     )
     figure.suptitle(
         "Expression macro F1 (ABAW metric), trained on synthetic labels only",
+        fontsize=FONT_SIZE + 2,
+    )
+    _save(figure, path)
+
+
+def plot_eval_sets(
+    runs: Sequence[RunRecord],
+    main_set: str,
+    path: Path,
+    titles: Mapping[str, str],
+) -> None:
+    """Plots each method's macro F1 on every evaluation set side by side.
+
+    One panel per protocol; per method a group of bars, one per evaluation set
+    (the main one first, then the others in order), at the mean over seeds with
+    the seeds' standard deviation as error bar. Each set keeps its colour in every
+    panel.
+
+    Args:
+        runs: The records, with ``other_eval_sets``.
+        main_set: The main evaluation set's name, for the legend.
+        path: The PNG to write.
+        titles: The heading of each protocol, in reporting order.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no runs.
+    """
+    groups = group_runs(runs, list(titles))
+    if not groups:
+        raise ValueError("no runs to plot")
+    others: dict[str, None] = {}
+    for run in runs:
+        others.update(dict.fromkeys(run.other_eval_sets))
+    sets = [main_set, *others]
+    widest = max(len(methods) for methods in groups.values())
+    width = 0.8 / len(sets)
+    figure = _new_figure(1.5 + 0.5 * len(sets) * widest * len(groups), 4.6)
+    panels = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
+        for x, method_runs in enumerate(methods.values()):
+            for k, name in enumerate(sets):
+                scores = [
+                    run.macro_f1 if k == 0 else run.other_eval_sets[name]["macro_f1"]
+                    for run in method_runs
+                    if k == 0 or name in run.other_eval_sets
+                ]
+                if not scores:
+                    continue
+                spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
+                axes.bar(
+                    x - 0.4 + width * (k + 0.5),
+                    statistics.fmean(scores),
+                    width,
+                    yerr=spread,
+                    capsize=3,
+                    color=f"C{k}",
+                    label=name if x == 0 else None,
+                )
+        axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
+        axes.set_title(titles.get(protocol, protocol), fontsize=FONT_SIZE + 1)
+        axes.grid(axis="y", alpha=0.3)
+        axes.tick_params(labelsize=FONT_SIZE)
+    panels[0].set_ylim(0.0, 1.0)
+    panels[0].set_ylabel("macro F1", fontsize=FONT_SIZE)
+    handles, labels = panels[0].get_legend_handles_labels()
+    figure.legend(
+        handles, labels, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
+    )
+    figure.suptitle(
+        "Macro F1 on each evaluation set (mean ± std over seeds)",
         fontsize=FONT_SIZE + 2,
     )
     _save(figure, path)

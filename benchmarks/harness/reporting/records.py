@@ -6,6 +6,7 @@ written from records, and :meth:`RunRecord.from_json` checks every field when a 
 is read back.
 """
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +39,18 @@ def _counts(value: object) -> bool:
         and len(row) == len(value)
         and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in row)
         for row in value
+    )
+
+
+def _set_scores(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and _number(value.get("macro_f1"))
+        and _number(value.get("accuracy"))
+        and _interval(value.get("macro_f1_ci95"))
+        and isinstance(value.get("per_class_f1"), dict)
+        and all(map(_number, value["per_class_f1"].values()))
+        and isinstance(value.get("images"), int)
     )
 
 
@@ -78,7 +91,15 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         lambda v: v is None or (isinstance(v, str) and v.startswith("models/")),
         "a path models/<file> or null",
     ),
+    "other_eval_sets": (
+        lambda v: isinstance(v, dict) and all(map(_set_scores, v.values())),
+        "an object of set name to macro_f1, macro_f1_ci95, accuracy, "
+        "per_class_f1 and images",
+    ),
 }
+
+_OPTIONAL = frozenset({"other_eval_sets"})
+"""Fields a record may leave out: those of runs with one evaluation set."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,10 @@ class RunRecord:
             results folder (``models/<method>-seed<k>-<protocol>.pt``, see
             :class:`~lightly_byel.models.emotion_model.EmotionModel`); ``None`` if
             not saved.
+        other_eval_sets: The same encoder and head scored on the run's further
+            evaluation sets, by name (:mod:`harness.eval_sets`): ``macro_f1``,
+            ``macro_f1_ci95``, ``accuracy``, ``per_class_f1``, ``images``; empty
+            with one set, and then left out of the JSON.
     """
 
     method: str
@@ -134,6 +159,7 @@ class RunRecord:
     embedding_std: float | None = None
     embedding_spread: float | None = None
     model: str | None = None
+    other_eval_sets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(
@@ -145,10 +171,12 @@ class RunRecord:
         pretrain_images: int = 0,
         model: str | None = None,
         monitored: Mapping[str, float] | None = None,
+        other_eval_sets: Mapping[str, dict[str, Any]] | None = None,
     ) -> "RunRecord":
         """The record of one evaluation of a unit's encoder.
 
-        ``monitored`` holds the pretraining monitor's last values, if any.
+        ``monitored`` holds the pretraining monitor's last values, if any;
+        ``other_eval_sets`` the scores on further evaluation sets.
         """
         last = monitored or {}
         metrics = outcome.metrics
@@ -173,11 +201,15 @@ class RunRecord:
             embedding_std=last.get("embedding_std"),
             embedding_spread=last.get("embedding_spread"),
             model=model,
+            other_eval_sets=dict(other_eval_sets or {}),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The record as a JSON object."""
-        return asdict(self)
+        """The record as a JSON object; without ``other_eval_sets`` when empty."""
+        record = asdict(self)
+        if not record["other_eval_sets"]:
+            del record["other_eval_sets"]
+        return record
 
     @classmethod
     def from_json(cls, value: object, where: str = "record") -> "RunRecord":
@@ -191,13 +223,21 @@ class RunRecord:
         for field in fields(cls):
             check, expected = _CHECKS[field.name]
             if field.name not in value:
+                if field.name in _OPTIONAL:
+                    continue
                 raise ValueError(f"{where} lacks {field.name!r}")
             if not check(value[field.name]):
                 raise ValueError(
                     f"{where}: {field.name!r} must be {expected}, got "
                     f"{value[field.name]!r}"
                 )
-        return cls(**{field.name: value[field.name] for field in fields(cls)})
+        return cls(
+            **{
+                field.name: value[field.name]
+                for field in fields(cls)
+                if field.name in value
+            }
+        )
 
 
 def group_runs(

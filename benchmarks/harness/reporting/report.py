@@ -10,7 +10,7 @@ from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
 from harness.monitoring import collapsed
 from harness.reporting import plots
-from harness.reporting.markdown import results_markdown
+from harness.reporting.markdown import other_set_names, results_markdown
 from harness.reporting.records import RunRecord
 from harness.reporting.results import write_results_json
 from harness.settings import BenchmarkConfig
@@ -34,7 +34,11 @@ def write_report(
     The plots take seconds to draw, so the run draws them once a seed's methods
     are done rather than after every unit.
     """
-    replaced = splits.train.replaced_files + splits.eval.replaced_files
+    replaced = [
+        path
+        for dataset in (splits.train, splits.eval, *splits.other_evals.values())
+        for path in dataset.replaced_files
+    ]
     data_used = {**splits.description, "replaced_files": replaced}
     resolved = {**to_dict(config), "data_used": data_used}
     write_results_json(
@@ -57,6 +61,10 @@ def write_report(
         return
     try:
         plots.plot_macro_f1(runs, output / "macro_f1.png", TITLES)
+        if other_set_names(runs):
+            plots.plot_eval_sets(
+                runs, splits.eval_name, output / "macro_f1_by_set.png", TITLES
+            )
         plots.plot_confusion_matrices(
             runs, LSD_CLASSES, output / "confusion.png", TITLES
         )
@@ -93,10 +101,16 @@ def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
         f"{method}: {METHODS[method].own_settings(pretrain)}"
         for method in config.run.methods
     )
+    others = "".join(
+        f" Also scored, with the same models: {name}, {about['images']} images "
+        f"({about['path']})."
+        for name, about in data.get("other_evals", {}).items()
+    )
     return (
         f"Data: {data['source']}; {data['train_images']} training images, "
         f"{data['holdout_images']} held out for selection ({holdout}), "
-        f"{data['eval_images']} evaluation images. Preset {config.preset}.\n\n"
+        f"{data['eval_images']} evaluation images.{others} Preset {config.preset}."
+        "\n\n"
         f"Shared by every method: {shared}; {evaluations}.\n\n"
         f"Each method's own settings: {own}."
     )

@@ -127,7 +127,7 @@ def test_resolved_config_round_trips() -> None:
         ({"model": {"num_classes": 7}}, "model.num_classes must be at most 6, got 7"),
         ({"optimizer_impl": "magic"}, "pretrain.optimizer_impl must be one of"),
         ({"class_balance": "oversample"}, "evaluation.class_balance must be one of"),
-        ({"eval_format": "csv"}, "data.eval_format must be one of 'lsd'"),
+        ({"eval_format": "tiff"}, "data.eval_format must be one of 'lsd'"),
         (
             {"evaluation": {"finetune_head": "probe"}},
             "evaluation.finetune_head must be one of 'random', 'linear-probe', got "

@@ -157,9 +157,9 @@ def test_load_splits_from_user_folders_and_aff_wild2(tmp_path: Path) -> None:
         BenchmarkConfig(),
         data=DataSettings(
             train_dir=str(train),
-            eval_dir=str(tmp_path / "frames"),
-            eval_format="affwild2-expr",
-            eval_annotations=str(annotations),
+            eval_dir=(str(tmp_path / "frames"),),
+            eval_format=("affwild2-expr",),
+            eval_annotations=(str(annotations),),
         ),
     )
     splits = load_splits(config, seed=1)
@@ -209,7 +209,7 @@ def test_cache_size_comes_from_the_settings_not_the_images(tmp_path: Path) -> No
     # User data: the model's input size, whatever size the first image has.
     user = replace(
         preset("smoke"),
-        data=replace(TINY, train_dir=str(tmp_path), eval_dir=str(tmp_path)),
+        data=replace(TINY, train_dir=str(tmp_path), eval_dir=(str(tmp_path),)),
     )
     assert cache_size(user) == user.model.input_size == 32
     assert cache_size(preset("smoke")) == 32  # the generated size

@@ -3,7 +3,7 @@ from typing import get_args
 
 import pytest
 from harness.eval_formats import EVAL_FORMATS
-from harness.settings import DataSettings, EvalFormat
+from harness.settings import EvalFormat
 from PIL import Image
 
 from lightly_byel.data import LSD_CLASSES, LSDImageFolder
@@ -17,11 +17,11 @@ def test_the_lsd_format_reads_class_folders(tmp_path: Path) -> None:
     for label, name in enumerate(LSD_CLASSES[:2]):
         (tmp_path / name).mkdir()
         Image.new("RGB", (8, 8)).save(tmp_path / name / f"{label}.png")
-    split = EVAL_FORMATS["lsd"].load(tmp_path, DataSettings(eval_dir=str(tmp_path)))
+    split = EVAL_FORMATS["lsd"].load(tmp_path, None)
     assert isinstance(split, LSDImageFolder)
     assert split.targets == [0, 1]
 
 
 def test_the_affwild2_format_names_its_missing_annotations(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs --eval-annotations"):
-        EVAL_FORMATS["affwild2-expr"].load(tmp_path, DataSettings())
+        EVAL_FORMATS["affwild2-expr"].load(tmp_path, None)

@@ -1,0 +1,62 @@
+"""Scores an evaluated encoder and head on the run's further evaluation sets.
+
+The main evaluation set is scored inside each protocol. The others
+(:mod:`harness.eval_sets`) are scored afterwards with the very encoder and head
+the protocol chose, so every set's figure comes from one model, the one saved as
+the unit's model file.
+"""
+
+import copy
+from typing import Any
+
+from torch import nn
+
+from harness.evaluation.context import EvalContext
+from harness.evaluation.features import extract_features, module_device
+from harness.evaluation.metrics import bootstrap_interval, classification_metrics
+from harness.evaluation.outcome import EvalOutcome
+
+
+def score_other_sets(
+    context: EvalContext, outcome: EvalOutcome
+) -> dict[str, dict[str, Any]]:
+    """Macro F1, its bootstrap interval, accuracy and per-class F1 on each other set.
+
+    Args:
+        context: The unit's evaluation context.
+        outcome: A protocol's outcome, with the encoder and head it scored with.
+
+    Returns:
+        By set name: ``macro_f1``, ``macro_f1_ci95`` (``[low, high]``),
+        ``accuracy``, ``per_class_f1`` and ``images``; empty when the run has no
+        other set or the protocol kept no encoder and head.
+    """
+    splits = context.pipeline.splits
+    if not splits.other_evals or outcome.encoder is None or outcome.head is None:
+        return {}
+    device = module_device(outcome.encoder)
+    network = nn.Sequential(
+        context.pipeline.encoder(outcome.encoder), copy.deepcopy(outcome.head)
+    )
+    settings = context.config.evaluation
+    scores: dict[str, dict[str, Any]] = {}
+    for name, dataset in splits.other_evals.items():
+        batches = context.batches(context.pipeline.plain(name))
+        logits, labels = extract_features(network, batches, device)
+        y_true, y_pred = labels.tolist(), logits.argmax(dim=1).tolist()
+        metrics = classification_metrics(y_true, y_pred, dataset.classes)
+        low, high = bootstrap_interval(
+            y_true,
+            y_pred,
+            len(dataset.classes),
+            settings.bootstrap_samples,
+            context.seed,
+        )
+        scores[name] = {
+            "macro_f1": metrics["macro_f1"],
+            "macro_f1_ci95": [low, high],
+            "accuracy": metrics["accuracy"],
+            "per_class_f1": metrics["per_class_f1"],
+            "images": len(y_true),
+        }
+    return scores
