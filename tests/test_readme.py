@@ -15,7 +15,7 @@ def python_blocks() -> list[str]:
 
 
 def test_readme_has_the_examples() -> None:
-    assert len(python_blocks()) == 3
+    assert len(python_blocks()) == 4
 
 
 def test_quick_start_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,10 +53,33 @@ def test_components_example_runs() -> None:
     assert isinstance(loss, torch.Tensor) and loss.shape == ()
 
 
+def test_datasets_example_runs(tmp_path: Path) -> None:
+    code = python_blocks()[2]
+    raf, affectnet = tmp_path / "RAF-DB" / "basic", tmp_path / "AffectNet"
+    (raf / "EmoLabel").mkdir(parents=True)
+    (raf / "Image" / "aligned").mkdir(parents=True)
+    labels = "test_0001.jpg 4\ntest_0002.jpg 7\n"
+    (raf / "EmoLabel" / "list_patition_label.txt").write_text(labels)
+    Image.new("RGB", (100, 100)).save(
+        raf / "Image" / "aligned" / "test_0001_aligned.jpg"
+    )
+    (affectnet / "Manually_Annotated_Images" / "7").mkdir(parents=True)
+    Image.new("RGB", (90, 90)).save(affectnet / "Manually_Annotated_Images/7/a.jpg")
+    (affectnet / "validation.csv").write_text('7/a.jpg,5,5,80,80,"1;2",3,0.1,0.5\n')
+    for folder in (raf, affectnet):
+        assert code.count(f'"/data/{folder.relative_to(tmp_path)}"') == 1
+        code = code.replace(f"/data/{folder.relative_to(tmp_path)}", str(folder))
+    namespace: dict[str, object] = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    assert namespace["raf"].targets == [3]  # type: ignore[attr-defined]
+    assert namespace["raf"].skipped == {"neutral": 1}  # type: ignore[attr-defined]
+    assert namespace["affectnet"].targets == [5]  # type: ignore[attr-defined]
+
+
 def test_synthetic_faces_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code = python_blocks()[2]
+    code = python_blocks()[3]
     assert code.count("images_per_class=100") == 1
     code = code.replace("images_per_class=100", "images_per_class=2")
     monkeypatch.chdir(tmp_path)

@@ -25,3 +25,10 @@ def test_the_lsd_format_reads_class_folders(tmp_path: Path) -> None:
 def test_the_affwild2_format_names_its_missing_annotations(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs --eval-annotations"):
         EVAL_FORMATS["affwild2-expr"].load(tmp_path, None)
+
+
+def test_docs_list_every_format() -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "datasets.md"
+    rows = [line for line in docs.read_text().splitlines() if line.startswith("| `")]
+    listed = [row.split("`")[1] for row in rows[1:]]  # below the header
+    assert listed == list(EVAL_FORMATS)
