@@ -3,23 +3,52 @@ r"""Applies a model file of a benchmark run to images and writes the predictions
 ``--format flat`` reads a folder of images (the ABAW LSD test set) and writes the
 ABAW submission CSV: the header ``image,expression``, then one line per image,
 ``<file name>,<0-5>`` in LSD class order (anger, disgust, fear, happiness, sadness,
-surprise). ``--format lsd`` and ``--format affwild2-expr`` (with
-``--annotations``) read labelled images with the project's loaders, add the true
-``label`` to each line and print macro F1, accuracy and per-class F1; on a run's
-eval split they reproduce the unit's ``macro_f1`` in ``results.json``.
-``--smooth N`` averages the class probabilities over N frames of each Aff-Wild2
-video before the argmax, and prints the scores with and without it.
-``--export onnx`` writes the model as an ONNX graph instead, which ``--model``
-also takes (run through onnxruntime; the extra ``onnx``).
+surprise). ``--format video`` reads unlabelled frames of videos,
+``<images>/<video>/<number>.<ext>`` (or the same below ``<images>/cropped_aligned``,
+the Aff-Wild2 layout): every video folder in natural order, each one's frames by
+number; with ``--annotations``, only the videos that have a ``<video>.txt`` there.
+``--format lsd`` and ``--format affwild2-expr`` (with ``--annotations``) read
+labelled images with the project's loaders, add the true ``label`` to each line and
+print macro F1, accuracy and per-class F1; on a run's eval split they reproduce the
+unit's ``macro_f1`` in ``results.json``. ``--export onnx`` writes the model as an
+ONNX graph instead, which ``--model`` also takes (run through onnxruntime; the
+extra ``onnx``).
 
-Unreadable and non-image files are reported once, by name, and skipped. Images are
-decoded in worker processes and predicted in batches, on the GPU when there is
-one; the CSV is streamed to a temporary file and renamed into place when complete.
+``--smooth N`` (``video``, ``affwild2-expr``) averages the class probabilities over
+a window of N frame numbers before the argmax: frame f gets the mean over the
+frames of its video numbered f - N//2 to f - N//2 + N - 1 that were predicted. A
+gap in the numbering (frames without a face file, unreadable files, and with
+``affwild2-expr`` frames annotated neutral, other or -1) contributes nothing, so
+fewer frames are averaged next to it and frames N or more numbers apart never mix;
+a frame alone in its window keeps its own prediction. Labelled formats print the
+scores with and without smoothing.
+
+``--submission-dir DIR`` (``video``, ``affwild2-expr``) also writes the ABAW EXPR
+challenge's per-video files, ``DIR/<video>.txt``: the header
+``Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other``, then the predicted
+(smoothed) expression of frame 1 up to the video's last frame, one a line, as an
+index into the header (the LSD classes anger ... surprise are 1-6). A video has as
+many frames as value lines in ``--annotations``'s ``<video>.txt`` (an annotated
+video without frames gets a file too), else as its highest frame number on disk.
+Frames without a prediction (no frame file: no face was found; an unreadable file;
+a frame that was not predicted) hold -1, the annotation files' value for frames
+without an annotation: no statement of the challenge on this was found.
+
+Unreadable files, non-image files, and in video folders files not named by a frame
+number, are reported once, by name, and skipped. The number of images predicted,
+skipped (by reason) and, for a submission, of frames filled with -1 (by reason) is
+printed and kept in ``--summary``. Images are decoded in worker processes and
+predicted in batches, on the GPU when there is one; the CSV is streamed to a
+temporary file and renamed into place when complete, each submission file is
+written whole once its video is done.
 
 Run from the repository root::
 
     python benchmarks/predict.py --model runs/affwild2/models/byel-seed0-finetune.pt \
         --images lsd/test_images --format flat --output predictions.csv
+    python benchmarks/predict.py --model M.pt --images aff-wild2/cropped_aligned \
+        --format video --annotations aff-wild2/test_templates --smooth 5 \
+        --output test.csv --submission-dir submission
 """
 
 import csv
@@ -28,24 +57,32 @@ import json
 import sys
 import time
 from array import array
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import torch
+from harness.abaw_submission import (
+    NO_FACE,
+    SubmissionCounts,
+    SubmissionWriter,
+    expr_lengths,
+)
 from harness.config import int_at_least
 from harness.evaluation.metrics import classification_metrics
-from harness.image_sources import ImageSource, image_sources
+from harness.image_sources import VIDEO_FORMATS, ImageSource, image_sources
 from harness.output_paths import check_outputs_apart, check_writable
 from harness.script_flags import script_parser
 from torch import Tensor
 
+from lightly_byel.data.images import count_and_names
 from lightly_byel.models.emotion_model import EmotionModel
 from lightly_byel.models.onnx_model import export_onnx, load_model
 from lightly_byel.models.prediction import Classifier, VideoSmoother, predict_batches
 from lightly_byel.utils.atomic_files import write_atomic, write_text_atomic
 
-FORMATS = ("flat", "lsd", "affwild2-expr")
+FORMATS = ("flat", "video", "lsd", "affwild2-expr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, help="image folder")
     parser.add_argument("--format", choices=FORMATS, default="flat")
     parser.add_argument(
-        "--annotations", type=Path, help="Aff-Wild2 EXPR folder (affwild2-expr)"
+        "--annotations",
+        type=Path,
+        help="Aff-Wild2 EXPR folder: the labels (affwild2-expr); the videos to read "
+        "and their lengths (video)",
     )
     parser.add_argument(
         "--output",
@@ -76,7 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--smooth",
         type=int_at_least(1),
         default=1,
-        help="frames of an Aff-Wild2 video to average probabilities over (1: off)",
+        help="frame numbers of a video to average probabilities over (1: off)",
+    )
+    parser.add_argument(
+        "--submission-dir",
+        help="also write the ABAW EXPR files <video>.txt here (video, affwild2-expr)",
     )
     parser.add_argument("--batch-size", type=int_at_least(1), default=64)
     parser.add_argument("--workers", type=int_at_least(0), default=2)
@@ -85,8 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.images is None and args.export is None:
         parser.error("--images is required, unless --export.")
-    if args.smooth > 1 and args.format != "affwild2-expr":
-        parser.error("--smooth needs --format affwild2-expr (frames of videos).")
+    for flag, given in (
+        ("--smooth", args.smooth > 1),
+        ("--submission-dir", args.submission_dir is not None),
+    ):
+        if given and args.format not in VIDEO_FORMATS:
+            parser.error(
+                f"{flag} needs --format video or affwild2-expr (frames of videos)."
+            )
     try:
         _check_outputs(args)
     except (OSError, ValueError) as error:
@@ -100,28 +150,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model = load_model(args.model, device)
         sources, passed_over = image_sources(args.images, args.format, args.annotations)
+        for name, reason in passed_over:
+            print(f"skipped ({reason}): {name}", file=sys.stderr)
+        if not sources:
+            raise ValueError(f"no images in {str(args.images)!r}.")
+        submission = _submission_writer(model, sources, args)
+        scores, predicted = _write_predictions(model, sources, args, submission)
+        counts = None if submission is None else submission.finish()
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for name, reason in passed_over:
-        print(f"skipped ({reason}): {name}", file=sys.stderr)
-    if not sources:
-        print(f"error: no images in {str(args.images)!r}.", file=sys.stderr)
-        return 2
-    scores = _write_predictions(model, sources, args)
+    skipped = Counter({"unreadable": len(sources) - predicted})
+    skipped.update(reason for _, reason in passed_over)
+    summary: dict[str, Any] = {
+        **scores,
+        "images": {"predicted": predicted, "skipped": dict(skipped)},
+    }
+    print(f"images predicted: {predicted}")
+    for reason, count in skipped.items():
+        print(f"images skipped ({reason}): {count}")
+    if counts is not None:
+        summary["submission"] = _report_submission(args.submission_dir, counts)
     for label, metrics in scores.items():
         _print_scores(label, metrics, model.info.classes)
     if args.summary is not None:
-        write_text_atomic(args.summary, json.dumps(scores, indent=2) + "\n")
+        write_text_atomic(args.summary, json.dumps(summary, indent=2) + "\n")
     return 0
 
 
 def _check_outputs(args: Any) -> None:
     """Refuses, before any work, outputs onto inputs and folders that are not writable.
 
-    Afterwards ``args.output`` and ``args.summary`` are paths.
+    Afterwards ``args.output``, ``args.summary`` and ``args.submission_dir`` are
+    paths.
     """
-    outputs = {"--output": args.output, "--summary": args.summary}
+    outputs = {
+        "--output": args.output,
+        "--summary": args.summary,
+        "--submission-dir": args.submission_dir,
+    }
     inputs = {
         "--model": args.model,
         "--images": args.images,
@@ -129,10 +196,14 @@ def _check_outputs(args: Any) -> None:
     }
     check_outputs_apart(outputs, inputs)
     for flag, name in outputs.items():
-        if name is not None:
+        if flag == "--submission-dir" and name is not None:
+            check_writable(Path(name), flag)
+        elif name is not None:
             check_writable(Path(name).parent, f"the folder of {flag}")
     args.output = Path(args.output)
     args.summary = None if args.summary is None else Path(args.summary)
+    if args.submission_dir is not None:
+        args.submission_dir = Path(args.submission_dir)
 
 
 def _export(model_file: Path, output: Path) -> int:
@@ -146,10 +217,61 @@ def _export(model_file: Path, output: Path) -> int:
     return 0
 
 
-def _write_predictions(
+def _submission_writer(
     model: Classifier, sources: Sequence[ImageSource], args: Any
-) -> dict[str, dict[str, Any]]:
-    """Streams the CSV; returns the scores of labelled images, by variant."""
+) -> SubmissionWriter | None:
+    """The writer of ``--submission-dir``, or ``None``; reads the video lengths."""
+    if args.submission_dir is None:
+        return None
+    lengths = None if args.annotations is None else expr_lengths(args.annotations)
+    return SubmissionWriter(args.submission_dir, sources, model.info.classes, lengths)
+
+
+def _report_submission(folder: Path, counts: SubmissionCounts) -> dict[str, Any]:
+    """Prints what the submission holds; returns that for the summary."""
+    print(f"submission: {counts.videos} video files in {str(folder)!r}")
+    print(f"submission frames: {counts.frames}")
+    print(f"submission frames predicted: {counts.predicted}")
+    for reason, frames in counts.filled.items():
+        print(f"submission frames set to {NO_FACE} ({reason}): {frames}")
+    if counts.outside:
+        print(
+            f"warning: {counts.outside} predicted frames are numbered 0 or beyond "
+            "their video's length in --annotations; they are not in the submission.",
+            file=sys.stderr,
+        )
+    if counts.videos_without_frames:
+        videos = count_and_names(counts.videos_without_frames, "annotated videos")
+        print(
+            f"warning: no frames of {videos}; their files hold {NO_FACE} only.",
+            file=sys.stderr,
+        )
+    if counts.other_files:
+        others = count_and_names(counts.other_files, "other .txt files")
+        print(
+            f"warning: --submission-dir also holds {others}, not written by this "
+            "run; leave them out of the submission.",
+            file=sys.stderr,
+        )
+    return {
+        "folder": str(folder),
+        "no_face_value": NO_FACE,
+        **counts.as_dict(),
+    }
+
+
+def _write_predictions(
+    model: Classifier,
+    sources: Sequence[ImageSource],
+    args: Any,
+    submission: SubmissionWriter | None,
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Streams the CSV (and the submission's predictions).
+
+    Returns:
+        The scores of labelled images, by variant, and how many images were
+        predicted.
+    """
     labelled = sources[0].label is not None
     classes = model.info.classes
     header = ["image", "expression"] + (["label"] if labelled else [])
@@ -157,8 +279,10 @@ def _write_predictions(
         header += [f"p_{name}" for name in classes]
     # A byte per labelled image, not a Python list of results.
     truth, raw_predicted, predicted = array("B"), array("B"), array("B")
+    rows = 0
 
     def write(file: IO[bytes]) -> None:
+        nonlocal rows
         text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         writer = csv.writer(text)
         writer.writerow(header)
@@ -174,12 +298,15 @@ def _write_predictions(
             if args.probabilities:
                 row += [f"{p:.6f}" for p in probabilities.tolist()]
             writer.writerow(row)
+            rows += 1
+            if submission is not None:
+                submission.add(index, expression)
         text.flush()
         text.detach()
 
     write_atomic(args.output, write)
     if not labelled or not truth:
-        return {}
+        return {}, rows
     names = list(classes)
     raw = classification_metrics(list(truth), list(raw_predicted), names)
     scores: dict[str, dict[str, Any]] = {"raw": dict(raw)}
@@ -187,14 +314,17 @@ def _write_predictions(
         scores[f"smoothed over {args.smooth} frames"] = dict(
             classification_metrics(list(truth), list(predicted), names)
         )
-    return scores
+    return scores, rows
 
 
 def _predictions(
     model: Classifier, sources: Sequence[ImageSource], args: Any
 ) -> Iterator[tuple[int, Tensor, int]]:
-    """Yields (source index, probabilities to report, unsmoothed prediction)."""
-    smoother = VideoSmoother(args.smooth)
+    """Yields (source index, probabilities to report, unsmoothed prediction).
+
+    In the order of ``sources``, less the unreadable files.
+    """
+    smoother = VideoSmoother(args.smooth) if args.smooth > 1 else None
     raw: dict[int, int] = {}
     progress = _Progress(len(sources))
     paths = [source.path for source in sources]
@@ -206,11 +336,18 @@ def _predictions(
         if probabilities is None:
             continue
         for index, row in zip(indices, probabilities, strict=True):
+            if smoother is None:
+                yield index, row, int(row.argmax())
+                continue
             raw[index] = int(row.argmax())
-            for done, smoothed in smoother.add(index, sources[index].group, row):
+            source = sources[index]
+            if source.frame is None:  # --smooth is refused for such formats
+                raise ValueError(f"{source.name!r} has no frame number to smooth by.")
+            for done, smoothed in smoother.add(index, source.group, source.frame, row):
                 yield done, smoothed, raw.pop(done)
-    for done, smoothed in smoother.flush():
-        yield done, smoothed, raw.pop(done)
+    if smoother is not None:
+        for done, smoothed in smoother.flush():
+            yield done, smoothed, raw.pop(done)
     progress.finish()
 
 

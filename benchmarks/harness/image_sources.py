@@ -1,7 +1,9 @@
 """The images ``benchmarks/predict.py`` reads, in a fixed order.
 
-A flat folder (the ABAW LSD test set), an LSD split or Aff-Wild2 frames, read
-through the project's loaders (:data:`~harness.eval_formats.EVAL_FORMATS`).
+A flat folder (the ABAW LSD test set), unlabelled video frames (``video``: the
+Aff-Wild2 ``cropped_aligned`` layout without annotations), an LSD split or
+Aff-Wild2 frames, read through the project's loaders
+(:data:`~harness.eval_formats.EVAL_FORMATS`).
 """
 
 import os
@@ -9,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.eval_formats import EVAL_FORMATS
-from lightly_byel.data.images import is_image_name, natural_key
+from lightly_byel.data.affwild2 import annotation_files, frame_files
+from lightly_byel.data.images import IGNORED_FOLDERS, is_image_name, natural_key
+
+VIDEO_FORMATS = ("video", "affwild2-expr")
+"""The formats whose images are frames of videos, each with a frame number."""
 
 
 @dataclass(frozen=True)
@@ -21,14 +27,17 @@ class ImageSource:
         name: Its name in the CSV: the file name in a flat folder, the path
             relative to the folder given otherwise.
         label: The true class, or ``None`` for unlabelled images.
-        group: The video a frame belongs to (Aff-Wild2), for smoothing; ``None``
+        group: The video a frame belongs to (:data:`VIDEO_FORMATS`); ``None``
             otherwise.
+        frame: The frame's number in its video, from its file name (``00012.jpg``
+            is frame 12); ``None`` for images that are not frames of a video.
     """
 
     path: str
     name: str
     label: int | None = None
     group: str | None = None
+    frame: int | None = None
 
 
 def image_sources(
@@ -37,35 +46,48 @@ def image_sources(
     """The images to predict, in a fixed order, and the files passed over.
 
     Args:
-        images: A flat folder of images (``flat``), an LSD split (``lsd``) or the
-            Aff-Wild2 frames folder (``affwild2-expr``).
-        form: ``flat``, or a name of :data:`~harness.eval_formats.EVAL_FORMATS`.
-        annotations: The Aff-Wild2 EXPR annotation folder (``affwild2-expr``).
+        images: A flat folder of images (``flat``), a folder of video folders
+            (``video``), an LSD split (``lsd``) or the Aff-Wild2 frames folder
+            (``affwild2-expr``).
+        form: ``flat``, ``video``, or a name of
+            :data:`~harness.eval_formats.EVAL_FORMATS`.
+        annotations: The Aff-Wild2 EXPR annotation folder: required by
+            ``affwild2-expr``; for ``video``, only the video folders with a
+            ``<video>.txt`` there are read.
 
     Returns:
-        The images, and ``(name, reason)`` for each file of a flat folder passed
-        over: not an image by its name, or a link to a file that is not there (a
-        labelled format's loader reports those itself).
+        The images, and ``(name, reason)`` for each entry of a flat folder or of
+        the video folders passed over (a labelled format's loader reports those
+        itself). Names are relative to ``images``.
 
     Raises:
-        FileNotFoundError: If ``images`` is not a folder.
-        ValueError: For an unknown format, or one that needs ``annotations``.
+        FileNotFoundError: If ``images`` (or ``annotations``) is not a folder.
+        ValueError: For an unknown format, one that needs ``annotations``, or an
+            annotation folder without ``<video>.txt`` files.
     """
     if not images.is_dir():
         raise FileNotFoundError(f"--images {str(images)!r} is not a folder.")
     if form == "flat":
         return _flat_folder(images)
+    if form == "video":
+        return _video_folders(images, annotations)
     if form not in EVAL_FORMATS:
         raise ValueError(
-            f"--format must be flat or one of {sorted(EVAL_FORMATS)}, got {form!r}."
+            f"--format must be flat, video or one of {sorted(EVAL_FORMATS)}, got "
+            f"{form!r}."
         )
     dataset = EVAL_FORMATS[form].load(images, annotations)
-    grouped = form == "affwild2-expr"
+    video = form in VIDEO_FORMATS
     sources = []
     for path, label in dataset.samples:
         name = os.path.relpath(path, images)
-        group = os.path.basename(os.path.dirname(path)) if grouped else None
-        sources.append(ImageSource(path, name, label, group))
+        if video:
+            # The loader reads only files named by their frame number.
+            group = os.path.basename(os.path.dirname(path))
+            frame = int(os.path.splitext(os.path.basename(path))[0])
+            sources.append(ImageSource(path, name, label, group, frame))
+        else:
+            sources.append(ImageSource(path, name, label))
     return sources, []
 
 
@@ -83,3 +105,92 @@ def _flat_folder(images: Path) -> tuple[list[ImageSource], list[tuple[str, str]]
         else:
             sources.append(ImageSource(str(images / entry.name), entry.name))
     return sources, skipped
+
+
+def _video_folders(
+    images: Path, annotations: Path | None
+) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+    """The frames of each video folder, and the entries passed over, by name.
+
+    Videos are ``<images>/<video>/<number>.<ext>``, or the same below
+    ``<images>/cropped_aligned`` if that folder exists (as
+    :class:`~lightly_byel.data.affwild2.AffWild2Expr` reads them), in natural order
+    of video, each video's frames by number.
+
+    Examples:
+        >>> import tempfile
+        >>> images = Path(tempfile.mkdtemp())
+        >>> for name in ("v10/00001.jpg", "v2/00003.png", "v2/00001.jpg",
+        ...              "v2/cover.jpg", "v2/00002.txt", "readme.md"):
+        ...     (images / name).parent.mkdir(exist_ok=True)
+        ...     (images / name).touch()
+        >>> sources, skipped = _video_folders(images, None)
+        >>> [(s.name, s.group, s.frame) for s in sources]
+        [('v2/00001.jpg', 'v2', 1), ('v2/00003.png', 'v2', 3),
+         ('v10/00001.jpg', 'v10', 1)]
+        >>> skipped
+        [('readme.md', 'not in a video folder'),
+         ('v2/00002.txt', 'not an image file'),
+         ('v2/cover.jpg', 'not a frame number')]
+    """
+    nested = images / "cropped_aligned"
+    root = nested if nested.is_dir() else images
+    annotated = None
+    if annotations is not None:
+        listed = annotation_files(os.fspath(annotations))
+        annotated = {video for video, _ in listed}
+    with os.scandir(root) as entries:
+        listing = sorted(entries, key=lambda entry: natural_key(entry.name))
+    sources: list[ImageSource] = []
+    skipped: list[tuple[str, str]] = []
+    for entry in listing:
+        name = os.path.relpath(entry.path, images)
+        if not entry.is_dir():
+            skipped.append((name, "not in a video folder"))
+        elif entry.name.startswith(".") or entry.name in IGNORED_FOLDERS:
+            skipped.append((name, "a hidden or archive folder"))
+        elif annotated is not None and entry.name not in annotated:
+            skipped.append((name, "a video without an annotation file"))
+        else:
+            frames, passed_over = _video_frames(entry.path, images)
+            sources += frames
+            skipped += passed_over
+            if not frames:
+                skipped.append((name, "a video folder without frames"))
+    return sources, skipped
+
+
+def _video_frames(
+    folder: str, images: Path
+) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+    """The frames of one video folder by number, and its other entries by reason."""
+    video = os.path.basename(folder)
+    # The loader's own choice of frame files, so both formats read the same files.
+    frames = frame_files(folder)
+    used = set(frames.values())
+    with os.scandir(folder) as entries:
+        others = [entry for entry in entries if entry.name not in used]
+    others.sort(key=lambda entry: natural_key(entry.name))
+    skipped = [
+        (os.path.relpath(entry.path, images), _not_a_frame(entry)) for entry in others
+    ]
+    sources = []
+    for number, file in sorted(frames.items()):
+        path = os.path.join(folder, file)
+        name = os.path.relpath(path, images)
+        sources.append(ImageSource(path, name, None, video, number))
+    return sources, skipped
+
+
+def _not_a_frame(entry: os.DirEntry[str]) -> str:
+    """Why an entry of a video folder is not one of its frames."""
+    stem = os.path.splitext(entry.name)[0]
+    if entry.is_dir():
+        return "a folder"
+    if not is_image_name(entry.name):
+        return "not an image file"
+    if not (stem.isascii() and stem.isdigit()):
+        return "not a frame number"
+    if not entry.is_file():
+        return "a link to a missing file"
+    return "another file of the same frame number"

@@ -219,7 +219,7 @@ class AffWild2Expr(LabeledImageFiles):
         self.annotations_dir = annotations_dir
         annotations = {
             video: read_expr_annotation(path)
-            for video, path in _annotation_files(os.fspath(annotations_dir))
+            for video, path in annotation_files(os.fspath(annotations_dir))
         }
 
         self.skipped = dict.fromkeys(
@@ -231,7 +231,7 @@ class AffWild2Expr(LabeledImageFiles):
         for video, values in annotations.items():
             folder = os.path.join(self.frames_root, video)
             try:
-                frame_files = _frame_files(folder)
+                on_disk = frame_files(folder)
             except (FileNotFoundError, NotADirectoryError):
                 self.missing_videos.append(video)
                 continue
@@ -239,10 +239,10 @@ class AffWild2Expr(LabeledImageFiles):
             for number, value in enumerate(values, start=1):
                 if value in SKIP_REASONS:
                     self.skipped[SKIP_REASONS[value]] += 1
-                elif number not in frame_files:
+                elif number not in on_disk:
                     self.skipped["missing_frame"] += 1
                 else:
-                    path = os.path.join(folder, frame_files[number])
+                    path = os.path.join(folder, on_disk[number])
                     samples.append((path, value - 1))
 
         if not samples:
@@ -272,8 +272,22 @@ def _check_folder(path: str, what: str) -> None:
         raise NotADirectoryError(f"{what} {path!r} is not a folder.")
 
 
-def _annotation_files(folder: str) -> list[tuple[str, str]]:
-    """Lists ``(video, path)`` of the annotation files in natural order of video."""
+def annotation_files(folder: str) -> list[tuple[str, str]]:
+    """Lists ``(video, path)`` of the annotation files in natural order of video.
+
+    Raises:
+        FileNotFoundError: If ``folder`` does not exist.
+        NotADirectoryError: If it is a file.
+        ValueError: If it holds no ``<video>.txt`` file.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     for name in ("video10.txt", "video2.txt", "notes.md"):
+        ...         open(os.path.join(tmp, name), "w").close()
+        ...     [video for video, _ in annotation_files(tmp)]
+        ['video2', 'video10']
+    """
     _check_folder(folder, "Aff-Wild2 annotations folder")
     with os.scandir(folder) as entries:
         files = [
@@ -291,8 +305,20 @@ def _annotation_files(folder: str) -> list[tuple[str, str]]:
     return sorted(files, key=lambda item: natural_key(item[0]))
 
 
-def _frame_files(folder: str) -> dict[int, str]:
-    """Maps each frame number in ``folder`` to its file name."""
+def frame_files(folder: str) -> dict[int, str]:
+    """Maps each frame number in ``folder`` to its file name.
+
+    Files named by a number with an image extension are frames; of two files of
+    one frame (``00001.jpg``, ``1.png``) the first name in sorted order is kept.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     for name in ("00002.jpg", "00001.jpg", "1.png", "cover.jpg"):
+        ...         open(os.path.join(tmp, name), "w").close()
+        ...     sorted(frame_files(tmp).items())
+        [(1, '00001.jpg'), (2, '00002.jpg')]
+    """
     frames: dict[int, str] = {}
     with os.scandir(folder) as entries:
         for entry in entries:

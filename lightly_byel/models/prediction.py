@@ -2,11 +2,12 @@
 
 :class:`ImageSamples` decodes and prepares each image in the DataLoader workers and
 marks unreadable files instead of failing, :func:`predict_batches` yields the class
-probabilities of each batch, and :class:`VideoSmoother` averages them over
-neighbouring frames of a video. Nothing holds more than a batch (or, when
-smoothing, one video) of results.
+probabilities of each batch, and :class:`VideoSmoother` averages them over a window
+of frame numbers within a video. Nothing holds more than a batch (or, when
+smoothing, one window of frames) of results.
 """
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,55 +136,110 @@ def predict_batches(
 
 
 class VideoSmoother:
-    """Averages class probabilities over a window of frames within each video.
+    """Averages class probabilities over a window of frame numbers within each video.
 
-    Frames arrive in order; a video's frames are held until the next video starts
-    (or :meth:`flush`), then each frame gets the mean of the probabilities of the
-    ``window`` frames centred on it, fewer at the video's ends.
+    Frames arrive video by video, each video's frames in increasing frame number.
+    Frame ``f`` gets the mean of the probabilities of the frames of its own video
+    numbered ``f - window // 2`` to ``f - window // 2 + window - 1`` (``f`` among
+    them), as many of them as were given. A missing frame number (a frame without
+    a face file, or whose file could not be read) contributes nothing: the mean is
+    taken over the frames present in that range only, so near a gap, as at a
+    video's ends, fewer frames are averaged; frames ``window`` or more numbers
+    apart are never averaged together, and a frame whose range holds no other
+    frame keeps its own probabilities. Frames of different videos never mix. A
+    window of 1 returns every frame's probabilities unchanged.
+
+    A frame is returned once no later frame can fall into its range (a frame past
+    the range's end has arrived) or its video ends (the next video starts, or
+    :meth:`flush`), so at most about ``window`` frames are held.
 
     Args:
-        window: Frames averaged, at least 1 (1: no smoothing).
+        window: Frame numbers averaged, at least 1 (1: no smoothing).
+
+    Raises:
+        ValueError: If ``window`` is below 1.
 
     Examples:
+        Frame 3 of video ``a`` is missing, so frame 4 is not averaged with frame 2,
+        and frame 5 of video ``b`` not with frame 4 of video ``a``:
+
         >>> smoother = VideoSmoother(3)
         >>> one, two = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
-        >>> rows = [(0, "a", one), (1, "a", two), (2, "a", two), (3, "b", one)]
+        >>> rows = [(0, "a", 1, one), (1, "a", 2, one), (2, "a", 4, two)]
+        >>> rows.append((3, "b", 5, one))
         >>> done = [out for row in rows for out in smoother.add(*row)]
         >>> done += smoother.flush()
-        >>> [(index, [round(p, 2) for p in probs.tolist()]) for index, probs in done]
-        [(0, [0.5, 0.5]), (1, [0.33, 0.67]), (2, [0.0, 1.0]), (3, [1.0, 0.0])]
+        >>> [(index, probs.tolist()) for index, probs in done]
+        [(0, [1.0, 0.0]), (1, [1.0, 0.0]), (2, [0.0, 1.0]), (3, [1.0, 0.0])]
     """
 
     def __init__(self, window: int) -> None:
         if window < 1:
             raise ValueError(f"the smoothing window must be at least 1, got {window}.")
         self.window = window
+        self._before = window // 2  # frame numbers of the range before its frame
         self._group: str | None = None
-        self._indices: list[int] = []
-        self._rows: list[Tensor] = []
+        self._last: int | None = None  # the current video's latest frame number
+        # (frame number, index, probabilities) of the current video, by frame; the
+        # first ``_returned`` were returned and stay while a range still reaches.
+        self._held: deque[tuple[int, int, Tensor]] = deque()
+        self._returned = 0
 
     def add(
-        self, index: int, group: str | None, probabilities: Tensor
+        self, index: int, group: str | None, frame: int, probabilities: Tensor
     ) -> list[tuple[int, Tensor]]:
-        """Takes one frame; returns the smoothed frames of a finished video."""
+        """Takes one frame; returns ``(index, smoothed)`` of the frames now complete.
+
+        Args:
+            index: The caller's name for the frame, returned with its result.
+            group: The video the frame belongs to.
+            frame: Its frame number in the video.
+            probabilities: Its class probabilities ``(classes,)``.
+
+        Raises:
+            ValueError: If ``frame`` does not follow the video's previous frame.
+        """
         done = self.flush() if group != self._group else []
-        self._group = group
-        self._indices.append(index)
-        self._rows.append(probabilities)
-        return done
+        if self._last is not None and frame <= self._last:
+            raise ValueError(
+                f"frame {frame} of video {group!r} came after frame {self._last}; "
+                "a video's frames must come in increasing order of frame number."
+            )
+        self._group, self._last = group, frame
+        self._held.append((frame, index, probabilities))
+        return done + self._release(frame)
 
     def flush(self) -> list[tuple[int, Tensor]]:
-        """Returns the smoothed frames of the video held so far."""
-        if not self._rows:
-            return []
-        rows = torch.stack(self._rows)
-        half = self.window // 2
-        # Each window's own mean (not differences of running sums), so that a
-        # window of 1 leaves the probabilities exactly as they were.
-        smoothed = [
-            rows[max(0, i - half) : i - half + self.window].mean(dim=0)
-            for i in range(len(rows))
-        ]
-        done = list(zip(self._indices, smoothed, strict=True))
-        self._indices, self._rows = [], []
+        """Returns the frames of the video held so far, smoothed; ends the video."""
+        done = self._release(None)
+        self._held.clear()
+        self._returned = 0
+        self._group = self._last = None
+        return done
+
+    def _release(self, last: int | None) -> list[tuple[int, Tensor]]:
+        """Returns the frames whose range ends by frame ``last`` (all: ``None``)."""
+        done = []
+        while self._returned < len(self._held):
+            frame, index, _ = self._held[self._returned]
+            start = frame - self._before
+            end = start + self.window - 1
+            if last is not None and end > last:
+                break
+            # Each window's own mean (not differences of running sums), so that a
+            # window of 1 leaves the probabilities exactly as they were.
+            rows = [row for number, _, row in self._held if start <= number <= end]
+            done.append((index, torch.stack(rows).mean(dim=0)))
+            self._returned += 1
+        if last is not None:
+            # The next frame to return, or failing that the next to arrive, starts
+            # the earliest range still to come; frames before it are done with.
+            following = (
+                self._held[self._returned][0]
+                if self._returned < len(self._held)
+                else last + 1
+            )
+            while self._returned and self._held[0][0] < following - self._before:
+                self._held.popleft()
+                self._returned -= 1
         return done

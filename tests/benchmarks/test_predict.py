@@ -11,10 +11,19 @@ from PIL import Image
 
 from lightly_byel.data import LSD_CLASSES
 
+HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
+
 
 def _rows(path: Path) -> list[list[str]]:
     with path.open(newline="", encoding="utf-8") as file:
         return list(csv.reader(file))
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of a submission file, which ends with a line break."""
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    return text.splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +146,12 @@ def test_aff_wild2_frames_are_smoothed_within_each_video(
             header + "".join(f"{label}\n" for label in labels)
         )
     output, summary = tmp_path / "aff.csv", tmp_path / "aff.json"
+    submission = tmp_path / "submission"
     model = smoke_run / "models" / "supervised-seed0-finetune.pt"
     argv = ["--model", str(model), "--images", str(tmp_path / "frames")]
     argv += ["--format", "affwild2-expr", "--annotations", str(annotations)]
     argv += ["--output", str(output), "--summary", str(summary), "--smooth", "3"]
-    assert predict.main(argv) == 0
+    assert predict.main([*argv, "--submission-dir", str(submission)]) == 0
     printed = capsys.readouterr().out
     assert "raw: macro F1" in printed and "smoothed over 3 frames: macro F1" in printed
     rows = _rows(output)
@@ -156,13 +166,36 @@ def test_aff_wild2_frames_are_smoothed_within_each_video(
         "cropped_aligned/v2/00003.jpg",
     ]
     assert [int(row[2]) for row in rows[1:]] == [0, 0, 3, 3, 4, 4, 5]
-    assert set(json.loads(summary.read_text())) == {"raw", "smoothed over 3 frames"}
+    content = json.loads(summary.read_text())
+    assert set(content) == {"raw", "smoothed over 3 frames", "images", "submission"}
+    assert content["images"] == {"predicted": 7, "skipped": {"unreadable": 0}}
+    # The neutral frame 5 of v1 has a face but no prediction.
+    expressions = [str(int(row[1]) + 1) for row in rows[1:]]
+    assert _lines(submission / "v1.txt") == [HEADER, *expressions[:4], "-1"]
+    assert _lines(submission / "v2.txt") == [HEADER, *expressions[4:]]
+    assert content["submission"]["filled"] == {
+        "no frame file": 0,
+        "unreadable": 0,
+        "not predicted": 1,
+    }
 
 
-def test_smoothing_needs_video_frames(predict: ModuleType, tmp_path: Path) -> None:
-    argv = ["--model", "m.pt", "--images", str(tmp_path), "--smooth", "5"]
-    with pytest.raises(SystemExit):
-        predict.main([*argv, "--output", str(tmp_path / "o.csv")])
+@pytest.mark.parametrize(
+    "option", [["--smooth", "5"], ["--submission-dir", "sub"]], ids=lambda o: o[0]
+)
+def test_smoothing_and_submissions_need_video_frames(
+    predict: ModuleType,
+    tmp_path: Path,
+    option: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--model", "m.pt", "--images", str(tmp_path), *option]
+    for form in ("flat", "lsd"):
+        with pytest.raises(SystemExit):
+            predict.main([*argv, "--format", form, "--output", str(tmp_path / "o.csv")])
+        assert f"{option[0]} needs --format video or affwild2-expr" in (
+            capsys.readouterr().err
+        )
 
 
 def test_the_onnx_export_predicts_what_the_model_file_does(
@@ -322,3 +355,197 @@ def test_an_onnx_file_with_a_broken_description_is_named(
         OnnxEmotionModel(exported)
     assert str(error.value).startswith(f"{str(exported)!r}")
     assert message in str(error.value)
+
+
+def _unlabelled_videos(root: Path) -> Path:
+    """Unlabelled Aff-Wild2 frames below ``root/cropped_aligned``; returns ``root``.
+
+    v1 has frames 1-3 and 5-6 (no face in frame 4), an unreadable frame 7, a text
+    file and an image not named by a number; v2 has frames 1-2; a file lies beside
+    the video folders.
+    """
+    frames = root / "cropped_aligned"
+    for video, numbers in (("v1", [1, 2, 3, 5, 6]), ("v2", [1, 2])):
+        (frames / video).mkdir(parents=True)
+        for number in numbers:
+            shade = (number * 40, 200 - number * 30, 90 if video == "v1" else 10)
+            image = Image.new("RGB", (32, 32), shade)
+            image.save(frames / video / f"{number:05d}.jpg")
+    (frames / "v1" / "00007.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (frames / "v1" / "notes.txt").write_text("not an image")
+    Image.new("RGB", (32, 32)).save(frames / "v1" / "cover.jpg")
+    (frames / "readme.txt").write_text("not a video")
+    return root
+
+
+def _video_command(smoke_run: Path, images: Path, output: Path) -> list[str]:
+    model = smoke_run / "models" / "byel-seed0-finetune.pt"
+    argv = ["--model", str(model), "--images", str(images), "--format", "video"]
+    return [*argv, "--output", str(output), "--workers", "0", "--probabilities"]
+
+
+def _expected_file(rows: list[list[str]], video: str, length: int) -> list[str]:
+    """A submission file from the CSV: expression + 1, or -1 where no row is."""
+    values = ["-1"] * length
+    for row in rows[1:]:
+        folder, name = row[0].split("/")[-2:]
+        if folder == video and int(name[:-4]) <= length:
+            values[int(name[:-4]) - 1] = str(int(row[1]) + 1)
+    return [HEADER, *values]
+
+
+def test_unlabelled_video_folders_give_per_video_submission_files(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    images = _unlabelled_videos(tmp_path / "aff-wild2")
+    output, summary = tmp_path / "p.csv", tmp_path / "s.json"
+    submission = tmp_path / "sub"
+    argv = _video_command(smoke_run, images, output)
+    argv += ["--summary", str(summary), "--submission-dir", str(submission)]
+    assert predict.main(argv) == 0
+
+    rows = _rows(output)
+    assert [row[0] for row in rows[1:]] == [
+        *(f"cropped_aligned/v1/0000{n}.jpg" for n in (1, 2, 3, 5, 6)),
+        "cropped_aligned/v2/00001.jpg",
+        "cropped_aligned/v2/00002.jpg",
+    ]
+    errors = capsys.readouterr().err
+    for line in (
+        "skipped (unreadable): cropped_aligned/v1/00007.jpg",
+        "skipped (not an image file): cropped_aligned/v1/notes.txt",
+        "skipped (not a frame number): cropped_aligned/v1/cover.jpg",
+        "skipped (not in a video folder): cropped_aligned/readme.txt",
+    ):
+        assert errors.count(line) == 1, (line, errors)
+    # v1 runs to its highest frame number on disk, 7 (unreadable).
+    v1 = _lines(submission / "v1.txt")
+    assert v1 == _expected_file(rows, "v1", 7)
+    assert v1[4] == "-1" and v1[7] == "-1"  # frames 4 and 7
+    assert set(v1[1:]) - {"-1"} <= {"1", "2", "3", "4", "5", "6"}
+    assert _lines(submission / "v2.txt") == _expected_file(rows, "v2", 2)
+    assert sorted(path.name for path in submission.iterdir()) == ["v1.txt", "v2.txt"]
+
+    content = json.loads(summary.read_text())
+    assert content["images"] == {
+        "predicted": 7,
+        "skipped": {
+            "unreadable": 1,
+            "not in a video folder": 1,
+            "not an image file": 1,
+            "not a frame number": 1,
+        },
+    }
+    assert content["submission"] == {
+        "folder": str(submission),
+        "no_face_value": -1,
+        "videos": 2,
+        "frames": 9,
+        "predicted": 7,
+        "filled": {"no frame file": 1, "unreadable": 1, "not predicted": 0},
+        "outside": 0,
+        "videos_without_frames": [],
+        "other_files": [],
+    }
+
+
+def test_smoothing_video_frames_follows_their_numbers_across_gaps(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    images = _unlabelled_videos(tmp_path / "aff-wild2")
+    raw_csv, smooth_csv = tmp_path / "raw.csv", tmp_path / "smooth.csv"
+    assert predict.main(_video_command(smoke_run, images, raw_csv)) == 0
+    argv = _video_command(smoke_run, images, smooth_csv)
+    argv += ["--smooth", "3", "--submission-dir", str(tmp_path / "sub")]
+    assert predict.main(argv) == 0
+
+    def probabilities(rows: list[list[str]]) -> dict[tuple[str, int], list[float]]:
+        return {
+            (row[0].split("/")[1], int(row[0][-9:-4])): [float(p) for p in row[2:]]
+            for row in rows[1:]
+        }
+
+    raw = probabilities(_rows(raw_csv))
+    smoothed_rows = _rows(smooth_csv)
+    smoothed = probabilities(smoothed_rows)
+    assert list(smoothed) == list(raw)
+    for (video, number), got in smoothed.items():
+        # Frames number-1 .. number+1 of the same video: frame 4 is missing, so
+        # frames 3 and 5 are each averaged with one neighbour only, not each other.
+        window = [
+            raw[video, n] for n in (number - 1, number, number + 1) if (video, n) in raw
+        ]
+        expected = [sum(column) / len(window) for column in zip(*window, strict=True)]
+        assert got == pytest.approx(expected, abs=2e-6), (video, number)
+    assert smoothed["v1", 5] == pytest.approx(
+        [(a + b) / 2 for a, b in zip(raw["v1", 5], raw["v1", 6], strict=True)], abs=2e-6
+    )
+    for video, length in (("v1", 7), ("v2", 2)):
+        assert _lines(tmp_path / "sub" / f"{video}.txt") == _expected_file(
+            smoothed_rows, video, length
+        )
+
+
+def test_annotation_files_choose_the_videos_and_set_their_lengths(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    images = _unlabelled_videos(tmp_path / "aff-wild2")
+    annotations = tmp_path / "Test_Set"
+    annotations.mkdir()
+    # v2 is not in this set; v3 is, but no face was found in any of its frames.
+    for video, length in (("v1", 9), ("v3", 3)):
+        (annotations / f"{video}.txt").write_text(HEADER + "\n" + "-1\n" * length)
+    before = {path: path.read_bytes() for path in annotations.iterdir()}
+    output, summary = tmp_path / "p.csv", tmp_path / "s.json"
+    submission = tmp_path / "sub"
+    argv = _video_command(smoke_run, images, output)
+    argv += ["--annotations", str(annotations), "--summary", str(summary)]
+    assert predict.main([*argv, "--submission-dir", str(submission)]) == 0
+
+    rows = _rows(output)
+    assert [row[0].split("/")[1] for row in rows[1:]] == ["v1"] * 5
+    errors = capsys.readouterr().err
+    assert "skipped (a video without an annotation file): cropped_aligned/v2" in errors
+    assert "warning: no frames of 1 annotated video ('v3')" in errors
+    assert _lines(submission / "v1.txt") == _expected_file(rows, "v1", 9)
+    assert _lines(submission / "v3.txt") == [HEADER, "-1", "-1", "-1"]
+    assert sorted(path.name for path in submission.iterdir()) == ["v1.txt", "v3.txt"]
+    counts = json.loads(summary.read_text())["submission"]
+    assert (counts["videos"], counts["frames"], counts["predicted"]) == (2, 12, 5)
+    # v1: frame 4, 8 and 9 have no file, 7 is unreadable; v3: all three.
+    assert counts["filled"] == {"no frame file": 6, "unreadable": 1, "not predicted": 0}
+    assert counts["videos_without_frames"] == ["v3"]
+    assert {path: path.read_bytes() for path in annotations.iterdir()} == before
+
+
+def test_a_submission_folder_on_an_input_is_refused(
+    smoke_run: Path,
+    predict: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    images = _unlabelled_videos(tmp_path / "data" / "aff-wild2")
+    annotations = tmp_path / "Test_Set"
+    annotations.mkdir()
+    (annotations / "v1.txt").write_text(HEADER + "\n-1\n")
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    argv = _video_command(smoke_run, images, tmp_path / "out" / "p.csv")
+    argv += ["--annotations", str(annotations)]
+    for folder, message in [
+        (annotations, "--submission-dir '{}' is the same as --annotations"),
+        (
+            images / "cropped_aligned" / "sub",
+            "--submission-dir '{}' lies inside --images",
+        ),
+        (tmp_path / "data", "--submission-dir '{}' holds --images"),
+    ]:
+        assert predict.main([*argv, "--submission-dir", str(folder)]) == 2
+        assert message.format(folder) in capsys.readouterr().err
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert after == before
