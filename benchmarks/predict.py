@@ -7,10 +7,14 @@ surprise). ``--format video`` reads unlabelled frames of videos,
 ``<images>/<video>/<number>.<ext>`` (or the same below ``<images>/cropped_aligned``,
 the Aff-Wild2 layout): every video folder in natural order, each one's frames by
 number; with ``--annotations``, only the videos that have a ``<video>.txt`` there.
-``--format lsd`` and ``--format affwild2-expr`` (with ``--annotations``) read
-labelled images with the project's loaders, add the true ``label`` to each line and
-print macro F1, accuracy and per-class F1; on a run's eval split they reproduce the
-unit's ``macro_f1`` in ``results.json``. ``--export onnx`` writes the model as an
+``--format lsd``, ``--format affwild2-expr`` (with ``--annotations``) and the
+other labelled formats of ``--eval-format`` (``rafdb``, ``affectnet``, ``fer2013``,
+... see docs/datasets.md; ``--images`` names the dataset's folder or file) read
+labelled images with the project's loaders, add the true ``label`` to each line
+(and the ``subject`` and the face box ``left,top,right,bottom`` where the format
+gives them) and print macro F1, accuracy and per-class F1; on a run's eval split
+they reproduce the unit's ``macro_f1`` in ``results.json``. Faces the format leaves
+out (neutral, contempt, ...) are counted as skipped. ``--export onnx`` writes the model as an
 ONNX graph instead, which ``--model`` also takes (run through onnxruntime; the
 extra ``onnx``).
 
@@ -70,8 +74,9 @@ from harness.abaw_submission import (
     expr_lengths,
 )
 from harness.config import int_at_least
+from harness.eval_formats import EVAL_FORMATS
 from harness.evaluation.metrics import classification_metrics
-from harness.image_sources import VIDEO_FORMATS, ImageSource, image_sources
+from harness.image_sources import VIDEO_FORMATS, ImageSet, ImageSource, image_sources
 from harness.output_paths import check_outputs_apart, check_writable
 from harness.script_flags import script_parser
 from torch import Tensor
@@ -82,7 +87,11 @@ from lightly_byel.models.onnx_model import export_onnx, load_model
 from lightly_byel.models.prediction import Classifier, VideoSmoother, predict_batches
 from lightly_byel.utils.atomic_files import write_atomic, write_text_atomic
 
-FORMATS = ("flat", "video", "lsd", "affwild2-expr")
+FORMATS = ("flat", "video", *EVAL_FORMATS)
+"""``flat`` and ``video`` folders, and every format the benchmark evaluates on."""
+
+BOX_COLUMNS = ("left", "top", "right", "bottom")
+"""The CSV's columns of a face's box in its file, where the format gives one."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,19 +158,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         model = load_model(args.model, device)
-        sources, passed_over = image_sources(args.images, args.format, args.annotations)
+        found = image_sources(args.images, args.format, args.annotations)
+        sources, passed_over = found.sources, found.passed_over
         for name, reason in passed_over:
             print(f"skipped ({reason}): {name}", file=sys.stderr)
         if not sources:
             raise ValueError(f"no images in {str(args.images)!r}.")
         submission = _submission_writer(model, sources, args)
-        scores, predicted = _write_predictions(model, sources, args, submission)
+        scores, predicted = _write_predictions(model, found, args, submission)
         counts = None if submission is None else submission.finish()
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     skipped = Counter({"unreadable": len(sources) - predicted})
     skipped.update(reason for _, reason in passed_over)
+    # What a labelled format's loader left out of six-class scoring (neutral, ...).
+    for reason, count in getattr(found.dataset, "skipped", {}).items():
+        if count:
+            skipped[f"left out: {reason}"] += count
     summary: dict[str, Any] = {
         **scores,
         "images": {"predicted": predicted, "skipped": dict(skipped)},
@@ -262,7 +276,7 @@ def _report_submission(folder: Path, counts: SubmissionCounts) -> dict[str, Any]
 
 def _write_predictions(
     model: Classifier,
-    sources: Sequence[ImageSource],
+    found: ImageSet,
     args: Any,
     submission: SubmissionWriter | None,
 ) -> tuple[dict[str, dict[str, Any]], int]:
@@ -272,9 +286,13 @@ def _write_predictions(
         The scores of labelled images, by variant, and how many images were
         predicted.
     """
+    sources = found.sources
     labelled = sources[0].label is not None
     classes = model.info.classes
+    boxed = any(source.box is not None for source in sources)
+    named = any(source.subject is not None for source in sources)
     header = ["image", "expression"] + (["label"] if labelled else [])
+    header += (["subject"] if named else []) + (list(BOX_COLUMNS) if boxed else [])
     if args.probabilities:
         header += [f"p_{name}" for name in classes]
     # A byte per labelled image, not a Python list of results.
@@ -286,7 +304,7 @@ def _write_predictions(
         text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         writer = csv.writer(text)
         writer.writerow(header)
-        for index, probabilities, raw in _predictions(model, sources, args):
+        for index, probabilities, raw in _predictions(model, found, args):
             source = sources[index]
             expression = int(probabilities.argmax())
             row: list[Any] = [source.name, expression]
@@ -295,6 +313,10 @@ def _write_predictions(
                 truth.append(source.label)
                 predicted.append(expression)
                 raw_predicted.append(raw)
+            if named:
+                row.append(source.subject or "")
+            if boxed:
+                row += [f"{v:g}" for v in source.box] if source.box else [""] * 4
             if args.probabilities:
                 row += [f"{p:.6f}" for p in probabilities.tolist()]
             writer.writerow(row)
@@ -318,17 +340,20 @@ def _write_predictions(
 
 
 def _predictions(
-    model: Classifier, sources: Sequence[ImageSource], args: Any
+    model: Classifier, found: ImageSet, args: Any
 ) -> Iterator[tuple[int, Tensor, int]]:
     """Yields (source index, probabilities to report, unsmoothed prediction).
 
     In the order of ``sources``, less the unreadable files.
     """
+    sources = found.sources
     smoother = VideoSmoother(args.smooth) if args.smooth > 1 else None
     raw: dict[int, int] = {}
     progress = _Progress(len(sources))
     paths = [source.path for source in sources]
-    batches = predict_batches(model, paths, args.batch_size, args.workers)
+    batches = predict_batches(
+        model, paths, args.batch_size, args.workers, read=found.read
+    )
     for indices, probabilities, unreadable in batches:
         for index in unreadable:
             print(f"\nskipped (unreadable): {sources[index].name}", file=sys.stderr)

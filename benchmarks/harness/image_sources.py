@@ -10,9 +10,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from harness.eval_formats import EVAL_FORMATS
 from lightly_byel.data.affwild2 import annotation_files, frame_files
-from lightly_byel.data.images import IGNORED_FOLDERS, is_image_name, natural_key
+from lightly_byel.data.images import (
+    IGNORED_FOLDERS,
+    FaceBox,
+    LabeledImageFiles,
+    crop_region,
+    is_image_name,
+    load_rgb,
+    natural_key,
+)
 
 VIDEO_FORMATS = ("video", "affwild2-expr")
 """The formats whose images are frames of videos, each with a frame number."""
@@ -31,6 +41,11 @@ class ImageSource:
             otherwise.
         frame: The frame's number in its video, from its file name (``00012.jpg``
             is frame 12); ``None`` for images that are not frames of a video.
+        box: The region of the file that shows the face (``left, top, right,
+            bottom``), or ``None`` for the whole image.
+        subject: The person shown, where the format knows it.
+        index: The sample's index in :attr:`ImageSet.dataset`, which reads it;
+            ``None`` for a file read whole (then cut to ``box``).
     """
 
     path: str
@@ -38,11 +53,42 @@ class ImageSource:
     label: int | None = None
     group: str | None = None
     frame: int | None = None
+    box: FaceBox | None = None
+    subject: str | None = None
+    index: int | None = None
 
 
-def image_sources(
-    images: Path, form: str, annotations: Path | None = None
-) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+@dataclass(frozen=True)
+class ImageSet:
+    """The images to predict, how to read them, and the files passed over.
+
+    Attributes:
+        sources: The images, in a fixed order.
+        passed_over: ``(name, reason)`` of each entry passed over.
+        dataset: The loader that indexed a labelled format, whose
+            :meth:`~lightly_byel.data.images.LabeledImageFiles.read_image` reads
+            its samples (a face cut by its box, a face stored in a table);
+            ``None`` for files read whole.
+    """
+
+    sources: list[ImageSource]
+    passed_over: list[tuple[str, str]]
+    dataset: LabeledImageFiles | None = None
+
+    def read(self, position: int) -> Image.Image:
+        """The RGB image of ``sources[position]``, cut to its box if it has one.
+
+        Raises:
+            OSError: If the file cannot be read (and Pillow's other errors).
+        """
+        source = self.sources[position]
+        if source.index is not None and self.dataset is not None:
+            return self.dataset.read_image(source.index)
+        image = load_rgb(source.path)
+        return image if source.box is None else crop_region(image, source.box)
+
+
+def image_sources(images: Path, form: str, annotations: Path | None = None) -> ImageSet:
     """The images to predict, in a fixed order, and the files passed over.
 
     Args:
@@ -58,37 +104,44 @@ def image_sources(
     Returns:
         The images, and ``(name, reason)`` for each entry of a flat folder or of
         the video folders passed over (a labelled format's loader reports those
-        itself). Names are relative to ``images``.
+        itself). Names are relative to ``images`` (or to its folder, for formats
+        read from a file).
 
     Raises:
         FileNotFoundError: If ``images`` (or ``annotations``) is not a folder.
         ValueError: For an unknown format, one that needs ``annotations``, or an
             annotation folder without ``<video>.txt`` files.
     """
-    if not images.is_dir():
+    if form in ("flat", "video") and not images.is_dir():
         raise FileNotFoundError(f"--images {str(images)!r} is not a folder.")
+    if not images.exists():
+        raise FileNotFoundError(f"--images {str(images)!r} does not exist.")
     if form == "flat":
-        return _flat_folder(images)
+        return ImageSet(*_flat_folder(images))
     if form == "video":
-        return _video_folders(images, annotations)
+        return ImageSet(*_video_folders(images, annotations))
     if form not in EVAL_FORMATS:
         raise ValueError(
             f"--format must be flat, video or one of {sorted(EVAL_FORMATS)}, got "
             f"{form!r}."
         )
     dataset = EVAL_FORMATS[form].load(images, annotations)
+    base = images if images.is_dir() else images.parent
     video = form in VIDEO_FORMATS
     sources = []
-    for path, label in dataset.samples:
-        name = os.path.relpath(path, images)
+    for index, (path, label) in enumerate(dataset.samples):
+        name = os.path.relpath(path, base)
+        box = None if dataset.boxes is None else dataset.boxes[index]
+        subject = None if dataset.subjects is None else dataset.subjects[index]
+        group = frame = None
         if video:
             # The loader reads only files named by their frame number.
             group = os.path.basename(os.path.dirname(path))
             frame = int(os.path.splitext(os.path.basename(path))[0])
-            sources.append(ImageSource(path, name, label, group, frame))
-        else:
-            sources.append(ImageSource(path, name, label))
-    return sources, []
+        sources.append(
+            ImageSource(path, name, label, group, frame, box, subject, index)
+        )
+    return ImageSet(sources, [], dataset)
 
 
 def _flat_folder(images: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:

@@ -8,12 +8,13 @@ smoothing, one window of frames) of results.
 """
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
@@ -47,10 +48,19 @@ class ImageSamples(Dataset[tuple[Tensor | None, int]]):
     Args:
         paths: The image files.
         model: The model whose preprocessing is applied.
+        read: Reads image ``i`` as RGB instead of ``load_rgb(paths[i])``: a face
+            cut from a photo, a face stored in a table (FER2013). It runs in the
+            DataLoader workers, so it must be picklable.
     """
 
-    def __init__(self, paths: Sequence[str | Path], model: Classifier) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        model: Classifier,
+        read: Callable[[int], Image.Image] | None = None,
+    ) -> None:
         self.paths = paths
+        self.read = read
         self.transform = EvalTransform(
             model.info.input_size, model.info.mean, model.info.std
         )
@@ -60,7 +70,10 @@ class ImageSamples(Dataset[tuple[Tensor | None, int]]):
 
     def __getitem__(self, index: int) -> tuple[Tensor | None, int]:
         try:
-            image = load_rgb(self.paths[index])
+            if self.read is None:
+                image = load_rgb(self.paths[index])
+            else:
+                image = self.read(index)
         except Exception:  # any damage: reported, then skipped
             return None, index
         return self.transform(image), index
@@ -94,12 +107,14 @@ def predict_batches(
     paths: Sequence[str | Path],
     batch_size: int = 64,
     workers: int = 0,
+    read: Callable[[int], Image.Image] | None = None,
 ) -> Iterator[tuple[list[int], Tensor | None, list[int]]]:
     """Yields, batch by batch, the indices into ``paths``, probabilities, unreadable.
 
-    Images are decoded and prepared in ``workers`` DataLoader processes; the model
-    runs on its own device. Probabilities are ``(B, classes)`` on the CPU, or
-    ``None`` for a batch of unreadable files only.
+    Images are decoded (by ``read``, if given; see :class:`ImageSamples`) and
+    prepared in ``workers`` DataLoader processes; the model runs on its own
+    device. Probabilities are ``(B, classes)`` on the CPU, or ``None`` for a batch
+    of unreadable files only.
 
     Examples:
         >>> import tempfile
@@ -119,7 +134,7 @@ def predict_batches(
         [0] (1, 6) [1]
     """
     loader: DataLoader[Any] = DataLoader(
-        ImageSamples(paths, model),
+        ImageSamples(paths, model, read),
         batch_size=batch_size,
         num_workers=workers,
         collate_fn=collate_readable,

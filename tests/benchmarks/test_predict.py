@@ -168,7 +168,10 @@ def test_aff_wild2_frames_are_smoothed_within_each_video(
     assert [int(row[2]) for row in rows[1:]] == [0, 0, 3, 3, 4, 4, 5]
     content = json.loads(summary.read_text())
     assert set(content) == {"raw", "smoothed over 3 frames", "images", "submission"}
-    assert content["images"] == {"predicted": 7, "skipped": {"unreadable": 0}}
+    assert content["images"] == {
+        "predicted": 7,
+        "skipped": {"unreadable": 0, "left out: neutral": 1},
+    }
     # The neutral frame 5 of v1 has a face but no prediction.
     expressions = [str(int(row[1]) + 1) for row in rows[1:]]
     assert _lines(submission / "v1.txt") == [HEADER, *expressions[:4], "-1"]
@@ -549,3 +552,80 @@ def test_a_submission_folder_on_an_input_is_refused(
         assert message.format(folder) in capsys.readouterr().err
     after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     assert after == before
+
+
+def test_faces_cut_by_their_boxes_are_predicted_one_row_each(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    from lightly_byel.data.images import crop_region, load_rgb
+    from lightly_byel.models.emotion_model import EmotionModel
+
+    root = tmp_path / "AffectNet"
+    (root / "Manually_Annotated_Images" / "1").mkdir(parents=True)
+    photo = Image.new("RGB", (80, 60), (30, 30, 30))
+    photo.paste((200, 160, 120), (2, 2, 38, 38))
+    photo.paste((90, 140, 220), (44, 12, 68, 38))
+    photo.save(root / "Manually_Annotated_Images" / "1" / "p.png")
+    (root / "validation.csv").write_text(
+        '1/p.png,0,0,40,40,"1;2",1,0.5,0.1\n'
+        '1/p.png,40,10,30,30,"1;2",6,-0.5,0.4\n'
+        '1/p.png,0,0,80,60,"1;2",0,0.0,0.0\n'
+    )
+    model_file = smoke_run / "models" / "supervised-seed0-finetune.pt"
+    output, summary = tmp_path / "affectnet.csv", tmp_path / "affectnet.json"
+    argv = ["--model", str(model_file), "--images", str(root), "--format", "affectnet"]
+    argv += ["--output", str(output), "--summary", str(summary), "--probabilities"]
+    assert predict.main(argv) == 0
+
+    rows = _rows(output)
+    assert rows[0][:7] == [
+        "image",
+        "expression",
+        "label",
+        "left",
+        "top",
+        "right",
+        "bottom",
+    ]
+    assert [row[:7] for row in rows[1:]] == [
+        ["Manually_Annotated_Images/1/p.png", rows[1][1], "3", "0", "0", "40", "40"],
+        ["Manually_Annotated_Images/1/p.png", rows[2][1], "0", "40", "10", "70", "40"],
+    ]
+    model = EmotionModel.load(model_file)
+    image = load_rgb(root / "Manually_Annotated_Images" / "1" / "p.png")
+    for row, box in zip(rows[1:], [(0, 0, 40, 40), (40, 10, 70, 40)], strict=True):
+        expected = model.predict(crop_region(image, box)).probabilities[0]
+        assert [float(p) for p in row[7:]] == pytest.approx(expected.tolist(), abs=1e-5)
+    content = json.loads(summary.read_text())
+    assert content["images"]["skipped"]["left out: neutral"] == 1
+
+
+def test_faces_stored_in_fer2013_csv_are_predicted(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    from lightly_byel.models.emotion_model import EmotionModel
+
+    faces = [[(7 * i + 31 * row) % 256 for i in range(48 * 48)] for row in range(3)]
+    lines = ["emotion,pixels,Usage"]
+    for row, (code, usage) in enumerate(
+        [(3, "PrivateTest"), (5, "Training"), (0, "PrivateTest")]
+    ):
+        lines.append(f"{code},{' '.join(map(str, faces[row]))},{usage}")
+    table = tmp_path / "fer2013.csv"
+    table.write_text("\n".join(lines) + "\n")
+    model_file = smoke_run / "models" / "supervised-seed0-finetune.pt"
+    output = tmp_path / "fer.csv"
+    argv = ["--model", str(model_file), "--images", str(table), "--format", "fer2013"]
+    assert predict.main([*argv, "--output", str(output), "--probabilities"]) == 0
+
+    rows = _rows(output)
+    assert [(row[0], row[2]) for row in rows[1:]] == [
+        ("fer2013.csv#fer0000000", "3"),
+        ("fer2013.csv#fer0000002", "0"),
+    ]
+    model = EmotionModel.load(model_file)
+    for row, pixels in zip(rows[1:], [faces[0], faces[2]], strict=True):
+        face = Image.new("L", (48, 48))
+        face.putdata(pixels)
+        expected = model.predict(face.convert("RGB")).probabilities[0]
+        assert [float(p) for p in row[3:]] == pytest.approx(expected.tolist(), abs=1e-5)
