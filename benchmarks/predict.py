@@ -14,9 +14,9 @@ labelled images with the project's loaders, add the true ``label`` to each line
 (and the ``subject`` and the face box ``left,top,right,bottom`` where the format
 gives them) and print macro F1, accuracy and per-class F1; on a run's eval split
 they reproduce the unit's ``macro_f1`` in ``results.json``. Faces the format leaves
-out (neutral, contempt, ...) are counted as skipped. ``--export onnx`` writes the model as an
-ONNX graph instead, which ``--model`` also takes (run through onnxruntime; the
-extra ``onnx``).
+out (neutral, contempt, ...) are counted as skipped. ``--export onnx`` writes the
+model as an ONNX graph instead, which ``--model`` also takes (run through
+onnxruntime; the extra ``onnx``).
 
 ``--smooth N`` (``video``, ``affwild2-expr``) averages the class probabilities over
 a window of N frame numbers before the argmax: frame f gets the mean over the
@@ -76,11 +76,18 @@ from harness.abaw_submission import (
 from harness.config import int_at_least
 from harness.eval_formats import EVAL_FORMATS
 from harness.evaluation.metrics import classification_metrics
-from harness.image_sources import VIDEO_FORMATS, ImageSet, ImageSource, image_sources
+from harness.image_sources import (
+    VIDEO_FORMATS,
+    ImageSet,
+    ImageSource,
+    detected_faces,
+    image_sources,
+)
 from harness.output_paths import check_outputs_apart, check_writable
 from harness.script_flags import script_parser
 from torch import Tensor
 
+from lightly_byel.data.face_detection import FaceDetector
 from lightly_byel.data.images import count_and_names
 from lightly_byel.models.emotion_model import EmotionModel
 from lightly_byel.models.onnx_model import export_onnx, load_model
@@ -128,6 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="frame numbers of a video to average probabilities over (1: off)",
     )
     parser.add_argument(
+        "--crop-faces",
+        action="store_true",
+        help="find the faces in raw photos and predict each, framed like aligned "
+        "crops (every face of a flat folder, the largest of a labelled image or "
+        "frame); needs the extra 'faces'",
+    )
+    parser.add_argument(
         "--submission-dir",
         help="also write the ABAW EXPR files <video>.txt here (video, affwild2-expr)",
     )
@@ -159,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model = load_model(args.model, device)
         found = image_sources(args.images, args.format, args.annotations)
+        if args.crop_faces:
+            found = _find_faces(found, every_face=args.format == "flat")
         sources, passed_over = found.sources, found.passed_over
         for name, reason in passed_over:
             print(f"skipped ({reason}): {name}", file=sys.stderr)
@@ -229,6 +245,19 @@ def _export(model_file: Path, output: Path) -> int:
         return 2
     print(f"ONNX graph (dynamic batch, without preprocessing): {output}")
     return 0
+
+
+def _find_faces(found: ImageSet, every_face: bool) -> ImageSet:
+    """The faces in the images (``--crop-faces``); prints how many and how fast."""
+    started = time.perf_counter()
+    faces = detected_faces(found, FaceDetector(), every_face)
+    seconds = time.perf_counter() - started
+    print(
+        f"found {len(faces.sources)} faces in {len(found.sources)} images in "
+        f"{seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return faces
 
 
 def _submission_writer(

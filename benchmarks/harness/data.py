@@ -4,6 +4,7 @@ import csv
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
 from lightly_byel.data import LSD_CLASSES, LabeledImageFiles, LSDImageFolder
+from lightly_byel.data.face_detection import FaceDetector, largest_faces
 from lightly_byel.data.staging import remove_stale_staging
 from lightly_byel.data.synthfaces import (
     GENERATOR_VERSION,
@@ -193,6 +195,8 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     )
     sets = eval_sets(data, default_eval)
     loaded = {s.name: EVAL_FORMATS[s.format].load(s.path, s.annotations) for s in sets}
+    if data.crop_faces:
+        loaded = _faces_cut(loaded)
     for name, dataset in loaded.items():
         left_out = getattr(dataset, "skipped", None)
         if left_out:
@@ -226,6 +230,8 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "train_class_counts": train.class_counts(),
         "eval_class_counts": evaluation.class_counts(),
     }
+    if getattr(evaluation, "skipped", None):
+        description["eval_left_out"] = evaluation.skipped
     if others:
         description["other_evals"] = {
             s.name: {
@@ -246,6 +252,29 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         other_evals,
         main.name,
     )
+
+
+def _faces_cut(sets: dict[str, LabeledImageFiles]) -> dict[str, LabeledImageFiles]:
+    """Each evaluation set cut to the largest face of each image (``--crop-faces``)."""
+    detector = FaceDetector()
+    cut: dict[str, LabeledImageFiles] = {}
+    for name, dataset in sets.items():
+        started = time.perf_counter()
+        cut[name] = largest_faces(dataset, detector, _FaceProgress(name))
+        seconds = time.perf_counter() - started
+        print(f"Found faces in {name} in {seconds:.0f} s.")
+    return cut
+
+
+@dataclass(frozen=True)
+class _FaceProgress:
+    """Prints face finding's progress in one evaluation set every 500 images."""
+
+    name: str
+
+    def __call__(self, done: int, total: int) -> None:
+        if done % 500 == 0 or done == total:
+            print(f"Finding faces in {self.name}: {done}/{total} images", flush=True)
 
 
 def classes_without_images(labels: Sequence[int]) -> list[str]:

@@ -6,6 +6,7 @@ Aff-Wild2 frames, read through the project's loaders
 (:data:`~harness.eval_formats.EVAL_FORMATS`).
 """
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,11 @@ from PIL import Image
 
 from harness.eval_formats import EVAL_FORMATS
 from lightly_byel.data.affwild2 import annotation_files, frame_files
+from lightly_byel.data.face_detection import FaceDetector, largest_face, within
+from lightly_byel.data.fer2013 import FER2013
 from lightly_byel.data.images import (
     IGNORED_FOLDERS,
+    UNREADABLE,
     FaceBox,
     LabeledImageFiles,
     crop_region,
@@ -247,3 +251,53 @@ def _not_a_frame(entry: os.DirEntry[str]) -> str:
     if not entry.is_file():
         return "a link to a missing file"
     return "another file of the same frame number"
+
+
+def detected_faces(
+    found: ImageSet, detector: FaceDetector, every_face: bool
+) -> ImageSet:
+    """The faces the detector finds in the images, each a source with its box.
+
+    Args:
+        found: The images.
+        detector: The face detector.
+        every_face: Whether every face of an image becomes a source (photos
+            without labels), left to right, or only the largest (a labelled image,
+            a video frame).
+
+    Returns:
+        A source per face, its box framed like aligned crops (inside the image's
+        own box, if it had one), and the images passed over, now with those
+        without a face (``no face found``) and the unreadable ones.
+
+    Raises:
+        ValueError: For faces stored in a table (FER2013, FER+), which are face
+            crops already.
+    """
+    if isinstance(found.dataset, FER2013):
+        raise ValueError(
+            "FER2013 faces are 48-pixel face crops stored in a table; they need no "
+            "--crop-faces."
+        )
+    sources: list[ImageSource] = []
+    passed_over = list(found.passed_over)
+    for position, source in enumerate(found.sources):
+        try:
+            faces = detector.detect(found.read(position))
+        except UNREADABLE:
+            passed_over.append((source.name, "unreadable"))
+            continue
+        if not faces:
+            passed_over.append((source.name, "no face found"))
+            continue
+        chosen = (
+            sorted(faces, key=lambda face: face.box[:2])
+            if every_face
+            else [largest_face(faces)]
+        )
+        for face in chosen:
+            box = face.crop_box()
+            if source.box is not None:
+                box = within(source.box, box)
+            sources.append(dataclasses.replace(source, box=box, index=None))
+    return ImageSet(sources, passed_over)

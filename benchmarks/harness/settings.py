@@ -128,6 +128,12 @@ class DataSettings:
         "order",
         flag="eval_annotations",
     )
+    crop_faces: bool = setting(
+        False,
+        "cut the largest face of every evaluation image with the face detector "
+        "(raw photos; extra 'faces'); images without a face are left out and counted",
+        flag="crop_faces",
+    )
     synthetic_images_per_class: int = setting(
         200, "images per class of each generated split", minimum=1
     )

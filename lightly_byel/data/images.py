@@ -24,9 +24,7 @@ IGNORED_FOLDERS = frozenset({"__MACOSX"})
 MAX_NAMED = 5
 """How many names a message quotes at most, see :func:`count_and_names`."""
 
-# What Pillow raises on files that are not (complete, sane) images: OSError covers
-# missing, unidentified and truncated files; the others come from damaged headers.
-_UNREADABLE = (
+UNREADABLE: tuple[type[Exception], ...] = (
     OSError,
     ValueError,
     SyntaxError,
@@ -35,6 +33,9 @@ _UNREADABLE = (
     struct.error,
     Image.DecompressionBombError,
 )
+"""What Pillow raises on files that are not (complete, sane) images: ``OSError``
+covers missing, unidentified and truncated files; the others come from damaged
+headers."""
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -148,8 +149,10 @@ def crop_region(image: Image.Image, box: FaceBox) -> Image.Image:
         >>> crop.size, [crop.getpixel(xy) for xy in ((0, 0), (0, 5), (7, 5))]
         ((8, 8), [(0, 0, 0), (255, 255, 255), (0, 0, 0)])
     """
-    left, top, right, bottom = (round(value) for value in box)
-    return image.crop((left, top, max(right, left + 1), max(bottom, top + 1)))
+    # The size is rounded, not each edge, so that a square box gives a square.
+    left, top = round(box[0]), round(box[1])
+    width, height = round(box[2] - box[0]), round(box[3] - box[1])
+    return image.crop((left, top, left + max(width, 1), top + max(height, 1)))
 
 
 def is_readable(path: str | os.PathLike[str], decode: bool = False) -> bool:
@@ -177,7 +180,7 @@ def is_readable(path: str | os.PathLike[str], decode: bool = False) -> bool:
         else:
             with Image.open(path) as image:
                 image.verify()
-    except _UNREADABLE:
+    except UNREADABLE:
         return False
     return True
 
@@ -356,7 +359,7 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
                 continue
             try:
                 image = self.read_image(current)
-            except _UNREADABLE:
+            except UNREADABLE:
                 self._bad[path] = None
                 failures.append(path)
                 continue

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as F
 
 from lightly_byel.data import LSD_CLASSES
-from lightly_byel.data.images import _UNREADABLE
+from lightly_byel.data.images import UNREADABLE
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.transforms.eval_transform import network_input
 from lightly_byel.transforms.image_range import check_image_range
@@ -350,7 +350,7 @@ def _read_rgb(path: Path) -> Tensor:
     try:
         with Image.open(path) as opened:
             return F.pil_to_tensor(opened.convert("RGB"))
-    except _UNREADABLE as error:
+    except UNREADABLE as error:
         # Pillow's errors past the header ("Truncated File Read") name no file.
         raise OSError(
             f"image {str(path)!r} cannot be read as an image: {error}"

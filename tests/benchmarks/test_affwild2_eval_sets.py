@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.synthfaces import SPLITS, generate
@@ -93,3 +94,34 @@ def test_repeated_flags_and_lists_name_the_evaluation_sets() -> None:
     assert config.data.eval_annotations == ("x", "y")
     with pytest.raises(SystemExit):
         resolve(["--train-dir", "t", "--eval-dir", "a,a"])
+
+
+def test_crop_faces_scores_the_faces_found_in_photos(
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    faces: Path,
+    tmp_path: Path,
+) -> None:
+    # Faces of a size a camera gives; 32-pixel faces blown up are too blurred.
+    sharp = tmp_path / "sharp"
+    generate(sharp, images_per_class=12, image_size=112, seed=0)
+    photos = tmp_path / "photos"
+    for name, synonym in zip(LSD_CLASSES, SYNONYMS, strict=True):
+        (photos / synonym).mkdir(parents=True)
+        for number, face in enumerate(sorted((sharp / SPLITS[1] / name).glob("*"))):
+            photo = Image.new("RGB", (200, 160), (110, 120, 130))
+            photo.paste(Image.open(face).resize((90, 90)), (10 + 8 * number, 30))
+            photo.save(photos / synonym / f"{number}.png")
+    Image.new("RGB", (200, 160), (60, 90, 30)).save(photos / "happy" / "lawn.png")
+    output = tmp_path / "run"
+    argv = smoke(output, "--methods", "supervised", "--protocols", "linear")
+    argv += ["--train-dir", str(faces / SPLITS[0]), "--eval-dir", str(photos)]
+    argv += ["--eval-format", "class-folders", "--crop-faces"]
+    assert affwild2.main(argv) == 0
+
+    data_used = json.loads((output / "results.json").read_text())["config"]["data_used"]
+    left_out = data_used["eval_left_out"]
+    # The lawn has no face; the detector may miss a rare generated face too.
+    assert left_out["no_face_found"] >= 1
+    assert data_used["eval_images"] + left_out["no_face_found"] == 73
+    assert data_used["eval_images"] >= 70

@@ -629,3 +629,43 @@ def test_faces_stored_in_fer2013_csv_are_predicted(
         face.putdata(pixels)
         expected = model.predict(face.convert("RGB")).probabilities[0]
         assert [float(p) for p in row[3:]] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_crop_faces_predicts_every_face_of_a_photo(
+    smoke_run: Path, predict: ModuleType, tmp_path: Path
+) -> None:
+    from lightly_byel.data.images import crop_region, load_rgb
+    from lightly_byel.models.emotion_model import EmotionModel
+
+    data = json.loads((smoke_run / "results.json").read_text())["data"]
+    faces = sorted(Path(data["eval"]).glob("*/*.jpg"))[:2]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    group = Image.new("RGB", (320, 240), (128, 128, 128))
+    group.paste(Image.open(faces[0]).resize((100, 100)), (20, 30))
+    group.paste(Image.open(faces[1]).resize((120, 120)), (180, 60))
+    group.save(photos / "group.png")
+    Image.new("RGB", (200, 150), (40, 90, 30)).save(photos / "lawn.png")
+    model_file = smoke_run / "models" / "supervised-seed0-finetune.pt"
+    output, summary = tmp_path / "faces.csv", tmp_path / "faces.json"
+    argv = ["--model", str(model_file), "--images", str(photos), "--crop-faces"]
+    argv += ["--output", str(output), "--summary", str(summary), "--probabilities"]
+    assert predict.main(argv) == 0
+
+    rows = _rows(output)
+    assert rows[0][:6] == ["image", "expression", "left", "top", "right", "bottom"]
+    assert [row[0] for row in rows[1:]] == ["group.png", "group.png"]
+    boxes = [tuple(float(value) for value in row[2:6]) for row in rows[1:]]
+    for (left, top, right, bottom), (x, y, side) in zip(
+        boxes, [(20, 30, 100), (180, 60, 120)], strict=True
+    ):
+        assert abs(left - x) < 15 and abs(top - y) < 15
+        assert abs((right - left) - side) < 20
+        assert right - left == pytest.approx(bottom - top)
+    model = EmotionModel.load(model_file)
+    photo = load_rgb(photos / "group.png")
+    for row, box in zip(rows[1:], boxes, strict=True):
+        expected = model.predict(crop_region(photo, box)).probabilities[0]
+        assert [float(p) for p in row[6:]] == pytest.approx(expected.tolist(), abs=1e-5)
+    images = json.loads(summary.read_text())["images"]
+    assert images == {"predicted": 2, "skipped": {"unreadable": 0, "no face found": 1}}
