@@ -230,8 +230,10 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "train_class_counts": train.class_counts(),
         "eval_class_counts": evaluation.class_counts(),
     }
-    if getattr(evaluation, "skipped", None):
-        description["eval_left_out"] = evaluation.skipped
+    # What the format left out of six-class scoring (neutral, no face found, ...).
+    left_out = getattr(evaluation, "skipped", None)
+    if left_out:
+        description["eval_left_out"] = left_out
     if others:
         description["other_evals"] = {
             s.name: {
