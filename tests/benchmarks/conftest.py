@@ -107,3 +107,8 @@ def predict() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def predict_speed() -> Iterator[ModuleType]:
     yield from load_script("predict_speed")
+
+
+@pytest.fixture(scope="module")
+def face_crops() -> Iterator[ModuleType]:
+    yield from load_script("face_crops")

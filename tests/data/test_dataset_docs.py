@@ -28,6 +28,8 @@ def documented_codes() -> dict[str, dict[str, str]]:
     for line in DOCS.read_text(encoding="utf-8").splitlines():
         if line.startswith("### "):
             current = sections.setdefault(line[4:].split(" (")[0], {})
+        elif line.startswith("## "):
+            current = None
         elif current is not None and line.startswith("| ") and "---" not in line:
             code, _, label = (cell.strip() for cell in line.strip("|").split("|"))
             if code != "code":

@@ -124,7 +124,8 @@ def test_faces_stored_in_a_table_are_refused(
 def test_framing_is_square_and_centred_on_the_box() -> None:
     left, top, right, bottom = aligned_crop((100, 50, 180, 150))
     assert right - left == pytest.approx(bottom - top) == pytest.approx(110)
-    assert (left + right) / 2 == 140 and (top + bottom) / 2 == 100
+    assert (left + right) / 2 == pytest.approx(140)
+    assert (top + bottom) / 2 == pytest.approx(100)
     face = DetectedFace((100, 50, 180, 150), 0.9)
     assert face.crop_box() == aligned_crop(face.box)
 
