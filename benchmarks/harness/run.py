@@ -152,7 +152,7 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
             folder.check_identity(identity, ("settings", "code"))
             if _finished(config, folder):
                 # A finished run over other data is still refused.
-                data = data_identity(splits.train, splits.eval)
+                data = data_identity(splits.train, splits.eval, splits.other_evals)
                 folder.check_identity({"data": data}, ("data",))
                 print(f"--resume: every unit in {output} is finished; nothing to do.")
                 return RunSummary(output, [])
@@ -178,7 +178,7 @@ def _run_units(
             "as 0."
         )
     if writer and identity is not None:
-        data = data_identity(splits.train, splits.eval)
+        data = data_identity(splits.train, splits.eval, splits.other_evals)
         if config.run.resume:
             folder.check_identity({"data": data}, ("data",))
         else:

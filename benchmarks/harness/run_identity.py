@@ -48,10 +48,23 @@ def settings_identity(config: BenchmarkConfig) -> dict[str, Any]:
 
 
 def data_identity(
-    train: LabeledImageFiles, evaluation: LabeledImageFiles
+    train: LabeledImageFiles,
+    evaluation: LabeledImageFiles,
+    others: Mapping[str, LabeledImageFiles] | None = None,
 ) -> dict[str, Any]:
-    """Fingerprints of both splits: their files' paths, sizes, times and labels."""
-    return {"train": train.fingerprint(), "eval": evaluation.fingerprint()}
+    """Fingerprints of the splits: their files' paths, sizes, times and labels.
+
+    Further evaluation sets (``others``, by name) add ``other_evals``.
+    """
+    identity: dict[str, Any] = {
+        "train": train.fingerprint(),
+        "eval": evaluation.fingerprint(),
+    }
+    if others:
+        identity["other_evals"] = {
+            name: dataset.fingerprint() for name, dataset in others.items()
+        }
+    return identity
 
 
 def code_identity() -> dict[str, Any]:

@@ -46,6 +46,10 @@ def test_the_data_fingerprint_follows_the_files(tmp_path: Path) -> None:
     after = data_identity(LSDImageFolder(train.root), evaluation)
     assert after["train"] != before["train"] and after["eval"] == before["eval"]
     assert evaluation.fingerprint() == before["eval"]
+    assert set(before) == {"train", "eval"}
+    # Further evaluation sets are part of the data a resumed run must match.
+    with_other = data_identity(train, evaluation, {"lsd:other": train})
+    assert with_other["other_evals"] == {"lsd:other": before["train"]}
 
 
 def test_the_code_identity_names_versions_and_the_source() -> None:
