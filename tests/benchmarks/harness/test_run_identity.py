@@ -49,7 +49,7 @@ def test_the_data_fingerprint_follows_the_files(tmp_path: Path) -> None:
     assert set(before) == {"train", "eval"}
     # Further evaluation sets are part of the data a resumed run must match.
     with_other = data_identity(train, evaluation, {"lsd:other": train})
-    assert with_other["other_evals"] == {"lsd:other": before["train"]}
+    assert with_other["other_evals"] == {"lsd:other": train.fingerprint()}
 
 
 def test_the_code_identity_names_versions_and_the_source() -> None:
