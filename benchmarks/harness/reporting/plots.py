@@ -123,16 +123,19 @@ def plot_macro_f1(
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
+    title = "Expression macro F1 (ABAW metric), trained on synthetic labels only"
+    _finish_macro_f1(figure, panels, title, path)
+
+
+def _finish_macro_f1(figure: "Figure", panels: Any, title: str, path: Path) -> None:
+    """Labels the macro F1 axis, puts the legend below the panels, and saves."""
     panels[0].set_ylabel("macro F1", fontsize=FONT_SIZE)
     # Below the panels, where no method's markers are.
     handles, labels = panels[0].get_legend_handles_labels()
     figure.legend(
         handles, labels, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
     )
-    figure.suptitle(
-        "Expression macro F1 (ABAW metric), trained on synthetic labels only",
-        fontsize=FONT_SIZE + 2,
-    )
+    figure.suptitle(title, fontsize=FONT_SIZE + 2)
     _save(figure, path)
 
 
@@ -195,16 +198,8 @@ def plot_eval_sets(
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, 1.0)
-    panels[0].set_ylabel("macro F1", fontsize=FONT_SIZE)
-    handles, labels = panels[0].get_legend_handles_labels()
-    figure.legend(
-        handles, labels, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
-    )
-    figure.suptitle(
-        "Macro F1 on each evaluation set (mean ± std over seeds)",
-        fontsize=FONT_SIZE + 2,
-    )
-    _save(figure, path)
+    title = "Macro F1 on each evaluation set (mean ± std over seeds)"
+    _finish_macro_f1(figure, panels, title, path)
 
 
 def plot_confusion_matrices(
