@@ -103,6 +103,44 @@ BOX_COLUMNS = ("left", "top", "right", "bottom")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
+    args = _arguments(argv)
+    try:
+        _check_outputs(args)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.export is not None:
+        return _export(args.model, args.output)
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        model = load_model(args.model, device)
+        found = image_sources(args.images, args.format, args.annotations)
+        if args.crop_faces:
+            found = _find_faces(found, every_face=args.format == "flat")
+        for name, reason in found.passed_over:
+            print(f"skipped ({reason}): {name}", file=sys.stderr)
+        if not found.sources:
+            raise ValueError(f"no images in {str(args.images)!r}.")
+        submission = _submission_writer(model, found.sources, args)
+        scores, predicted = _write_predictions(model, found, args, submission)
+        counts = None if submission is None else submission.finish()
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary: dict[str, Any] = {**scores, "images": _image_counts(found, predicted)}
+    if counts is not None:
+        summary["submission"] = _report_submission(args.submission_dir, counts)
+    for label, metrics in scores.items():
+        _print_scores(label, metrics, model.info.classes)
+    if args.summary is not None:
+        write_text_atomic(args.summary, json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _arguments(argv: Sequence[str] | None) -> Any:
+    """The parsed command line; flags that cannot go together exit with status 2."""
     parser = script_parser(__file__, __doc__)
     parser.add_argument(
         "--model", type=Path, required=True, help="model file (.pt) or export (.onnx)"
@@ -160,52 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(
                 f"{flag} needs --format video or affwild2-expr (frames of videos)."
             )
-    try:
-        _check_outputs(args)
-    except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.export is not None:
-        return _export(args.model, args.output)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        model = load_model(args.model, device)
-        found = image_sources(args.images, args.format, args.annotations)
-        if args.crop_faces:
-            found = _find_faces(found, every_face=args.format == "flat")
-        sources, passed_over = found.sources, found.passed_over
-        for name, reason in passed_over:
-            print(f"skipped ({reason}): {name}", file=sys.stderr)
-        if not sources:
-            raise ValueError(f"no images in {str(args.images)!r}.")
-        submission = _submission_writer(model, sources, args)
-        scores, predicted = _write_predictions(model, found, args, submission)
-        counts = None if submission is None else submission.finish()
-    except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    skipped = Counter({"unreadable": len(sources) - predicted})
-    skipped.update(reason for _, reason in passed_over)
+    return args
+
+
+def _image_counts(found: ImageSet, predicted: int) -> dict[str, Any]:
+    """Prints and returns how many images were predicted and skipped, by reason."""
+    skipped = Counter({"unreadable": len(found.sources) - predicted})
+    skipped.update(reason for _, reason in found.passed_over)
     # What a labelled format's loader left out of six-class scoring (neutral, ...).
     for reason, count in getattr(found.dataset, "skipped", {}).items():
         if count:
             skipped[f"left out: {reason}"] += count
-    summary: dict[str, Any] = {
-        **scores,
-        "images": {"predicted": predicted, "skipped": dict(skipped)},
-    }
     print(f"images predicted: {predicted}")
     for reason, count in skipped.items():
         print(f"images skipped ({reason}): {count}")
-    if counts is not None:
-        summary["submission"] = _report_submission(args.submission_dir, counts)
-    for label, metrics in scores.items():
-        _print_scores(label, metrics, model.info.classes)
-    if args.summary is not None:
-        write_text_atomic(args.summary, json.dumps(summary, indent=2) + "\n")
-    return 0
+    return {"predicted": predicted, "skipped": dict(skipped)}
 
 
 def _check_outputs(args: Any) -> None:

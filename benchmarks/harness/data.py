@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from harness.eval_formats import EVAL_FORMATS
-from harness.eval_sets import eval_sets
+from harness.eval_sets import EvalSet, eval_sets
 from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.settings import BenchmarkConfig, DataSettings
 from lightly_byel._locks import exclusive_lock
@@ -193,14 +193,7 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
     _require_every_class(
         classes_without_images(train.targets), f"{train_dir}", "missing or empty"
     )
-    sets = eval_sets(data, default_eval)
-    loaded = {s.name: EVAL_FORMATS[s.format].load(s.path, s.annotations) for s in sets}
-    if data.crop_faces:
-        loaded = _faces_cut(loaded)
-    for name, dataset in loaded.items():
-        left_out = getattr(dataset, "skipped", None)
-        if left_out:
-            print(f"Evaluation set {name}: {len(dataset)} faces; left out {left_out}.")
+    sets, loaded = _evaluation_sets(data, default_eval)
     main, *others = sets
     evaluation = loaded[main.name]
     fraction = config.evaluation.holdout_fraction
@@ -230,20 +223,7 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         "train_class_counts": train.class_counts(),
         "eval_class_counts": evaluation.class_counts(),
     }
-    # What the format left out of six-class scoring (neutral, no face found, ...).
-    left_out = getattr(evaluation, "skipped", None)
-    if left_out:
-        description["eval_left_out"] = left_out
-    if others:
-        description["other_evals"] = {
-            s.name: {
-                "path": str(s.path),
-                "format": s.format,
-                "images": len(loaded[s.name]),
-                "left_out": getattr(loaded[s.name], "skipped", {}),
-            }
-            for s in others
-        }
+    description.update(_described_sets(main, others, loaded))
     other_evals = {s.name: loaded[s.name] for s in others}
     return Splits(
         train,
@@ -254,6 +234,47 @@ def load_splits(config: BenchmarkConfig, seed: int = 0) -> Splits:
         other_evals,
         main.name,
     )
+
+
+def _evaluation_sets(
+    data: DataSettings, default: Path | None
+) -> tuple[list[EvalSet], dict[str, LabeledImageFiles]]:
+    """The evaluation sets, each indexed by its format (and cut to faces)."""
+    sets = eval_sets(data, default)
+    loaded = {s.name: EVAL_FORMATS[s.format].load(s.path, s.annotations) for s in sets}
+    if data.crop_faces:
+        loaded = _faces_cut(loaded)
+    for name, dataset in loaded.items():
+        left_out = getattr(dataset, "skipped", None)
+        if left_out:
+            print(f"Evaluation set {name}: {len(dataset)} faces; left out {left_out}.")
+    return sets, loaded
+
+
+def _described_sets(
+    main: EvalSet, others: list[EvalSet], loaded: dict[str, LabeledImageFiles]
+) -> dict[str, Any]:
+    """What the run's description adds for the evaluation sets.
+
+    The main set's faces left out of six-class scoring (neutral, no face found,
+    ...), and each other set's folder, format, image count and faces left out;
+    nothing for one set of a format that leaves nothing out (the default run).
+    """
+    described: dict[str, Any] = {}
+    left_out = getattr(loaded[main.name], "skipped", None)
+    if left_out:
+        described["eval_left_out"] = left_out
+    if others:
+        described["other_evals"] = {
+            s.name: {
+                "path": str(s.path),
+                "format": s.format,
+                "images": len(loaded[s.name]),
+                "left_out": getattr(loaded[s.name], "skipped", {}),
+            }
+            for s in others
+        }
+    return described
 
 
 def _faces_cut(sets: dict[str, LabeledImageFiles]) -> dict[str, LabeledImageFiles]:

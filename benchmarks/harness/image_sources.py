@@ -300,4 +300,5 @@ def detected_faces(
             if source.box is not None:
                 box = within(source.box, box)
             sources.append(dataclasses.replace(source, box=box, index=None))
-    return ImageSet(sources, passed_over)
+    # The loader stays, for what it left out; the faces are read from their files.
+    return ImageSet(sources, passed_over, found.dataset)

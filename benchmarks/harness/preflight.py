@@ -17,6 +17,7 @@ from harness.data import cache_root
 from harness.output_paths import check_outputs_apart, check_writable
 from harness.quoted import quoted
 from harness.settings import BenchmarkConfig
+from lightly_byel.data.face_detection import FaceDetector
 from lightly_byel.models.backbones import build_backbone
 
 
@@ -24,12 +25,18 @@ def preflight(config: BenchmarkConfig, output: Path) -> None:
     """Checks that this machine can run ``config`` and write to ``output``.
 
     Raises:
-        ValueError: If the hardware, precision or backbone settings cannot work.
+        ValueError: If the hardware, precision or backbone settings cannot work, or
+            ``--crop-faces`` has no face detector.
         OSError: If a data folder is missing or ``output`` cannot be written.
     """
     check_hardware(config)
     build_backbone(config.model.backbone, config.model.pretrained)
     check_data_paths(config)
+    if config.data.crop_faces:
+        try:
+            FaceDetector()
+        except ImportError as error:
+            raise ValueError(f"--crop-faces: {error}") from None
     named = output if config.run.output is None else config.run.output
     check_outputs_apart({"--output": named}, _inputs(config))
     check_writable(output)

@@ -100,3 +100,23 @@ def test_data_folders_with_names_the_disk_refuses_are_quoted_short(
     ) as error:
         preflight(config, tmp_path / "out")
     assert len(str(error.value)) < 500
+
+
+def test_crop_faces_without_the_detector_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    real = importlib.import_module
+
+    def without_detector(name: str, *args: object) -> object:
+        if name == "retinaface":
+            raise ModuleNotFoundError("No module named 'retinaface'")
+        return real(name, *args)  # type: ignore[arg-type]
+
+    config = preset("smoke")
+    config = replace(config, data=replace(config.data, crop_faces=True))
+    preflight(config, tmp_path / "run")  # installed here
+    monkeypatch.setattr(importlib, "import_module", without_detector)
+    with pytest.raises(ValueError, match=r"--crop-faces: .*lightly-byel\[faces\]"):
+        preflight(config, tmp_path / "run")
