@@ -1,9 +1,10 @@
 """The images ``benchmarks/predict.py`` reads, in a fixed order.
 
 A flat folder (the ABAW LSD test set), unlabelled video frames (``video``: the
-Aff-Wild2 ``cropped_aligned`` layout without annotations), an LSD split or
-Aff-Wild2 frames, read through the project's loaders
-(:data:`~harness.eval_formats.EVAL_FORMATS`).
+Aff-Wild2 ``cropped_aligned`` layout without annotations), or any evaluation
+format (an LSD split, Aff-Wild2 frames, RAF-DB, AffectNet, FER2013, ...) read
+through the project's loaders (:data:`~harness.eval_formats.EVAL_FORMATS`).
+:func:`detected_faces` turns photos into one source per face found.
 """
 
 import dataclasses
