@@ -101,13 +101,16 @@ class AffectNet(ExpressionDataset):
 
         Raises:
             FileNotFoundError: If the list or the image folder is missing.
-            ValueError: If ``split`` is unknown, a row is malformed (the message
-                names the file and line), or no face is left.
+            ValueError: If ``split`` is unknown, ``box_scale`` is not positive, a
+                row is malformed (the message names the file and line), or no face
+                is left.
         """
         if split not in ("training", "validation"):
             raise ValueError(
                 f"split must be 'training' or 'validation', got {split!r}."
             )
+        if not box_scale > 0:
+            raise ValueError(f"box_scale must be positive, got {box_scale}.")
         self.box_scale = box_scale
         self.list_file = locate(
             root,

@@ -80,9 +80,11 @@ class ExpW(ExpressionDataset):
 
         Raises:
             FileNotFoundError: If ``label.lst`` or the photo folder is missing.
-            ValueError: If a line is malformed (the message names the file and
-                line), or no face is left.
+            ValueError: If ``box_scale`` is not positive, a line is malformed (the
+                message names the file and line), or no face is left.
         """
+        if not box_scale > 0:
+            raise ValueError(f"box_scale must be positive, got {box_scale}.")
         self.box_scale = box_scale
         self.list_file = locate(
             root, ["label/label.lst", "label.lst"], "ExpW label list"

@@ -7,6 +7,8 @@ side, then scaled and shifted to match that framing, so the crop is not
 stretched when it is resized to the model's input.
 """
 
+import math
+
 from lightly_byel.data.images import FaceBox
 
 
@@ -20,7 +22,8 @@ def square_box(box: FaceBox, scale: float = 1.0, shift: float = 0.0) -> FaceBox:
             (negative: up).
 
     Raises:
-        ValueError: If the box is empty or ``scale`` is not positive.
+        ValueError: If the box is empty, a value is not finite, or ``scale`` is
+            not positive.
 
     Examples:
         >>> square_box((10, 20, 30, 60))
@@ -29,10 +32,13 @@ def square_box(box: FaceBox, scale: float = 1.0, shift: float = 0.0) -> FaceBox:
         (-10.0, 16.0, 50.0, 76.0)
     """
     left, top, right, bottom = box
-    if right <= left or bottom <= top or scale <= 0:
+    # NaN or infinity would give a NaN square, found only when an image is cut.
+    finite = all(math.isfinite(value) for value in (*box, scale, shift))
+    if not (finite and right > left and bottom > top and scale > 0):
         raise ValueError(
-            f"expected a box (left, top, right, bottom) with right > left and "
-            f"bottom > top, and a positive scale; got {box} and scale {scale}."
+            f"expected a finite box (left, top, right, bottom) with right > left "
+            f"and bottom > top, a positive scale and a finite shift; got {box}, "
+            f"scale {scale} and shift {shift}."
         )
     side = max(right - left, bottom - top) * scale
     x = (left + right) / 2

@@ -116,7 +116,7 @@ class FER2013(ExpressionDataset):
             if not _used(record, self.usage):
                 continue
             emotion = record["emotion"].strip()
-            if not emotion.isdigit() or int(emotion) not in FER2013_CODES:
+            if not emotion.isdecimal() or int(emotion) not in FER2013_CODES:
                 raise ValueError(
                     f"{self.csv_file}, line {line}: expected an emotion code "
                     f"{sorted(FER2013_CODES)}, got {record['emotion']!r}."

@@ -461,7 +461,8 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             line = f"\n{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}"
             box = None if self.boxes is None else self.boxes[index]
             if box is not None:
-                line += "\t" + ",".join(f"{value:g}" for value in box)
+                # All digits: boxes that differ past 6 digits may still crop apart.
+                line += "\t" + ",".join(repr(float(value)) for value in box)
             digest.update(line.encode())
         return digest.hexdigest()
 

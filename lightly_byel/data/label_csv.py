@@ -105,7 +105,7 @@ def _entry(
 ) -> Entry:
     path = (record[columns["path"]] or "").strip()
     text = (record[columns["label"]] or "").strip()
-    label = int(text) if text.isdigit() else expression_label(text)
+    label = int(text) if text.isdecimal() else expression_label(text)
     if not path or label is None or (isinstance(label, int) and label > 5):
         raise ValueError(
             f"{where}: expected an image path and a label, an index 0-5 of "

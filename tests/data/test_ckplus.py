@@ -13,6 +13,10 @@ SEQUENCES = [
     ("S010", "004", None, 20),
     ("S011", "001", 2, 9),
     ("S052", "004", 5, 6),
+    ("S055", "005", 1, 4),
+    ("S071", "002", 4, 5),
+    ("S074", "001", 6, 7),
+    ("S080", "001", 0, 3),
 ]
 
 
@@ -29,14 +33,23 @@ def ck(
         for frame in range(1, frames + 1):
             # S005 is grey, the others colour, as in the release.
             mode = "L" if subject == "S005" else "RGB"
-            picture(folder / f"{subject}_{sequence}_{frame:08d}.png", mode, (64, 48))
+            picture(folder / f"{subject}_{sequence}_{frame:08d}.png", mode, (8, 6))
         labels = tmp_path / "Emotion" / subject / sequence
         labels.mkdir(parents=True)
         if code is not None:
             text = f"   {code:.7e}\n"
             text_file(labels / f"{subject}_{sequence}_{frames:08d}_emotion.txt", text)
     stray(tmp_path / "Emotion" / "S005")
+    stray(tmp_path / "Emotion" / "S005" / "001")
     stray(tmp_path / "cohn-kanade-images" / "S005" / "001")
+    # What macOS archivers add: resource forks named like the label files.
+    label = Path("S005", "001", "S005_001_00000011_emotion.txt")
+    for fork in (
+        tmp_path / "__MACOSX" / "Emotion" / label.parent / f"._{label.name}",
+        tmp_path / "Emotion" / "__MACOSX" / label,
+        tmp_path / "Emotion" / label.parent / f"._{label.name}",
+    ):
+        text_file(fork, "fork")
     return tmp_path
 
 
@@ -46,16 +59,27 @@ def names(dataset: CKPlus) -> list[str]:
 
 def test_each_labelled_sequence_gives_its_peak_frame(ck: Path) -> None:
     dataset = CKPlus(ck)
+    assert dataset.emotion_dir == str(ck / "Emotion")
+    assert dataset.images == str(ck / "cohn-kanade-images")
+    assert dataset.samples[0] == (
+        str(ck / "cohn-kanade-images/S005/001/S005_001_00000011.png"),
+        1,
+    )
     assert names(dataset) == [
         "S005_001_00000011.png",
         "S010_002_00000014.png",
         "S052_004_00000006.png",
+        "S055_005_00000004.png",
+        "S071_002_00000005.png",
+        "S074_001_00000007.png",
     ]
-    # 3 disgust, 7 surprise, 5 happy; 2 contempt is left out.
-    assert dataset.targets == [1, 5, 3]
-    assert dataset.subjects == ["S005", "S010", "S052"]
-    assert dataset.skipped == {"contempt": 1}
-    assert dataset[0][0].mode == "RGB"
+    # 3 disgust, 7 surprise, 5 happy, 1 anger, 4 fear, 6 sadness.
+    assert dataset.targets == [1, 5, 3, 0, 2, 4]
+    assert dataset.subjects == ["S005", "S010", "S052", "S055", "S071", "S074"]
+    assert dataset.skipped == {"contempt": 1, "neutral": 1}
+    assert dataset.boxes is None and dataset.missing_files == []
+    image, label = dataset[0]
+    assert (image.mode, image.size, label) == ("RGB", (8, 6), 1)
 
 
 def test_several_frames_up_to_the_peak(ck: Path) -> None:
@@ -65,20 +89,39 @@ def test_several_frames_up_to_the_peak(ck: Path) -> None:
         "S005_001_00000010.png",
         "S005_001_00000011.png",
     ]
-    assert (
-        len(dataset) == 9
-        and dataset.subjects == ["S005"] * 3 + ["S010"] * 3 + ["S052"] * 3
-    )
-    assert dataset.skipped == {"contempt": 3}
+    assert len(dataset) == 18 and dataset.targets[:4] == [1, 1, 1, 5]
+    assert dataset.subjects == [
+        subject
+        for subject in ("S005", "S010", "S052", "S055", "S071", "S074")
+        for _ in range(3)
+    ]
+    assert dataset.skipped == {"contempt": 3, "neutral": 3}
+    # A sequence shorter than asked for gives all its frames, none made up.
+    longer = CKPlus(ck, frames_per_sequence=5)
+    assert names(longer)[15:19] == [f"S055_005_{n:08d}.png" for n in (1, 2, 3, 4)]
+    assert len(longer) == 29 and longer.skipped == {"contempt": 5, "neutral": 3}
     with pytest.raises(ValueError, match="frames_per_sequence must be at least 1"):
         CKPlus(ck, frames_per_sequence=0)
+
+
+def test_the_folders_of_the_two_archives(ck: Path) -> None:
+    (ck / "Emotion_labels").mkdir()
+    (ck / "Emotion").rename(ck / "Emotion_labels" / "Emotion")
+    (ck / "extended-cohn-kanade-images").mkdir()
+    (ck / "cohn-kanade-images").rename(
+        ck / "extended-cohn-kanade-images" / "cohn-kanade-images"
+    )
+    dataset = CKPlus(ck)
+    assert dataset.emotion_dir == str(ck / "Emotion_labels" / "Emotion")
+    assert dataset.targets == [1, 5, 3, 0, 2, 4]
 
 
 def test_a_peak_frame_missing_on_disk_is_counted(ck: Path) -> None:
     (ck / "cohn-kanade-images/S052/004/S052_004_00000006.png").unlink()
     with pytest.warns(UserWarning, match="S052_004_00000006.png"):
         dataset = CKPlus(ck)
-    assert dataset.skipped == {"contempt": 1, "missing_file": 1}
+    assert dataset.targets == [1, 5, 0, 2, 4]
+    assert dataset.skipped == {"contempt": 1, "missing_file": 1, "neutral": 1}
     assert dataset.missing_files == [
         str(ck / "cohn-kanade-images/S052/004/S052_004_00000006.png")
     ]

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from lightly_byel.data.coded_names import JAFFE, KDEF
 
@@ -28,6 +29,7 @@ def test_jaffe_reads_subject_and_expression_from_the_names(
         picture(root / name, "L", (256, 256), 120)
     (root / "README").write_text("The Japanese Female Facial Expression database\n")
     stray(root)
+    picture(tmp_path / "__MACOSX" / "jaffedbase" / "KM.HA1.4.tiff")
     with pytest.warns(
         UserWarning, match=r"1 image file .*KA_happy_01.tiff.* not named"
     ):
@@ -44,8 +46,11 @@ def test_jaffe_reads_subject_and_expression_from_the_names(
     assert dataset.subjects == ["KA", "KL", "NA", "TM", "UY", "YM"]
     assert dataset.skipped == {"neutral": 1}
     assert dataset.unmatched_files == [str(root / "KA_happy_01.tiff")]
-    image, _ = dataset[0]
-    assert image.mode == "RGB" and image.size == (256, 256)
+    image, label = dataset[0]
+    assert (image.mode, image.size, label) == ("RGB", (256, 256), 0)
+    assert image.getpixel((0, 0)) == (120, 120, 120)
+    with Image.open(root / "KA.AN1.39.tiff") as tiff:
+        assert (tiff.format, tiff.mode) == ("TIFF", "L")
 
 
 def test_kdef_reads_session_subject_expression_and_angle(
@@ -60,8 +65,13 @@ def test_kdef_reads_session_subject_expression_and_angle(
         for name in files:
             picture(root / folder / name, size=(56, 76))
         stray(root / folder)
-    with pytest.warns(UserWarning, match="AM10XXS.JPG"):
+    picture(root / "README.jpg")
+    with pytest.warns(UserWarning, match=r"2 image files .*AM10XXS.JPG.*README"):
         dataset = KDEF(tmp_path)
+    assert dataset.unmatched_files == [
+        str(root / "AM10" / "AM10XXS.JPG"),
+        str(root / "README.jpg"),
+    ]
     assert names(dataset) == [
         "AF01AFHL.JPG",
         "AF01ANS.JPG",
@@ -83,12 +93,17 @@ def test_kdef_reads_session_subject_expression_and_angle(
         "BF01DIS.jpg",
         "BF01HAS.JPG",
     ]
-    assert straight.angles == ("S",)
+    assert straight.angles == ("S",) and straight.skipped == {"neutral": 1}
+    with pytest.warns(UserWarning):
+        sides = KDEF(root, angles=("HL", "FR"))
+    assert names(sides) == ["AF01AFHL.JPG", "AF01SUFR.JPG"]
+    assert sides.targets == [2, 5] and sides.skipped == {}
 
 
 def test_unknown_angles_and_empty_folders_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="angles must be among"):
-        KDEF(tmp_path, angles=["UP"])
+    for angles in (["UP"], ["S", "s"], []):
+        with pytest.raises(ValueError, match=r"angles must be among \['FL', 'HL'"):
+            KDEF(tmp_path, angles=angles)
     with pytest.raises(FileNotFoundError, match=r"JAFFE folder .* does not exist"):
         JAFFE(tmp_path / "none")
     with pytest.raises(ValueError, match="no face of the six classes"):

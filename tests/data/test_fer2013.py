@@ -97,9 +97,14 @@ def test_a_damaged_row_names_the_file_and_line(
 def test_an_unknown_code_and_a_missing_column_are_named(
     tmp_path: Path, text_file: Callable[..., Path]
 ) -> None:
-    text_file(tmp_path / "fer2013.csv", fer_csv([(7, "PrivateTest")]))
-    with pytest.raises(ValueError, match=r"line 2: expected an emotion code \[0, 1"):
-        FER2013(tmp_path)
+    for code in ("7", "x", "\u00b2", ""):
+        table = fer_csv(ROWS[:1]).replace("0,", f"{code},", 1)
+        text_file(tmp_path / "fer2013.csv", table)
+        with pytest.raises(
+            ValueError, match=rf"line 2: expected an emotion code \[0, 1.*'{code}'"
+        ) as error:
+            FER2013(tmp_path, usage=None)
+        assert str(tmp_path / "fer2013.csv") in str(error.value)
     text_file(tmp_path / "fer2013.csv", "label,pixels\n3,1 2\n")
     with pytest.raises(ValueError, match=r"line 1: expected the columns \['emotion'"):
         FER2013(tmp_path)
@@ -117,22 +122,53 @@ def ferplus_csv(votes: list[tuple[str, str, str]]) -> str:
 def test_ferplus_takes_the_majority_of_the_votes(
     fer: Path, text_file: Callable[..., Path]
 ) -> None:
+    # neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF
     votes = [
-        ("Training", "fer0000000", "0,0,0,0,10,0,0,0,0,0"),
+        ("Training", "fer0000000", "0,0,0,0,10,0,0,0,0,0"),  # anger
         ("PrivateTest", "fer0000001", "2,6,1,0,0,0,0,0,1,0"),  # happiness
         ("PrivateTest", "fer0000002", "0,0,0,0,4,4,2,0,0,0"),  # anger = disgust
         ("PrivateTest", "fer0000003", "0,0,0,0,0,0,0,0,2,8"),  # not a face
-        ("PrivateTest", "", "0,0,0,0,0,0,0,0,0,10"),  # no image name
+        ("PublicTest", "", "0,0,0,0,0,0,0,0,0,10"),  # no image name
         ("PrivateTest", "fer0000005", "1,0,0,0,0,0,0,7,2,0"),  # contempt
     ]
     text_file(fer / "fer2013new.csv", ferplus_csv(votes), newline="\r\n")
     (fer / "fer2013" / "fer2013.csv").rename(fer / "fer2013.csv")
     dataset = FERPlus(fer)
     assert dataset.labels_file == str(fer / "fer2013new.csv")
-    assert dataset.targets == [3]
-    assert dataset.skipped == {"contempt": 1, "no_face": 2, "tie": 1}
+    assert dataset.csv_file == str(fer / "fer2013.csv")
+    assert dataset.samples == [(f"{fer / 'fer2013.csv'}#fer0000001", 3)]
+    assert dataset.skipped == {"contempt": 1, "no_face": 1, "tie": 1}
+    # Row 3 is PublicTest in fer2013.csv: FER+ rows are chosen by their own Usage.
     assert np.asarray(dataset[0][0])[..., 0].ravel().tolist() == pixels(1)
     assert FERPlus(fer, usage="Training").targets == [0]
+    every = FERPlus(fer / "fer2013.csv", usage=None)
+    assert every.targets == [0, 3]
+    assert every.skipped == {"contempt": 1, "no_face": 2, "tie": 1}
+
+
+def test_ferplus_leaves_out_neutral_and_unknown_majorities(
+    fer: Path, text_file: Callable[..., Path]
+) -> None:
+    votes = [
+        ("PrivateTest", "fer0000000", "6,2,0,0,0,0,0,0,2,0"),  # neutral
+        ("PrivateTest", "fer0000001", "0,0,1,0,0,0,0,0,9,0"),  # unknown
+        ("PrivateTest", "fer0000002", "0,0,1,0,0,0,3,0,0,0"),  # fear
+        ("PrivateTest", "fer0000003", "0,0,0,5,0,0,0,0,0,4"),  # sadness
+        ("PrivateTest", "fer0000004", "0,0,6,0,0,0,0,0,0,0"),  # surprise
+        ("PrivateTest", "fer0000005", "0,0,0,0,0,9,0,0,1,0"),  # disgust
+    ]
+    text_file(fer / "fer2013new.csv", ferplus_csv(votes), newline="\r\n", bom=True)
+    dataset = FERPlus(fer)
+    assert dataset.csv_file == str(fer / "fer2013" / "fer2013.csv")
+    assert [path[-10:] for path, _ in dataset.samples] == [
+        "fer0000002",
+        "fer0000003",
+        "fer0000004",
+        "fer0000005",
+    ]
+    assert dataset.targets == [2, 4, 5, 1]
+    assert dataset.skipped == {"neutral": 1, "unknown": 1}
+    assert np.asarray(dataset[3][0])[..., 0].ravel().tolist() == pixels(5)
 
 
 def test_ferplus_refuses_files_that_do_not_match(

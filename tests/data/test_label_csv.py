@@ -20,6 +20,7 @@ def photos(tmp_path: Path, picture: Callable[..., Path]) -> Path:
         ("Image,Emotion", ["ANGER", "sad", "Happiness", "neutral"]),
         ("filename,expression", ["0", "SADNESS", "3", "NEUTRAL"]),
         ("File,Class", ["angry", "sadness", "happy", "neutral"]),
+        (" PATH , Label ,notes", ["0,x", "4,y", "3,z", "neutral,"]),
     ],
 )
 def test_paths_and_labels_in_any_usual_spelling(
@@ -43,17 +44,27 @@ def test_subjects_boxes_and_absolute_paths(
 ) -> None:
     absolute = photos / "photos" / "d.jpg"
     text = (
-        "path,label,subject,left,top,right,bottom\n"
-        "photos/a.jpg,surprised,p7,10,5,30,35\n"
+        "image,Expression,Subject,Left,TOP,right,bottom\n"
+        "photos/a.jpg,surprised, p7 ,10,5,30,35\n"
         f"{absolute},contempt,p8,0,0,60,40\n"
         f"{absolute},fearful,,0,0,60,40\n"
+        "photos/b.png,1,p7,20.5,10,40.5,30\n"
     )
     dataset = LabelCSV(text_file(photos / "faces.csv", text))
-    assert dataset.targets == [5, 2]
-    assert dataset.subjects == ["p7", None]
-    assert dataset.boxes == [(5.0, 5.0, 35.0, 35.0), (0.0, -10.0, 60.0, 50.0)]
+    assert dataset.csv_file == str(photos / "faces.csv")
+    assert dataset.samples == [
+        (str(photos / "photos" / "a.jpg"), 5),
+        (str(absolute), 2),
+        (str(photos / "photos" / "b.png"), 1),
+    ]
+    assert dataset.subjects == ["p7", None, "p7"]
+    assert dataset.boxes == [
+        (5.0, 5.0, 35.0, 35.0),
+        (0.0, -10.0, 60.0, 50.0),
+        (20.5, 10.0, 40.5, 30.0),
+    ]
     assert dataset.skipped == {"contempt": 1}
-    assert dataset[1][0].size == (60, 60)
+    assert dataset[1][0].size == (60, 60) and dataset[2][0].size == (20, 20)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +82,16 @@ def test_subjects_boxes_and_absolute_paths(
             r"line 2: expected .* got 'photos/a.jpg' and '6'",
         ),
         ("path,label\n,angry\n", r"line 2: expected an image path"),
+        ("path,label\nphotos/a.jpg,\u00b2\n", r"line 2: .* got 'photos/a.jpg' and"),
+        ("path,label\nphotos/a.jpg,angry\nphotos/b.png,\n", r"line 3: expected"),
+        (
+            "path,label,left,top,right,bottom\nphotos/a.jpg,sad,0,0,nan,5\n",
+            r"line 2: expected a face box",
+        ),
+        (
+            "path,label,left,top,right,bottom\nphotos/a.jpg,sad,0,0,5\n",
+            r"line 2: expected a face box",
+        ),
         (
             "path,label,left,top,right,bottom\nphotos/a.jpg,sad,9,0,2,5\n",
             r"line 2: expected a face box",

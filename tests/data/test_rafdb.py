@@ -9,6 +9,7 @@ from lightly_byel.data.rafdb import RAFDB
 LIST = (
     "train_00001.jpg 5\n"
     "train_00002.jpg 7\n"
+    "train_00003.jpg 3\n"
     "test_0001.jpg 1\n"
     "test_0002.jpg 4\n"
     "test_0003.jpg 7\n"
@@ -63,11 +64,13 @@ def test_the_test_faces_are_read_with_their_codes_mapped(raf: Path) -> None:
 
 def test_the_training_split_both_and_the_original_photos(raf: Path) -> None:
     train = RAFDB(raf, split="train")
-    assert names(train) == ["train_00001_aligned.jpg"]
-    assert train.targets == [4] and train.skipped == {"neutral": 1}
-    with pytest.warns(UserWarning):
+    assert names(train) == ["train_00001_aligned.jpg", "train_00003_aligned.jpg"]
+    # 5 sadness, 3 disgust.
+    assert train.targets == [4, 1] and train.skipped == {"neutral": 1}
+    with pytest.warns(UserWarning, match="test_0004_aligned.jpg"):
         both = RAFDB(raf, split=None)
-    assert len(both) == 4 and both.skipped == {"missing_file": 1, "neutral": 2}
+    assert both.targets == [4, 1, 5, 3, 2]
+    assert both.skipped == {"missing_file": 1, "neutral": 2}
     original = RAFDB(raf, aligned=False)
     assert names(original) == [
         "test_0001.jpg",
@@ -78,23 +81,23 @@ def test_the_training_split_both_and_the_original_photos(raf: Path) -> None:
     assert original.targets == [5, 3, 0, 2] and original[0][0].size == (120, 90)
 
 
-def test_the_correct_spelling_of_the_list_is_read_too(
-    raf: Path, text_file: Callable[..., Path]
-) -> None:
+def test_the_correct_spelling_of_the_list_is_read_too(raf: Path) -> None:
     (raf / "EmoLabel" / "list_patition_label.txt").rename(
         raf / "EmoLabel" / "list_partition_label.txt"
     )
-    assert RAFDB(raf, split="train").targets == [4]
+    assert RAFDB(raf, split="train").targets == [4, 1]
 
 
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("test_0009.jpg", r"line 8: expected '<image> <code>'"),
+        ("test_0009.jpg", r"line 9: expected '<image> <code>'"),
+        ("test_0009.jpg 4 x", r"line 9: expected '<image> <code>'"),
         (
             "test_0009.jpg 8",
-            r"line 8: expected a code \[1, 2, 3, 4, 5, 6, 7\], got '8'",
+            r"line 9: expected a code \[1, 2, 3, 4, 5, 6, 7\], got '8'",
         ),
+        ("test_0009.jpg 0", r"got '0'"),
         ("test_0009.jpg x", r"got 'x'"),
     ],
 )
