@@ -46,7 +46,7 @@ def ck(
     label = Path("S005", "001", "S005_001_00000011_emotion.txt")
     for fork in (
         tmp_path / "__MACOSX" / "Emotion" / label.parent / f"._{label.name}",
-        tmp_path / "Emotion" / "__MACOSX" / label,
+        tmp_path / "Emotion" / "__MACOSX" / "S005" / label.name,
         tmp_path / "Emotion" / label.parent / f"._{label.name}",
     ):
         text_file(fork, "fork")

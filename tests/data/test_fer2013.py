@@ -128,7 +128,7 @@ def test_ferplus_takes_the_majority_of_the_votes(
         ("PrivateTest", "fer0000001", "2,6,1,0,0,0,0,0,1,0"),  # happiness
         ("PrivateTest", "fer0000002", "0,0,0,0,4,4,2,0,0,0"),  # anger = disgust
         ("PrivateTest", "fer0000003", "0,0,0,0,0,0,0,0,2,8"),  # not a face
-        ("PublicTest", "", "0,0,0,0,0,0,0,0,0,10"),  # no image name
+        ("PublicTest", "", "0,0,0,0,0,0,10,0,0,0"),  # no image name: not a face
         ("PrivateTest", "fer0000005", "1,0,0,0,0,0,0,7,2,0"),  # contempt
     ]
     text_file(fer / "fer2013new.csv", ferplus_csv(votes), newline="\r\n")
@@ -137,8 +137,8 @@ def test_ferplus_takes_the_majority_of_the_votes(
     assert dataset.labels_file == str(fer / "fer2013new.csv")
     assert dataset.csv_file == str(fer / "fer2013.csv")
     assert dataset.samples == [(f"{fer / 'fer2013.csv'}#fer0000001", 3)]
-    assert dataset.skipped == {"contempt": 1, "no_face": 1, "tie": 1}
     # Row 3 is PublicTest in fer2013.csv: FER+ rows are chosen by their own Usage.
+    assert dataset.skipped == {"contempt": 1, "no_face": 1, "tie": 1}
     assert np.asarray(dataset[0][0])[..., 0].ravel().tolist() == pixels(1)
     assert FERPlus(fer, usage="Training").targets == [0]
     every = FERPlus(fer / "fer2013.csv", usage=None)
