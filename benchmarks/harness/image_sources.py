@@ -16,8 +16,11 @@ from PIL import Image
 
 from harness.eval_formats import EVAL_FORMATS
 from lightly_byel.data.affwild2 import annotation_files, frame_files
-from lightly_byel.data.face_detection import FaceDetector, largest_face, within
-from lightly_byel.data.fer2013 import FER2013
+from lightly_byel.data.face_detection import (
+    FaceDetector,
+    largest_face,
+    refuse_table_faces,
+)
 from lightly_byel.data.images import (
     IGNORED_FOLDERS,
     UNREADABLE,
@@ -275,11 +278,7 @@ def detected_faces(
         ValueError: For faces stored in a table (FER2013, FER+), which are face
             crops already.
     """
-    if isinstance(found.dataset, FER2013):
-        raise ValueError(
-            "FER2013 faces are 48-pixel face crops stored in a table; they need no "
-            "--crop-faces."
-        )
+    refuse_table_faces(found.dataset)
     sources: list[ImageSource] = []
     passed_over = list(found.passed_over)
     for position, source in enumerate(found.sources):
@@ -297,9 +296,7 @@ def detected_faces(
             else [largest_face(faces)]
         )
         for face in chosen:
-            box = face.crop_box()
-            if source.box is not None:
-                box = within(source.box, box)
+            box = face.crop_box(inside=source.box)
             sources.append(dataclasses.replace(source, box=box, index=None))
     # The loader stays, for what it left out; the faces are read from their files.
     return ImageSet(sources, passed_over, found.dataset)

@@ -58,9 +58,16 @@ class DetectedFace:
     box: FaceBox
     score: float
 
-    def crop_box(self) -> FaceBox:
-        """The region to cut, framed like aligned face crops (:func:`aligned_crop`)."""
-        return aligned_crop(self.box)
+    def crop_box(self, inside: FaceBox | None = None) -> FaceBox:
+        """The region to cut, framed like aligned face crops (:func:`aligned_crop`).
+
+        Args:
+            inside: The region of its file that the searched image showed (a
+                dataset's face box), so that the result is in the file's pixels;
+                ``None`` when the whole file was searched.
+        """
+        box = aligned_crop(self.box)
+        return box if inside is None else within(inside, box)
 
 
 def aligned_crop(box: FaceBox) -> FaceBox:
@@ -156,13 +163,7 @@ def largest_faces(
         ValueError: For FER2013 and FER+, whose faces are stored in a table (and
             are face crops already), or if no sample shows a face.
     """
-    from lightly_byel.data.fer2013 import FER2013
-
-    if isinstance(dataset, FER2013):
-        raise ValueError(
-            "FER2013 faces are 48-pixel face crops stored in a table; they need no "
-            "face cropping."
-        )
+    refuse_table_faces(dataset)
     entries = []
     for index, (path, label) in enumerate(dataset.samples):
         subject = None if dataset.subjects is None else dataset.subjects[index]
@@ -176,8 +177,7 @@ def largest_faces(
         elif not faces:
             entries.append(Entry(path, "no_face_found", subject))
         else:
-            box = largest_face(faces).crop_box()
-            box = box if outer is None else within(outer, box)
+            box = largest_face(faces).crop_box(inside=outer)
             entries.append(Entry(path, label, subject, box))
         if progress is not None:
             progress(index + 1, len(dataset))
@@ -189,6 +189,23 @@ def largest_faces(
             cropped.skipped[reason] = cropped.skipped.get(reason, 0) + count
     cropped.skipped = dict(sorted(cropped.skipped.items()))
     return cropped
+
+
+def refuse_table_faces(dataset: LabeledImageFiles | None) -> None:
+    """Refuses face cropping for FER2013 and FER+, whose faces live in a table.
+
+    They are 48-pixel face crops already, and their samples have no file to cut.
+
+    Raises:
+        ValueError: For a :class:`~lightly_byel.data.fer2013.FER2013` dataset.
+    """
+    from lightly_byel.data.fer2013 import FER2013
+
+    if isinstance(dataset, FER2013):
+        raise ValueError(
+            "FER2013 faces are 48-pixel face crops stored in a table; they need no "
+            "face cropping (--crop-faces)."
+        )
 
 
 def within(outer: FaceBox, inner: FaceBox) -> FaceBox:

@@ -409,12 +409,14 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
         Raises:
             ValueError: If no readable file is left.
         """
-        # A dict as an ordered set: files in sample order, each once.
-        unreadable = {
-            path: None
-            for index, (path, _) in enumerate(self.samples)
-            if path in self._bad or not self.is_readable(index, decode=decode)
-        }
+        # A dict as an ordered set: files in sample order, each once. A file that
+        # several samples show (faces in one photo) is opened once.
+        readable: dict[str, bool] = {}
+        for index, (path, _) in enumerate(self.samples):
+            if path not in readable:
+                known_bad = path in self._bad
+                readable[path] = not known_bad and self.is_readable(index, decode)
+        unreadable = {path: None for path, ok in readable.items() if not ok}
         if not unreadable:
             return []
         self._bad.update(unreadable)
