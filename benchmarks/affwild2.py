@@ -21,9 +21,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from harness.config import resolve
-from harness.run import run_benchmark
-from harness.run_lock import RunLockedError
+from harness.runs.command_line import resolve
+from harness.runs.run import run_benchmark
+from harness.storage.lock import RunLockedError
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 # Mistakes a user can fix from the message alone: a setting, a path, a folder in

@@ -1,6 +1,6 @@
 """Time that opening a uint8 image cache takes with its block checks and without.
 
-Opening a :class:`~lightly_byel.data.uint8_cache.UInt8ImageCache` compares every
+Opening a :class:`~harness.pipelines.cache.uint8_cache.UInt8ImageCache` compares every
 16 MiB block of ``images.npy`` and ``labels.npy`` with the CRC-32 recorded when the
 cache was built: one sequential read of both files. The script writes a cache of
 ``--images`` random images of ``--size`` px with the code that builds caches
@@ -37,26 +37,26 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from harness.config import int_at_least
-from harness.script_flags import script_parser
-from harness.script_results import shown, write_json
-from harness.spread import Spread
-from harness.step_timing import alternating
-from numpy.typing import NDArray
-
-from lightly_byel.data import LSD_CLASSES
-from lightly_byel.data.block_checksums import MAX_THREADS
-from lightly_byel.data.uint8_cache import (
+from harness.config.declared import parse_script_flags, setting
+from harness.pipelines.cache.block_checksums import MAX_THREADS
+from harness.pipelines.cache.uint8_cache import (
     CHECKED_FILES,
     CHECKSUM_BLOCK_BYTES,
     UInt8ImageCache,
     write_cache,
 )
+from harness.scripts.results import shown, write_json
+from harness.scripts.spread import Spread
+from harness.scripts.step_timing import alternating
+from numpy.typing import NDArray
+
+from lightly_byel.data import LSD_CLASSES
 
 BENCHMARKS = Path(__file__).resolve().parent
 
@@ -145,40 +145,38 @@ def summary(times: dict[str, list[float]], checked_bytes: int) -> dict[str, Any]
     return figures
 
 
+@dataclass(frozen=True)
+class CacheCheckFlags:
+    """The command line."""
+
+    images: int = setting(1200, "images in the cache", flag="images", minimum=1)
+    size: int = setting(64, "side of the images, px", flag="size", minimum=1)
+    repeats: int = setting(5, "opens of each kind", flag="repeats", minimum=1)
+    states: Literal["warm", "cold", "both"] = setting(
+        "both",
+        "page-cache states to measure (cold needs posix_fadvise)",
+        flag="states",
+    )
+    epoch: bool = setting(
+        False,
+        "also time one pass over the images in random batches after each open",
+        flag="epoch",
+    )
+    dir: Path | None = setting(
+        None,
+        "folder to write the temporary cache into; null: the system's temp",
+        flag="dir",
+    )
+    output: Path | None = setting(
+        None,
+        "results file; null: benchmarks/results/cache_check-<N>x<S>px.json",
+        flag="output",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Writes the cache, measures, prints and saves the figures; returns 0."""
-    parser = script_parser(__file__, __doc__)
-    parser.add_argument(
-        "--images", type=int_at_least(1), default=1200, help="images in the cache"
-    )
-    parser.add_argument(
-        "--size", type=int_at_least(1), default=64, help="side of the images, px"
-    )
-    parser.add_argument(
-        "--repeats", type=int_at_least(1), default=5, help="opens of each kind"
-    )
-    parser.add_argument(
-        "--states",
-        choices=("warm", "cold", "both"),
-        default="both",
-        help="page-cache states to measure (cold needs posix_fadvise)",
-    )
-    parser.add_argument(
-        "--epoch",
-        action="store_true",
-        help="also time one pass over the images in random batches after each open",
-    )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        help="folder to write the temporary cache into; None: the system's temp",
-    )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        help="results file; None: benchmarks/results/cache_check-<N>x<S>px.json",
-    )
-    args = parser.parse_args(argv)
+    args = parse_script_flags(CacheCheckFlags, __file__, __doc__, argv)
     states = ["warm", "cold"] if args.states == "both" else [args.states]
     if "cold" in states and not CAN_EVICT:
         print("no cold figures: this system has no posix_fadvise")

@@ -28,13 +28,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness.config import int_at_least
-from harness.script_flags import script_parser
-from harness.script_results import shown, write_report
+from harness.config.declared import parse_script_flags, setting
+from harness.scripts.results import shown, write_report
 from PIL import Image
 
 from lightly_byel.data.face_detection import DetectedFace, FaceDetector, largest_face
@@ -50,13 +50,22 @@ REAL_FACES = {
 }
 
 
+@dataclass(frozen=True)
+class FaceCropsFlags:
+    """The command line."""
+
+    images_per_class: int = setting(
+        40, "generated faces per class and split", flag="images_per_class", minimum=1
+    )
+    image_size: int = setting(
+        112, "side of the generated faces in pixels", flag="image_size", minimum=32
+    )
+    output: Path = setting(BENCHMARKS / "results", "results folder", flag="output")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the measurement; returns the exit status."""
-    parser = script_parser(__file__, __doc__)
-    parser.add_argument("--images-per-class", type=int_at_least(1), default=40)
-    parser.add_argument("--image-size", type=int_at_least(32), default=112)
-    parser.add_argument("--output", type=Path, default=BENCHMARKS / "results")
-    args = parser.parse_args(argv)
+    args = parse_script_flags(FaceCropsFlags, __file__, __doc__, argv)
     detector = FaceDetector()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,7 +38,6 @@ section. Each section replaces its own outputs there (``throughput/``,
 (``logs/<section>.log``); generated faces and caches go to ``--scratch``.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -53,11 +52,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 import torch
-from harness.config import int_at_least
+from harness.config.declared import parse_script_flags, setting
 from harness.reporting.results import environment_info, read_results_json
 
 from lightly_byel.utils.atomic_files import write_text_atomic
@@ -912,30 +911,34 @@ def child_environment(scratch: Path, on_cpu: bool) -> dict[str, str]:
     return env
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class AcceptanceFlags:
     """The command line."""
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/gpu_acceptance.py",
-        description=__doc__.split("\n")[0] if __doc__ else None,
+
+    output: Path = setting(help="results folder", flag="output")
+    budget_s: int = setting(
+        REFERENCE_BUDGET_S,
+        "seconds for all sections; steps, repeats and images scale with it "
+        "(within 8 minutes on one H100 or H200 at the default)",
+        flag="budget_s",
+        minimum=30,
     )
-    p.add_argument("--output", type=Path, required=True, help="results folder")
-    p.add_argument(
-        "--budget-s",
-        type=int_at_least(30),
-        default=REFERENCE_BUDGET_S,
-        help="seconds for all sections; steps, repeats and images scale with it "
-        f"(default {REFERENCE_BUDGET_S}: within 8 minutes on one H100 or H200)",
+    scratch: Path | None = setting(
+        None,
+        "folder for generated faces and caches (null: <output>/scratch)",
+        flag="scratch",
     )
-    p.add_argument(
-        "--scratch",
-        type=Path,
-        help="folder for generated faces and caches (default: <output>/scratch)",
+    device: Literal["auto", "cuda", "cpu"] = setting(
+        "auto", "where to run: cuda where there is a CUDA device", flag="device"
     )
-    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    return p.parse_args(argv)
 
 
-def make_context(args: argparse.Namespace) -> Context:
+def parse_args(argv: Sequence[str] | None) -> AcceptanceFlags:
+    """The command line."""
+    return parse_script_flags(AcceptanceFlags, __file__, __doc__, argv)
+
+
+def make_context(args: AcceptanceFlags) -> Context:
     """The context of the command line's run.
 
     Raises:

@@ -19,11 +19,11 @@ Run from the repository root::
 import io
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import int_at_least
-from harness.script_flags import script_parser
-from harness.spread import Spread
+from harness.config.declared import parse_script_flags, setting
+from harness.scripts.spread import Spread
 from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
@@ -77,20 +77,25 @@ def time_indexing(root: Path, repeats: int) -> tuple[list[float], int]:
     return seconds, size
 
 
+@dataclass(frozen=True)
+class IndexFlags:
+    """The command line."""
+
+    num_files: int = setting(
+        sum(TRAINING_COUNTS.values()),
+        "tiny JPEG files to generate (ignored with --root)",
+        flag="num_files",
+        minimum=1,
+    )
+    repeats: int = setting(3, "timed indexings", flag="repeats", minimum=1)
+    root: Path | None = setting(
+        None, "a real split folder to index instead", flag="root"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Times the indexing and prints the times; returns the exit status, 0."""
-    parser = script_parser(__file__, __doc__)
-    parser.add_argument(
-        "--num-files",
-        type=int_at_least(1),
-        default=sum(TRAINING_COUNTS.values()),
-        help="tiny JPEG files to generate (ignored with --root)",
-    )
-    parser.add_argument("--repeats", type=int_at_least(1), default=3)
-    parser.add_argument(
-        "--root", type=Path, help="a real split folder to index instead"
-    )
-    args = parser.parse_args(argv)
+    args = parse_script_flags(IndexFlags, __file__, __doc__, argv)
 
     if args.root is not None:
         seconds, size = time_indexing(args.root, args.repeats)

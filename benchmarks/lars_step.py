@@ -36,8 +36,8 @@ from typing import Any
 import torch
 import torchvision
 from harness.reporting.results import environment_info
-from harness.script_results import shown, write_json
-from harness.spread import Spread
+from harness.scripts.results import shown, write_json
+from harness.scripts.spread import Spread
 from lightly.models.modules import BYOLProjectionHead
 from lightly.models.utils import get_weight_decay_parameters
 from lightly.utils.lars import LARS as LightlyLARS

@@ -9,7 +9,7 @@ heads and loss. Both are built from the same settings with the same seed (the sa
 initial backbone and projection head) and train on the same random batch, which
 waits on the device, with the same optimizer.
 
-The steps run in a tiny Lightning loop (:func:`harness.step_timing.timed_fit`):
+The steps run in a tiny Lightning loop (:func:`harness.scripts.step_timing.timed_fit`):
 every block of steps is a short ``Trainer.fit`` of the module on that batch, so a
 step is Lightning's automatic optimisation as in the benchmark: ``training_step``,
 backward, the optimizer step, the momentum update of the target networks, logging
@@ -35,7 +35,6 @@ It prints a summary and writes the parameters, environment and per-round times t
 it as ``overhead.png`` if matplotlib is installed.
 """
 
-import argparse
 import importlib.util
 import statistics
 from dataclasses import asdict, dataclass, replace
@@ -44,14 +43,21 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.config import int_at_least
+from harness.config.declared import (
+    add_flags,
+    declared_fields,
+    like,
+    parse_flags,
+    script_parser,
+    setting,
+)
+from harness.config.settings import ModelSettings, Optimizer, PretrainSettings
 from harness.methods import METHODS, PretrainMethod
 from harness.reporting.results import environment_info
-from harness.script_flags import StepFlags, add_step_flags, script_parser, step_flags
-from harness.script_results import shown, write_json
-from harness.settings import ModelSettings, PretrainSettings
-from harness.spread import Spread
-from harness.step_timing import (
+from harness.scripts.results import shown, write_json
+from harness.scripts.spread import Spread
+from harness.scripts.step_flags import StepFlags, StepOptions
+from harness.scripts.step_timing import (
     PreparedBatches,
     alternating,
     quiet_lightning,
@@ -252,25 +258,32 @@ def plot(path: Path, rounds: list[Round], title: str) -> None:
     write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=120))
 
 
-def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
-    """Parses the command line into its namespace and the :class:`Config`."""
+@dataclass(frozen=True)
+class OverheadFlags(StepOptions):
+    """The command line: the shared step flags, this script's defaults, its own."""
+
+    warmup: int = like(StepOptions, "warmup", default=3)
+    steps: int = like(StepOptions, "steps", default=3)
+    optimizer: Optimizer = like(StepOptions, "optimizer", default="sgd")
+    hidden_dim: int = like(ModelSettings, "hidden_dim", flag="hidden_dim")
+    out_dim: int = like(ModelSettings, "out_dim", flag="out_dim", minimum=NUM_CLASSES)
+    rounds: int = setting(15, "timed rounds", flag="rounds", minimum=1)
+    threads: int | None = setting(
+        None, "torch CPU threads; null for torch's default", flag="threads", minimum=1
+    )
+    seed: int = setting(
+        0, "seed of the initial weights and of the batch", flag="seed", minimum=0
+    )
+    output: Path = setting(DEFAULT_OUTPUT, "results file", flag="output")
+
+
+def parse_args(argv: list[str] | None) -> tuple[OverheadFlags, Config]:
+    """Parses the command line into its flags and the :class:`Config`."""
     parser = script_parser(__file__, __doc__)
-    add_step_flags(parser, optimizer="sgd", warmup=3, steps=3)
-    parser.add_argument(
-        "--hidden-dim", type=int_at_least(1), default=ModelSettings().hidden_dim
-    )
-    parser.add_argument(
-        "--out-dim", type=int_at_least(NUM_CLASSES), default=ModelSettings().out_dim
-    )
-    parser.add_argument("--rounds", type=int_at_least(1), default=15)
-    parser.add_argument(
-        "--threads", type=int_at_least(1), help="torch CPU threads (torch's default)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
+    add_flags(parser, declared_fields(OverheadFlags))
+    args = parse_flags(OverheadFlags, argv, parser)
     config = Config(
-        step=step_flags(parser, args),
+        step=args.resolved(parser),
         hidden_dim=args.hidden_dim,
         out_dim=args.out_dim,
         rounds=args.rounds,

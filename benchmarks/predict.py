@@ -63,28 +63,36 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import torch
-from harness.abaw_submission import (
+from harness.config.declared import (
+    add_flags,
+    declared_fields,
+    like,
+    parse_flags,
+    script_parser,
+    setting,
+)
+from harness.config.settings import DataSettings
+from harness.data.eval_formats import EVAL_FORMATS
+from harness.evaluation.metrics import classification_metrics
+from harness.predictions.abaw_submission import (
     NO_FACE,
     SubmissionCounts,
     SubmissionWriter,
     expr_lengths,
 )
-from harness.config import int_at_least
-from harness.eval_formats import EVAL_FORMATS
-from harness.evaluation.metrics import classification_metrics
-from harness.image_sources import (
+from harness.predictions.image_sources import (
     VIDEO_FORMATS,
     ImageSet,
     ImageSource,
     detected_faces,
     image_sources,
 )
-from harness.output_paths import check_outputs_apart, check_writable
-from harness.script_flags import script_parser
+from harness.storage.output_paths import check_outputs_apart, check_writable
 from torch import Tensor
 
 from lightly_byel.data.face_detection import FaceDetector
@@ -111,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.export is not None:
         return _export(args.model, args.output)
+    # _arguments requires --images without --export.
+    assert args.images is not None
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -130,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     summary: dict[str, Any] = {**scores, "images": _image_counts(found, predicted)}
-    if counts is not None:
+    if counts is not None and args.submission_dir is not None:
         summary["submission"] = _report_submission(args.submission_dir, counts)
     for label, metrics in scores.items():
         _print_scores(label, metrics, model.info.classes)
@@ -139,55 +149,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _arguments(argv: Sequence[str] | None) -> Any:
-    """The parsed command line; flags that cannot go together exit with status 2."""
-    parser = script_parser(__file__, __doc__)
-    parser.add_argument(
-        "--model", type=Path, required=True, help="model file (.pt) or export (.onnx)"
-    )
-    parser.add_argument("--images", type=Path, help="image folder")
-    parser.add_argument("--format", choices=FORMATS, default="flat")
-    parser.add_argument(
-        "--annotations",
-        type=Path,
-        help="Aff-Wild2 EXPR folder: the labels (affwild2-expr); the videos to read "
-        "and their lengths (video)",
-    )
-    parser.add_argument(
-        "--output",
-        required=True,
+@dataclass(frozen=True)
+class PredictFlags:
+    """The command line."""
+
+    model: Path = setting(help="model file (.pt) or export (.onnx)", flag="model")
+    output: Path = setting(
         help="CSV to write (or the export); never an input or inside --images",
+        flag="output",
     )
-    parser.add_argument(
-        "--export",
-        choices=("onnx",),
-        help="write the model as ONNX to --output instead of predicting",
+    images: Path | None = setting(
+        None, "image folder (required, unless --export)", flag="images"
     )
-    parser.add_argument(
-        "--probabilities", action="store_true", help="add each class's probability"
+    format: str = setting(
+        "flat",
+        "what --images holds: flat (any images), video (frame folders) or an "
+        "evaluation format",
+        flag="format",
+        choices=FORMATS,
     )
-    parser.add_argument(
-        "--smooth",
-        type=int_at_least(1),
-        default=1,
-        help="frame numbers of a video to average probabilities over (1: off)",
+    annotations: Path | None = setting(
+        None,
+        "Aff-Wild2 EXPR folder: the labels (affwild2-expr); the videos to read "
+        "and their lengths (video)",
+        flag="annotations",
     )
-    parser.add_argument(
-        "--crop-faces",
-        action="store_true",
-        help="find the faces in raw photos and predict each, framed like aligned "
+    export: Literal["onnx"] | None = setting(
+        None,
+        "write the model as ONNX to --output instead of predicting",
+        flag="export",
+    )
+    probabilities: bool = setting(
+        False, "add each class's probability", flag="probabilities"
+    )
+    smooth: int = setting(
+        1,
+        "frame numbers of a video to average probabilities over (1: off)",
+        flag="smooth",
+        minimum=1,
+    )
+    crop_faces: bool = setting(
+        False,
+        "find the faces in raw photos and predict each, framed like aligned "
         "crops (every face of a flat folder, the largest of a labelled image or "
         "frame); needs the extra 'faces'",
+        flag="crop_faces",
     )
-    parser.add_argument(
-        "--submission-dir",
-        help="also write the ABAW EXPR files <video>.txt here (video, affwild2-expr)",
+    submission_dir: Path | None = setting(
+        None,
+        "also write the ABAW EXPR files <video>.txt here (video, affwild2-expr)",
+        flag="submission_dir",
     )
-    parser.add_argument("--batch-size", type=int_at_least(1), default=64)
-    parser.add_argument("--workers", type=int_at_least(0), default=2)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--summary", help="also write the printed scores as JSON here")
-    args = parser.parse_args(argv)
+    batch_size: int = setting(64, "images per batch", flag="batch_size", minimum=1)
+    workers: int = like(DataSettings, "num_workers", flag="workers")
+    device: Literal["auto", "cpu", "cuda"] = setting(
+        "auto", "where to predict: cuda where there is a CUDA device", flag="device"
+    )
+    summary: Path | None = setting(
+        None, "also write the printed scores as JSON here", flag="summary"
+    )
+
+
+def _arguments(argv: Sequence[str] | None) -> PredictFlags:
+    """The parsed command line; flags that cannot go together exit with status 2."""
+    parser = script_parser(__file__, __doc__)
+    add_flags(parser, declared_fields(PredictFlags))
+    args = parse_flags(PredictFlags, argv, parser)
     if args.images is None and args.export is None:
         parser.error("--images is required, unless --export.")
     for flag, given in (
@@ -215,12 +242,8 @@ def _image_counts(found: ImageSet, predicted: int) -> dict[str, Any]:
     return {"predicted": predicted, "skipped": dict(skipped)}
 
 
-def _check_outputs(args: Any) -> None:
-    """Refuses, before any work, outputs onto inputs and folders that are not writable.
-
-    Afterwards ``args.output``, ``args.summary`` and ``args.submission_dir`` are
-    paths.
-    """
+def _check_outputs(args: PredictFlags) -> None:
+    """Refuses, before any work, outputs onto inputs and unwritable folders."""
     outputs = {
         "--output": args.output,
         "--summary": args.summary,
@@ -237,10 +260,6 @@ def _check_outputs(args: Any) -> None:
             check_writable(Path(name), flag)
         elif name is not None:
             check_writable(Path(name).parent, f"the folder of {flag}")
-    args.output = Path(args.output)
-    args.summary = None if args.summary is None else Path(args.summary)
-    if args.submission_dir is not None:
-        args.submission_dir = Path(args.submission_dir)
 
 
 def _export(model_file: Path, output: Path) -> int:
@@ -268,7 +287,7 @@ def _find_faces(found: ImageSet, every_face: bool) -> ImageSet:
 
 
 def _submission_writer(
-    model: Classifier, sources: Sequence[ImageSource], args: Any
+    model: Classifier, sources: Sequence[ImageSource], args: PredictFlags
 ) -> SubmissionWriter | None:
     """The writer of ``--submission-dir``, or ``None``; reads the video lengths."""
     if args.submission_dir is None:
@@ -313,7 +332,7 @@ def _report_submission(folder: Path, counts: SubmissionCounts) -> dict[str, Any]
 def _write_predictions(
     model: Classifier,
     found: ImageSet,
-    args: Any,
+    args: PredictFlags,
     submission: SubmissionWriter | None,
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Streams the CSV (and the submission's predictions).
@@ -376,7 +395,7 @@ def _write_predictions(
 
 
 def _predictions(
-    model: Classifier, found: ImageSet, args: Any
+    model: Classifier, found: ImageSet, args: PredictFlags
 ) -> Iterator[tuple[int, Tensor, int]]:
     """Yields (source index, probabilities to report, unsmoothed prediction).
 

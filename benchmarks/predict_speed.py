@@ -23,13 +23,14 @@ import platform
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from harness.config import int_at_least
-from harness.script_flags import comma_separated, script_parser
-from harness.script_results import shown, write_report
+from harness.config.declared import like, parse_script_flags, setting
+from harness.config.settings import DataSettings, ModelSettings
+from harness.scripts.results import shown, write_report
 
 from lightly_byel.data import LSD_CLASSES, generate
 from lightly_byel.models.backbones import build_backbone
@@ -56,22 +57,29 @@ print(json.dumps({{
 """
 
 
+@dataclass(frozen=True)
+class PredictSpeedFlags:
+    """The command line."""
+
+    images: int = setting(2400, "generated faces to predict", flag="images", minimum=12)
+    input_sizes: tuple[int, ...] = setting(
+        (64, 112), "input sizes of the models, in pixels", flag="input_sizes", minimum=8
+    )
+    image_size: int = setting(
+        112, "side of the generated faces in pixels", flag="image_size", minimum=16
+    )
+    backbone: str = like(ModelSettings, "backbone", default="resnet10-w16")
+    workers: int = like(DataSettings, "num_workers", flag="workers")
+    batch_size: int = setting(64, "images per batch", flag="batch_size", minimum=1)
+    output: Path = setting(
+        BENCHMARKS / "results" / "predict_speed.json", "results file", flag="output"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the measurement; returns the exit status."""
-    parser = script_parser(__file__, __doc__)
-    parser.add_argument("--images", type=int_at_least(12), default=2400)
-    parser.add_argument(
-        "--input-sizes", type=comma_separated, default=("64", "112"), help="pixels"
-    )
-    parser.add_argument("--image-size", type=int_at_least(16), default=112)
-    parser.add_argument("--backbone", default="resnet10-w16")
-    parser.add_argument("--workers", type=int_at_least(0), default=2)
-    parser.add_argument("--batch-size", type=int_at_least(1), default=64)
-    parser.add_argument(
-        "--output", type=Path, default=BENCHMARKS / "results" / "predict_speed.json"
-    )
-    args = parser.parse_args(argv)
-    sizes = [int(size) for size in args.input_sizes]
+    args = parse_script_flags(PredictSpeedFlags, __file__, __doc__, argv)
+    sizes = args.input_sizes
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -21,18 +21,24 @@ search continues where it stopped; ``preset_search.json`` and ``preset_search.md
 collect the table.
 """
 
-import argparse
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import int_at_least, resolve
+from harness.config.declared import (
+    add_flags,
+    declared_fields,
+    flags_from,
+    script_parser,
+    setting,
+)
 from harness.reporting.results import read_results_json
-from harness.run import run_benchmark
-from harness.script_flags import comma_separated, script_parser
-from harness.script_results import write_report
+from harness.runs.command_line import resolve
+from harness.runs.run import run_benchmark
+from harness.scripts.results import write_report
 
 from lightly_byel.models.backbones import build_backbone
 
@@ -40,16 +46,30 @@ DEFAULT_OUTPUT = Path("benchmarks") / "results" / "preset_search"
 METHODS = ("supervised", "random-init")
 
 
+@dataclass(frozen=True)
+class SearchFlags:
+    """The search's own flags; the others go to the benchmark."""
+
+    backbones: tuple[str, ...] = setting(
+        ("resnet18", "resnet10-w32"), "backbones to try", flag="backbones"
+    )
+    sizes: tuple[int, ...] = setting(
+        (48,), "input sizes to try, in pixels", flag="sizes", minimum=16
+    )
+    epochs: tuple[int, ...] = setting(
+        (20,), "pretraining epochs to try", flag="epochs", minimum=1
+    )
+    output: Path = setting(DEFAULT_OUTPUT, "results folder", flag="output")
+
+
 def parse_args(
     argv: Sequence[str] | None,
-) -> tuple[argparse.Namespace, list[str]]:
+) -> tuple[SearchFlags, list[str]]:
     """The search's own flags, and the rest for the benchmark."""
     p = script_parser(__file__, __doc__)
-    p.add_argument("--backbones", default="resnet18,resnet10-w32")
-    p.add_argument("--sizes", default="48")
-    p.add_argument("--epochs", default="20")
-    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    return p.parse_known_args(argv)
+    add_flags(p, declared_fields(SearchFlags))
+    args, rest = p.parse_known_args(argv)
+    return flags_from(SearchFlags, args, p), rest
 
 
 def search_cell(
@@ -142,10 +162,9 @@ def table(rows: Sequence[dict[str, Any]], benchmark_argv: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the search and writes its table; returns the exit status."""
     args, benchmark_argv = parse_args(argv)
-    sizes = [int_at_least(16)(size) for size in comma_separated(args.sizes)]
-    epochs = [int_at_least(1)(count) for count in comma_separated(args.epochs)]
+    sizes, epochs = args.sizes, args.epochs
     rows: list[dict[str, Any]] = []
-    for backbone in comma_separated(args.backbones):
+    for backbone in args.backbones:
         for size in sizes:
             for count in epochs:
                 print(f"\n=== {backbone} at {size} px, {count} epochs ===", flush=True)

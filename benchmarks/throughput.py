@@ -41,7 +41,6 @@ It writes ``throughput.json`` and ``throughput.md`` to ``--output`` (default
 ``benchmarks/results/throughput``).
 """
 
-import argparse
 import resource
 import statistics
 import sys
@@ -53,21 +52,26 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.config import int_at_least
-from harness.data import Transformed, loader, synthetic_data
-from harness.methods import METHODS
-from harness.pipelines import PretrainData
-from harness.reporting.results import environment_info
-from harness.script_flags import (
-    StepFlags,
-    add_step_flags,
-    comma_separated,
+from harness.config.declared import (
+    add_flags,
+    declared_fields,
+    like,
+    parse_flags,
     script_parser,
-    step_flags,
+    setting,
 )
-from harness.script_results import write_report
-from harness.settings import DataSettings
-from harness.step_timing import (
+from harness.config.settings import DataSettings, RunSettings
+from harness.data.splits import synthetic_data
+from harness.methods import METHODS
+from harness.pipelines.base import PretrainData
+from harness.pipelines.cache.pipeline import training_augmentation
+from harness.pipelines.cache.uint8_cache import CachedSubset, UInt8ImageCache
+from harness.pipelines.files import training_transform
+from harness.pipelines.loading import Transformed, loader
+from harness.reporting.results import environment_info
+from harness.scripts.results import write_report
+from harness.scripts.step_flags import StepFlags, StepOptions
+from harness.scripts.step_timing import (
     PreparedBatches,
     alternating,
     quiet_lightning,
@@ -79,7 +83,6 @@ from torch.utils.data import DataLoader
 
 from lightly_byel.data import LSDImageFolder
 from lightly_byel.data.synthfaces import SPLITS
-from lightly_byel.data.uint8_cache import CachedSubset, UInt8ImageCache
 
 MODES = (
     "device",
@@ -163,10 +166,10 @@ def measure(
         )
         batches = DataLoader(PreparedBatches(prepared), batch_size=None)
         if mode == "device-augment":
-            batches = PretrainData(batches, spec.batch_transform(model))
+            batches = PretrainData(batches, training_augmentation(spec, model))
     elif mode == "files":
         assert data is not None
-        dataset = Transformed(data, range(len(data)), spec.transform(model))
+        dataset = Transformed(data, range(len(data)), training_transform(spec, model))
         batches = loader(
             dataset, step.batch_size, setup.num_workers, True, drop_last=True
         )
@@ -180,7 +183,7 @@ def measure(
             drop_last=True,
         )
         # Augmented on the device, as the cache pipeline of the benchmark does.
-        batches = PretrainData(batches, spec.batch_transform(model))
+        batches = PretrainData(batches, training_augmentation(spec, model))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times = timed_fit(module, batches, device, step.precision, step.warmup, step.steps)
@@ -207,12 +210,14 @@ def measure_data(
     augment = None
     if mode == "files-data":
         assert data is not None
-        dataset: Any = Transformed(data, range(len(data)), spec.transform(model))
+        dataset: Any = Transformed(
+            data, range(len(data)), training_transform(spec, model)
+        )
     else:
         assert cache is not None
         dataset = CachedSubset(cache, range(len(cache)))
         if mode == "cache-data":
-            augment = spec.batch_transform(model).to(device)
+            augment = training_augmentation(spec, model).to(device)
     batches = loader(dataset, step.batch_size, setup.num_workers, True, drop_last=True)
     times: list[float] = []
     last = time.perf_counter()
@@ -299,45 +304,68 @@ def byel_byol_ratios(results: Sequence[Measurement]) -> dict[str, float]:
     }
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, StepFlags]:
+@dataclass(frozen=True)
+class ThroughputFlags(StepOptions):
+    """The command line: the shared step flags and this script's own."""
+
+    methods: tuple[str, ...] = like(
+        RunSettings,
+        "methods",
+        default=("byel", "byol", "simclr", "supervised"),
+        help="trained methods of the registry; a repeated name is measured again",
+        distinct=False,
+    )
+    modes: tuple[str, ...] = setting(
+        ("device", "files", "cache"),
+        f"what to time, in order: {', '.join(MODES)}",
+        flag="modes",
+        distinct=False,
+    )
+    num_workers: int = like(DataSettings, "num_workers")
+    repeats: int = setting(
+        1,
+        "measure every method this many times, in alternating order",
+        flag="repeats",
+        minimum=1,
+    )
+    data: str | None = setting(
+        None, "an LSD-layout training split (class folders)", flag="data"
+    )
+    images_per_class: int = setting(
+        400,
+        "generated faces per class when no --data is given",
+        flag="images_per_class",
+        minimum=1,
+    )
+    image_size: int = setting(
+        112, "side of the generated faces in pixels", flag="image_size", minimum=8
+    )
+    cache_dir: str | None = setting(
+        None, "where generated faces and caches are kept", flag="cache_dir"
+    )
+    output: Path = setting(DEFAULT_OUTPUT, "results folder", flag="output")
+
+
+def machine_defaults() -> dict[str, Any]:
+    """The defaults sized for this machine: a GPU's, or a CPU's."""
+    gpu = torch.cuda.is_available()
+    return {
+        "modes": ("device", "cache") if gpu else ("device", "files", "cache"),
+        "backbone": "resnet50" if gpu else "resnet18",
+        "input_size": 128 if gpu else 64,
+        "batch_size": 256 if gpu else 32,
+        "warmup": 5 if gpu else 2,
+        "steps": 30 if gpu else 5,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[ThroughputFlags, StepFlags]:
     """The command line, and its flags of the timed steps resolved."""
     p = script_parser(__file__, __doc__)
-    gpu = torch.cuda.is_available()
-    p.add_argument(
-        "--methods", type=comma_separated, default="byel,byol,simclr,supervised"
-    )
-    p.add_argument(
-        "--modes",
-        type=comma_separated,
-        default="device,cache" if gpu else "device,files,cache",
-    )
-    add_step_flags(
-        p,
-        backbone="resnet50" if gpu else "resnet18",
-        input_size=128 if gpu else 64,
-        batch_size=256 if gpu else 32,
-        warmup=5 if gpu else 2,
-        steps=30 if gpu else 5,
-    )
-    p.add_argument("--num-workers", type=int_at_least(0), default=2)
-    p.add_argument(
-        "--repeats",
-        type=int_at_least(1),
-        default=1,
-        help="measure every method this many times, in alternating order",
-    )
-    p.add_argument("--data", help="an LSD-layout training split (class folders)")
-    p.add_argument(
-        "--images-per-class",
-        type=int_at_least(1),
-        default=400,
-        help="generated faces per class when no --data is given",
-    )
-    p.add_argument("--image-size", type=int_at_least(8), default=112)
-    p.add_argument("--cache-dir", help="where generated faces and caches are kept")
-    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = p.parse_args(argv)
-    return args, step_flags(p, args)
+    defaults = machine_defaults()
+    add_flags(p, declared_fields(ThroughputFlags), defaults)
+    args = parse_flags(ThroughputFlags, argv, p, defaults)
+    return args, args.resolved(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -399,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _data(
-    args: argparse.Namespace, with_cache: bool
+    args: ThroughputFlags, with_cache: bool
 ) -> tuple[LSDImageFolder, UInt8ImageCache | None, dict[str, Any]]:
     """The image files of the end-to-end modes, and their uint8 cache."""
     settings = DataSettings(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from harness.config import resolve
 from harness.evaluation.context import EvalContext
 from harness.evaluation.protocols import PROTOCOLS, ProtocolSpec
 from harness.reporting.results import read_results_json
+from harness.runs.command_line import resolve
 
 from lightly_byel.data import LSD_CLASSES
 

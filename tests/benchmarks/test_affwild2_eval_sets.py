@@ -84,7 +84,7 @@ def test_one_format_per_evaluation_set_or_one_for_all(
 
 
 def test_repeated_flags_and_lists_name_the_evaluation_sets() -> None:
-    from harness.config import resolve
+    from harness.runs.command_line import resolve
 
     sets = ["--eval-dir", "a", "--eval-dir", "b,c"]
     sets += ["--eval-format", "affwild2-expr,lsd,affwild2-expr"]

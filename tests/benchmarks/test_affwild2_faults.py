@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 import torch
-from harness.checkpointed_fit import EpochCheckpoints
+from harness.config.presets import preset
 from harness.methods import BYEL
-from harness.presets import preset
 from harness.reporting.results import read_results_json
-from harness.run_lock import run_lock
+from harness.storage.lock import run_lock
+from harness.training.checkpointed_fit import EpochCheckpoints
 
 from lightly_byel.data import generate
 from lightly_byel.models.backbones import build_backbone

@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 import torch
 from harness.methods import BYEL, BYOL
-from harness.step_timing import timed_fit
+from harness.scripts.step_timing import timed_fit
 
 TINY = [
     "--backbone",

@@ -269,7 +269,6 @@ def test_outputs_onto_inputs_are_refused_before_any_work(
         ([*images, "--output", str(tmp_path / "faces" / "p.csv")], "lies inside"),
         ([*images, "--output", str(link / "p.csv")], "lies inside --images"),
         ([*images, "--output", str(model)], "is the same as --model"),
-        ([*images, "--output", ""], "--output must name a file or folder, got ''"),
         (
             [*images, "--output", str(tmp_path / "p.csv"), "--summary", str(model)],
             "--summary",
@@ -282,6 +281,11 @@ def test_outputs_onto_inputs_are_refused_before_any_work(
         assert predict.main(argv) == 2, argv
         error = capsys.readouterr().err
         assert message in error, (argv, error)
+    # An empty path is refused as the flag is read (a usage error, status 2).
+    with pytest.raises(SystemExit) as stopped:
+        predict.main([*images, "--output", ""])
+    assert stopped.value.code == 2
+    assert "--output must name a file or folder, got ''" in capsys.readouterr().err
     assert {path: path.read_bytes() for path in [*faces, model]} == before
     assert not (tmp_path / "p.csv").exists()
     assert sorted(p.name for p in (tmp_path / "faces").iterdir()) == [

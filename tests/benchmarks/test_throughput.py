@@ -62,7 +62,8 @@ def test_every_mode_and_method_is_measured_and_written(
     assert (
         throughput.main(
             [
-                *argv[:-2],
+                *TINY,
+                *("--cache-dir", str(tmp_path / "cache")),
                 "--modes",
                 "cache",
                 "--methods",

@@ -7,9 +7,9 @@ from typing import Any
 from torch import nn
 from torch.utils.data import DataLoader
 
-from harness.data import loader
-from harness.pipelines import DataPipeline, Samples
-from harness.settings import BenchmarkConfig
+from harness.config.settings import BenchmarkConfig
+from harness.pipelines.base import DataPipeline, Samples
+from harness.pipelines.loading import loader
 
 
 @dataclass(frozen=True)

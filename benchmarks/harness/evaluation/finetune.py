@@ -19,15 +19,15 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.checkpointed_fit import checkpointed_fit
+from harness.config.settings import EvalSettings, LoggerKind
+from harness.data.class_balance import inverse_frequency_weights
 from harness.evaluation import linear_probe
-from harness.evaluation.class_balance import inverse_frequency_weights
 from harness.evaluation.context import EvalContext
 from harness.evaluation.features import extract_features
 from harness.evaluation.metrics import classification_metrics
 from harness.evaluation.outcome import EvalOutcome, scored
-from harness.run_logs import training_loggers
-from harness.settings import EvalSettings, LoggerKind
+from harness.training.checkpointed_fit import checkpointed_fit
+from harness.training.loggers import training_loggers
 from lightly_byel.data import LSD_CLASSES
 
 HOLDOUT_METRIC = "holdout_macro_f1"
@@ -221,8 +221,9 @@ def finetune(
     The Trainer gets ``max_epochs`` and ``trainer_kwargs``, on top of these
     defaults: a CSV logger writing ``log_dir/finetune/metrics.csv`` (no logger
     without ``log_dir``) and no sanity validation. Every epoch is checkpointed in
-    ``checkpoint_dir`` (:func:`~harness.checkpointed_fit.checkpointed_fit`), from
-    which an interrupted fine-tuning continues. The eval split is predicted in
+    ``checkpoint_dir``
+    (:func:`~harness.training.checkpointed_fit.checkpointed_fit`), from which an
+    interrupted fine-tuning continues. The eval split is predicted in
     fp32 on the Trainer's device. Meant for one device: under DDP every process
     selects the same epoch and predicts the whole eval split itself, so any one
     (rank 0) can report.

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.evaluation.class_balance import class_counts, inverse_frequency_weights
+from harness.config.settings import EvalSettings
+from harness.data.class_balance import class_counts, inverse_frequency_weights
 from harness.evaluation.context import EvalContext
 from harness.evaluation.features import (
     evaluation_device,
@@ -23,7 +24,6 @@ from harness.evaluation.features import (
 )
 from harness.evaluation.metrics import classification_metrics
 from harness.evaluation.outcome import EvalOutcome, scored
-from harness.settings import EvalSettings
 from lightly_byel.data import LSD_CLASSES
 
 Batches = Iterable[Sequence[Any]]

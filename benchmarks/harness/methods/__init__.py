@@ -6,19 +6,17 @@ baseline's classes from the training labels. The BYEL ablations are
 :func:`byel_variant` rows, :class:`BYEL` with one loss option changed. The
 self-supervised methods share one two-view :class:`~lightly_byel.BYELTransform`,
 so that only their objectives differ; the supervised baseline gets one view of
-the same augmentations.
+the same augmentations (:mod:`harness.pipelines` makes the views).
 
 To add a method: a module with its LightningModule (a :class:`PretrainMethod`)
 and one row here.
 
 Examples:
-    >>> from harness.settings import ModelSettings, PretrainSettings
+    >>> from harness.config.settings import ModelSettings, PretrainSettings
     >>> spec = METHODS["byel-no-subtraction"]
     >>> module = spec.model(ModelSettings(hidden_dim=64), PretrainSettings())
     >>> module.num_ftrs, module.criterion.subtract, spec.uses_labels
     (512, False, True)
-    >>> len(spec.transform(ModelSettings())(torch.zeros(3, 80, 80)))
-    2
 """
 
 from collections.abc import Callable, Sequence
@@ -28,22 +26,16 @@ from typing import Any, Literal
 
 import torch
 from PIL import Image
-from torch import Tensor, nn
+from torch import Tensor
 
-from harness.evaluation.class_balance import inverse_frequency_weights
+from harness.config.settings import ModelSettings, PretrainSettings
+from harness.data.class_balance import inverse_frequency_weights
 from harness.methods.base import MomentumMethod, PretrainMethod
 from harness.methods.byel import BYEL
 from harness.methods.byol import BYOL
 from harness.methods.random_init import RandomInit
 from harness.methods.simclr import SimCLR
 from harness.methods.supervised import Supervised
-from harness.settings import ModelSettings, PretrainSettings
-from lightly_byel import (
-    BYELBatchTransform,
-    BYELBatchViewTransform,
-    BYELTransform,
-    BYELViewTransform,
-)
 
 Transform = Callable[[Image.Image | Tensor], Tensor | list[Tensor]]
 
@@ -79,26 +71,6 @@ class MethodSpec:
         """Whether the method trains its encoder (all but the control do)."""
         return self.views > 0
 
-    def transform(self, model: ModelSettings) -> Transform:
-        """The per-sample training transform (files pipeline).
-
-        Raises:
-            ValueError: For a method that does not pretrain.
-        """
-        self._check_trained()
-        view = one_view_transform(model)
-        return view if self.views == 1 else BYELTransform(view, view)
-
-    def batch_transform(self, model: ModelSettings) -> nn.Module:
-        """The training augmentation of uint8 batches on the device (cache pipeline).
-
-        Raises:
-            ValueError: For a method that does not pretrain.
-        """
-        self._check_trained()
-        view = one_view_batch_transform(model)
-        return view if self.views == 1 else BYELBatchTransform(view, view)
-
     def build(
         self,
         model: ModelSettings,
@@ -124,7 +96,12 @@ class MethodSpec:
             return self.model(model, pretrain, class_weights=weights)
         return self.model(model, pretrain)
 
-    def _check_trained(self) -> None:
+    def check_pretrains(self) -> None:
+        """Refuses to give training augmentations to a method that never trains.
+
+        Raises:
+            ValueError: For the no-pretraining control.
+        """
         if not self.pretrains:
             raise ValueError(f"{self.description}: never trained, no transform.")
 
@@ -141,18 +118,6 @@ def byel_settings(settings: PretrainSettings) -> str:
     return (
         f"{momentum_settings(settings)}; loss terms and emotion vector "
         "subtraction as published, weights 1, unless the name says otherwise"
-    )
-
-
-def one_view_transform(model: ModelSettings) -> BYELViewTransform:
-    """Returns one view of the shared training augmentation, per sample."""
-    return BYELViewTransform(input_size=model.input_size, min_scale=model.min_scale)
-
-
-def one_view_batch_transform(model: ModelSettings) -> BYELBatchViewTransform:
-    """Returns one view of the shared training augmentation, per batch."""
-    return BYELBatchViewTransform(
-        input_size=model.input_size, min_scale=model.min_scale
     )
 
 

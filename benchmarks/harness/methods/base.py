@@ -21,7 +21,7 @@ from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from harness.settings import ModelSettings, PretrainSettings
+from harness.config.settings import ModelSettings, PretrainSettings
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.utils import LARS
 
@@ -284,7 +284,7 @@ def make_optimizer(
         ValueError: On an unknown optimizer or implementation, or fused LARS.
 
     Examples:
-        >>> from harness.settings import PretrainSettings
+        >>> from harness.config.settings import PretrainSettings
         >>> params = [{"params": [nn.Parameter(torch.zeros(2))]}]
         >>> type(make_optimizer(PretrainSettings(), params, 0.1)).__module__
         'lightly_byel.utils.lars'
@@ -298,10 +298,9 @@ def make_optimizer(
             "optimizer_impl must be 'auto', 'for-loop', 'foreach' or 'fused', got "
             f"{impl!r}."
         )
+    settings.check_kernels()
     decay = settings.weight_decay
     if settings.optimizer == "lars":
-        if impl == "fused":
-            raise ValueError("there is no fused LARS; use foreach or for-loop.")
         if impl == "for-loop":
             return lightly_lars.LARS(groups, lr=lr, momentum=0.9, weight_decay=decay)
         # auto: multi-tensor kernels on CUDA, the loop (faster there) on CPU.

@@ -5,8 +5,8 @@ from typing import Any
 
 from torch import Tensor
 
+from harness.config.settings import ModelSettings, PretrainSettings
 from harness.methods.base import MomentumMethod
-from harness.settings import ModelSettings, PretrainSettings
 from lightly_byel import BYELLoss, BYELPredictionHead
 
 

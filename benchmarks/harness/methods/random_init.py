@@ -16,7 +16,7 @@ class RandomInit(PretrainMethod):
     every method's initialisation.
 
     Examples:
-        >>> from harness.settings import ModelSettings, PretrainSettings
+        >>> from harness.config.settings import ModelSettings, PretrainSettings
         >>> control = RandomInit(ModelSettings(), PretrainSettings())
         >>> control.num_ftrs
         512

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from harness.config.settings import ModelSettings, PretrainSettings
 from harness.methods.base import PretrainMethod
-from harness.settings import ModelSettings, PretrainSettings
 
 
 class Supervised(PretrainMethod):

@@ -96,7 +96,10 @@ def _scores(method: str, runs: Sequence[RunRecord], others: Sequence[str]) -> li
 
 def _other_set_f1(runs: Sequence[RunRecord], name: str) -> str:
     """Macro F1 on another evaluation set; ``n/a`` if a seed's model was not kept."""
-    scores = [run.other_eval_sets.get(name, {}).get("macro_f1") for run in runs]
+    scores = [
+        run.other_eval_sets[name].macro_f1 if name in run.other_eval_sets else None
+        for run in runs
+    ]
     if None in scores:
         return "n/a"
     return mean_std(scores, 4)  # type: ignore[arg-type]

@@ -177,7 +177,7 @@ def plot_eval_sets(
         for x, method_runs in enumerate(methods.values()):
             for k, name in enumerate(sets):
                 scores = [
-                    run.macro_f1 if k == 0 else run.other_eval_sets[name]["macro_f1"]
+                    run.macro_f1 if k == 0 else run.other_eval_sets[name].macro_f1
                     for run in method_runs
                     if k == 0 or name in run.other_eval_sets
                 ]
@@ -293,7 +293,7 @@ MONITORED = {
     "knn_holdout_macro_f1": "k-NN holdout macro F1",
     "embedding_spread": "embedding spread (std x sqrt(dim))",
 }
-"""The pretraining monitor's columns (:mod:`harness.monitoring`), by label."""
+"""The monitor's columns (:mod:`harness.evaluation.monitoring`), by label."""
 
 
 def _read_column(

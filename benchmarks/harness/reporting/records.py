@@ -2,104 +2,19 @@
 
 One :class:`RunRecord` per evaluated unit and protocol is what a run produces:
 ``units/<unit>.json``, ``results.json``, ``results.md`` and the plots are all
-written from records, and :meth:`RunRecord.from_json` checks every field when a file
-is read back.
+written from records. Every field is declared once
+(:func:`~harness.config.declared.setting`); its type and bounds are what
+:meth:`RunRecord.from_json` checks when a file is read back.
 """
 
-import dataclasses
-import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from harness.config.declared import from_mapping, setting
+from harness.evaluation.other_sets import SetScores
 from harness.evaluation.outcome import EvalOutcome
-
-
-def _number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
-def _interval(value: object) -> bool:
-    return (
-        isinstance(value, list | tuple)
-        and len(value) == 2
-        and all(map(_number, value))
-        and value[0] <= value[1]
-    )
-
-
-def _counts(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(row, list)
-        and len(row) == len(value)
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in row)
-        for row in value
-    )
-
-
-def _set_scores(value: object) -> bool:
-    return (
-        isinstance(value, dict)
-        and _number(value.get("macro_f1"))
-        and _number(value.get("accuracy"))
-        and _interval(value.get("macro_f1_ci95"))
-        and isinstance(value.get("per_class_f1"), dict)
-        and all(map(_number, value["per_class_f1"].values()))
-        and isinstance(value.get("images"), int)
-    )
-
-
-_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "method": (lambda v: isinstance(v, str) and bool(v), "a method name"),
-    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    "protocol": (lambda v: isinstance(v, str) and bool(v), "a protocol"),
-    "macro_f1": (_number, "a finite number"),
-    "accuracy": (_number, "a finite number"),
-    "per_class_f1": (
-        lambda v: (
-            isinstance(v, dict)
-            and all(isinstance(k, str) and _number(s) for k, s in v.items())
-        ),
-        "an object of class name to number",
-    ),
-    "macro_f1_ci95": (_interval, "a list [low, high] of numbers"),
-    "holdout_macro_f1": (lambda v: v is None or _number(v), "a finite number or null"),
-    "confusion_matrix": (_counts, "a square list of lists of counts"),
-    "selection": (lambda v: isinstance(v, str), "a string"),
-    "train_seconds": (_number, "a finite number"),
-    "images_per_second": (_number, "a finite number"),
-    "pretrain_seconds": (lambda v: v is None or _number(v), "a finite number or null"),
-    "pretrain_images_per_second": (
-        lambda v: v is None or _number(v),
-        "a finite number or null",
-    ),
-    "knn_holdout_macro_f1": (
-        lambda v: v is None or _number(v),
-        "a finite number or null",
-    ),
-    "embedding_std": (lambda v: v is None or _number(v), "a finite number or null"),
-    "embedding_spread": (
-        lambda v: v is None or _number(v),
-        "a finite number or null",
-    ),
-    "model": (
-        lambda v: v is None or (isinstance(v, str) and v.startswith("models/")),
-        "a path models/<file> or null",
-    ),
-    "other_eval_sets": (
-        lambda v: isinstance(v, dict) and all(map(_set_scores, v.values())),
-        "an object of set name to macro_f1, macro_f1_ci95, accuracy, "
-        "per_class_f1 and images",
-    ),
-}
-
-_OPTIONAL = frozenset({"other_eval_sets"})
-"""Fields a record may leave out: those of runs with one evaluation set."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +40,9 @@ class RunRecord:
         pretrain_images_per_second: Pretraining images per second; ``None`` as
             above.
         knn_holdout_macro_f1: The pretraining monitor's last online k-NN macro F1
-            on the held-out synthetic images (:mod:`harness.monitoring`); ``None``
-            without pretraining, a holdout split or monitoring.
+            on the held-out synthetic images
+            (:mod:`harness.evaluation.monitoring`); ``None`` without pretraining, a
+            holdout split or monitoring.
         embedding_std: The monitor's last standard deviation of the
             l2-normalised holdout embeddings; ``None`` as above.
         embedding_spread: ``embedding_std * sqrt(dim)``: about 1 when the
@@ -136,30 +52,38 @@ class RunRecord:
             :class:`~lightly_byel.models.emotion_model.EmotionModel`); ``None`` if
             not saved.
         other_eval_sets: The same encoder and head scored on the run's further
-            evaluation sets, by name (:mod:`harness.eval_sets`): ``macro_f1``,
+            evaluation sets, by name (:mod:`harness.data.eval_sets`): ``macro_f1``,
             ``macro_f1_ci95``, ``accuracy``, ``per_class_f1``, ``images``; empty
             with one set, and then left out of the JSON.
     """
 
-    method: str
-    seed: int
-    protocol: str
-    macro_f1: float
-    accuracy: float
-    per_class_f1: dict[str, float]
-    macro_f1_ci95: list[float]
-    holdout_macro_f1: float | None
-    confusion_matrix: list[list[int]]
-    selection: str
-    train_seconds: float
-    images_per_second: float
-    pretrain_seconds: float | None
-    pretrain_images_per_second: float | None
-    knn_holdout_macro_f1: float | None = None
-    embedding_std: float | None = None
-    embedding_spread: float | None = None
-    model: str | None = None
-    other_eval_sets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    method: str = setting(help="a method name", minimum=1)
+    seed: int = setting(help="the unit's seed")
+    protocol: str = setting(help="a protocol", minimum=1)
+    macro_f1: float = setting(help="macro F1 on the eval split")
+    accuracy: float = setting(help="accuracy on the eval split")
+    per_class_f1: dict[str, float] = setting(help="F1 by class name")
+    macro_f1_ci95: list[float] = setting(
+        help="bootstrap 95% interval [low, high]", length=2, ordered=True
+    )
+    holdout_macro_f1: float | None = setting(help="holdout macro F1")
+    confusion_matrix: list[list[int]] = setting(
+        help="counts, true classes as rows", minimum=0, square=True
+    )
+    selection: str = setting(help="how the epoch was chosen")
+    train_seconds: float = setting(help="seconds the evaluation trained")
+    images_per_second: float = setting(help="training images per second")
+    pretrain_seconds: float | None = setting(help="seconds of pretraining")
+    pretrain_images_per_second: float | None = setting(
+        help="pretraining images per second"
+    )
+    knn_holdout_macro_f1: float | None = setting(None, "the monitor's k-NN macro F1")
+    embedding_std: float | None = setting(None, "the monitor's embedding std")
+    embedding_spread: float | None = setting(None, "the monitor's embedding spread")
+    model: str | None = setting(None, "the model file", prefix="models/")
+    other_eval_sets: dict[str, SetScores] = setting(
+        help="scores on the other evaluation sets", default_factory=dict
+    )
 
     @classmethod
     def of(
@@ -171,7 +95,7 @@ class RunRecord:
         pretrain_images: int = 0,
         model: str | None = None,
         monitored: Mapping[str, float] | None = None,
-        other_eval_sets: Mapping[str, dict[str, Any]] | None = None,
+        other_eval_sets: Mapping[str, SetScores] | None = None,
     ) -> "RunRecord":
         """The record of one evaluation of a unit's encoder.
 
@@ -213,31 +137,12 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, value: object, where: str = "record") -> "RunRecord":
-        """Reads a record back, checking every field.
+        """Reads a record back, checking every field against its declaration.
 
         Raises:
             ValueError: Naming the first field that is missing or wrong.
         """
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{where} must be an object, got {type(value).__name__}")
-        for field in fields(cls):
-            check, expected = _CHECKS[field.name]
-            if field.name not in value:
-                if field.name in _OPTIONAL:
-                    continue
-                raise ValueError(f"{where} lacks {field.name!r}")
-            if not check(value[field.name]):
-                raise ValueError(
-                    f"{where}: {field.name!r} must be {expected}, got "
-                    f"{value[field.name]!r}"
-                )
-        return cls(
-            **{
-                field.name: value[field.name]
-                for field in fields(cls)
-                if field.name in value
-            }
-        )
+        return from_mapping(cls, value, where)
 
 
 def group_runs(

@@ -4,16 +4,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import to_dict
-from harness.data import Splits, missing_eval_classes
+from harness.config.settings import BenchmarkConfig
+from harness.config.sources import to_dict
+from harness.data.splits import Splits, missing_eval_classes
+from harness.evaluation.monitoring import collapsed
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
-from harness.monitoring import collapsed
 from harness.reporting import plots
 from harness.reporting.markdown import other_set_names, results_markdown
 from harness.reporting.records import RunRecord
 from harness.reporting.results import write_results_json
-from harness.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
 from lightly_byel.utils.atomic_files import write_text_atomic
 

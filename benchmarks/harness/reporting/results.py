@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 import lightly_byel
-from harness.mapping_files import read_mapping
+from harness.config.mapping_files import read_mapping
 from harness.reporting.records import RunRecord
 from lightly_byel.utils.atomic_files import write_text_atomic
 
@@ -54,7 +54,7 @@ def write_results_json(
     """Writes ``{"runs", "data", "config", "environment", "failed_units"}`` atomically.
 
     ``data`` names the folders and counts the results were computed on
-    (:meth:`~harness.data.Splits.data_record`); ``failed_units`` lists the units
+    (:meth:`~harness.data.splits.Splits.data_record`); ``failed_units`` lists the units
     that stopped with an error (method, seed, error, time).
 
     Raises:

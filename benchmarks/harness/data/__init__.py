@@ -1,0 +1,1 @@
+"""The images of a run: its splits, evaluation sets and formats, class weights."""

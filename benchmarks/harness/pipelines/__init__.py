@@ -1,0 +1,1 @@
+"""How images reach the network: the ``files`` and the ``cache`` pipelines."""

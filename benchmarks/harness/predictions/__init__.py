@@ -1,0 +1,1 @@
+"""``predict.py``'s sources of faces and its ABAW submission files."""

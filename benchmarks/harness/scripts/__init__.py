@@ -1,0 +1,1 @@
+"""What only the other benchmark scripts share: step timing, spreads, result files."""

@@ -1,0 +1,1 @@
+"""Files on disk: the one file lock, staging folders, outputs kept apart from inputs."""

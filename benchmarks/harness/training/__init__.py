@@ -1,0 +1,1 @@
+"""Training that survives a kill: the checkpointed fit and its loggers."""
