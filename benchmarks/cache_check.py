@@ -152,25 +152,18 @@ class CacheCheckFlags:
     images: int = setting(1200, "images in the cache", flag="images", minimum=1)
     size: int = setting(64, "side of the images, px", flag="size", minimum=1)
     repeats: int = setting(5, "opens of each kind", flag="repeats", minimum=1)
+    # Cold opens need posix_fadvise.
     states: Literal["warm", "cold", "both"] = setting(
-        "both",
-        "page-cache states to measure (cold needs posix_fadvise)",
-        flag="states",
+        "both", "page-cache states to measure", flag="states"
     )
     epoch: bool = setting(
-        False,
-        "also time one pass over the images in random batches after each open",
-        flag="epoch",
+        False, "also time a pass in random batches after each open", flag="epoch"
     )
     dir: Path | None = setting(
-        None,
-        "folder to write the temporary cache into; null: the system's temp",
-        flag="dir",
+        None, "folder of the temporary cache; null: the system's temp", flag="dir"
     )
     output: Path | None = setting(
-        None,
-        "results file; null: benchmarks/results/cache_check-<N>x<S>px.json",
-        flag="output",
+        None, "results file; null: results/cache_check-<N>x<S>px.json", flag="output"
     )
 
 
@@ -189,28 +182,49 @@ def main(argv: list[str] | None = None) -> int:
         args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="cache_check-") as name:
         folder = Path(name)
-        start = time.perf_counter()
-        write_cache(
-            folder,
-            args.size,
-            LSD_CLASSES,
-            args.images,
-            random_batches(args.images, args.size),
-        )
-        write_s = time.perf_counter() - start
-        checked_bytes = sum((folder / file).stat().st_size for file in CHECKED_FILES)
-        print(
-            f"Wrote a cache of {args.images:,} random images at {args.size} px "
-            f"({checked_bytes / 1e6:,.1f} MB, checksums included) in {write_s:.1f} s",
-            flush=True,
-        )
+        write_s, checked_bytes = _write(folder, args)
         results = {
             state: summary(
                 measure(folder, state, args.repeats, args.epoch), checked_bytes
             )
             for state in states
         }
-    payload = {
+    payload = _payload(args, argv, write_s, checked_bytes, results)
+    write_json(output, payload)
+    print(_table(results))
+    print(f"results: {shown(output)}")
+    return 0
+
+
+def _write(folder: Path, args: CacheCheckFlags) -> tuple[float, int]:
+    """Writes the cache of random images; returns its seconds and checked bytes."""
+    start = time.perf_counter()
+    write_cache(
+        folder,
+        args.size,
+        LSD_CLASSES,
+        args.images,
+        random_batches(args.images, args.size),
+    )
+    write_s = time.perf_counter() - start
+    checked_bytes = sum((folder / file).stat().st_size for file in CHECKED_FILES)
+    print(
+        f"Wrote a cache of {args.images:,} random images at {args.size} px "
+        f"({checked_bytes / 1e6:,.1f} MB, checksums included) in {write_s:.1f} s",
+        flush=True,
+    )
+    return write_s, checked_bytes
+
+
+def _payload(
+    args: CacheCheckFlags,
+    argv: list[str] | None,
+    write_s: float,
+    checked_bytes: int,
+    results: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """The results file: the command, the machine, the settings and the figures."""
+    return {
         "command": " ".join(
             [
                 "python benchmarks/cache_check.py",
@@ -238,10 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         "write_s": write_s,
         "states": results,
     }
-    write_json(output, payload)
-    print(_table(results))
-    print(f"results: {shown(output)}")
-    return 0
 
 
 def _table(results: dict[str, dict[str, Any]]) -> str:

@@ -43,14 +43,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.config.declared import (
-    add_flags,
-    declared_fields,
-    like,
-    parse_flags,
-    script_parser,
-    setting,
-)
+from harness.config.declared import like, parse_script_flags, setting
 from harness.config.settings import ModelSettings, Optimizer, PretrainSettings
 from harness.methods import METHODS, PretrainMethod
 from harness.reporting.results import environment_info
@@ -279,11 +272,9 @@ class OverheadFlags(StepOptions):
 
 def parse_args(argv: list[str] | None) -> tuple[OverheadFlags, Config]:
     """Parses the command line into its flags and the :class:`Config`."""
-    parser = script_parser(__file__, __doc__)
-    add_flags(parser, declared_fields(OverheadFlags))
-    args = parse_flags(OverheadFlags, argv, parser)
+    args = parse_script_flags(OverheadFlags, __file__, __doc__, argv)
     config = Config(
-        step=args.resolved(parser),
+        step=args.resolved(),
         hidden_dim=args.hidden_dim,
         out_dim=args.out_dim,
         rounds=args.rounds,
@@ -332,6 +323,19 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
 
+    print(_report(config, env, summary, output, measurement.rounds, met))
+    return 0
+
+
+def _report(
+    config: Config,
+    env: dict[str, Any],
+    summary: dict[str, float],
+    output: Path,
+    rounds: list[Round],
+    met: bool,
+) -> str:
+    """The printed summary; draws the figure beside the results where it can."""
     step, ms = config.step, 1e3
     lines = [
         "BYEL vs. stock BYOL, the benchmark's modules: time per training step",
@@ -355,15 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         figure_path = output.with_suffix(".png")
         title = f"BYEL vs. BYOL, {step.backbone}, {env['device_name']}"
-        plot(figure_path, measurement.rounds, title)
+        plot(figure_path, rounds, title)
         lines.append(f"  figure      {shown(figure_path)}")
     lines.append(
         f"BYEL/BYOL step-time ratio (median of {config.rounds} rounds): "
         f"{summary['ratio_median']:.3f}  goal <= {GOAL}: "
         f"{'met' if met else 'not met'}"
     )
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -52,14 +52,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from harness.config.declared import (
-    add_flags,
-    declared_fields,
-    like,
-    parse_flags,
-    script_parser,
-    setting,
-)
+from harness.config.declared import like, parse_script_flags, setting
 from harness.config.settings import DataSettings, RunSettings
 from harness.data.splits import synthetic_data
 from harness.methods import METHODS
@@ -331,18 +324,14 @@ class ThroughputFlags(StepOptions):
     data: str | None = setting(
         None, "an LSD-layout training split (class folders)", flag="data"
     )
-    images_per_class: int = setting(
-        400,
-        "generated faces per class when no --data is given",
-        flag="images_per_class",
-        minimum=1,
+    # Generated when no --data is given.
+    images_per_class: int = like(
+        DataSettings, "synthetic_images_per_class", default=400, flag="images_per_class"
     )
-    image_size: int = setting(
-        112, "side of the generated faces in pixels", flag="image_size", minimum=8
+    image_size: int = like(
+        DataSettings, "synthetic_image_size", default=112, flag="image_size", minimum=8
     )
-    cache_dir: str | None = setting(
-        None, "where generated faces and caches are kept", flag="cache_dir"
-    )
+    cache_dir: str | None = like(DataSettings, "cache_dir", flag="cache_dir")
     output: Path = setting(DEFAULT_OUTPUT, "results folder", flag="output")
 
 
@@ -361,11 +350,9 @@ def machine_defaults() -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None) -> tuple[ThroughputFlags, StepFlags]:
     """The command line, and its flags of the timed steps resolved."""
-    p = script_parser(__file__, __doc__)
     defaults = machine_defaults()
-    add_flags(p, declared_fields(ThroughputFlags), defaults)
-    args = parse_flags(ThroughputFlags, argv, p, defaults)
-    return args, args.resolved(p)
+    args = parse_script_flags(ThroughputFlags, __file__, __doc__, argv, defaults)
+    return args, args.resolved()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -160,7 +160,7 @@ class Declared:
         return check_value(self.annotation, value, where, self.meta, text)
 
 
-def declared_fields(cls: type[Any]) -> list[Declared]:
+def declared_fields(cls: type[Any]) -> tuple[Declared, ...]:
     """The declared fields of a dataclass, in order.
 
     Examples:
@@ -168,8 +168,16 @@ def declared_fields(cls: type[Any]) -> list[Declared]:
         >>> declared_fields(PretrainSettings)[0].flag
         'epochs'
     """
-    hints = get_type_hints(cls)
-    return [Declared(f.name, hints[f.name], f) for f in fields(cls)]
+    # Cached: resolving the annotations is most of the cost of reading a record.
+    known = _DECLARED.get(cls)
+    if known is None:
+        hints = get_type_hints(cls)
+        known = tuple(Declared(f.name, hints[f.name], f) for f in fields(cls))
+        _DECLARED[cls] = known
+    return known
+
+
+_DECLARED: dict[type[Any], tuple[Declared, ...]] = {}
 
 
 def check_value(
@@ -506,9 +514,11 @@ def flags_from(
             where = f"--{field.flag.replace('_', '-')}"
             value = given[field.flag]
             values[field.name] = field.check(value, where, text=value is not True)
+        # The dataclass's own checks of fields together (its __post_init__).
+        return cls(**values)
     except ValueError as error:
         parser.error(str(error))
-    return cls(**values)
+        raise  # parser.error exits; for a parser that does not
 
 
 def script_parser(file: str, doc: str | None) -> FlagParser:
@@ -530,9 +540,17 @@ def script_parser(file: str, doc: str | None) -> FlagParser:
 
 
 def parse_script_flags(
-    cls: type[_D], file: str, doc: str | None, argv: Sequence[str] | None
+    cls: type[_D],
+    file: str,
+    doc: str | None,
+    argv: Sequence[str] | None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> _D:
     """A script's declared flags from its command line, in one call.
+
+    ``defaults`` replace declared defaults (:func:`parse_flags`) and show in the
+    help. A check in the dataclass's ``__post_init__`` that raises ``ValueError``
+    is a usage error, as a field's is.
 
     Examples:
         >>> @dataclasses.dataclass(frozen=True)
@@ -542,5 +560,5 @@ def parse_script_flags(
         Flags(repeats=2)
     """
     parser = script_parser(file, doc)
-    add_flags(parser, declared_fields(cls))
-    return parse_flags(cls, argv, parser)
+    add_flags(parser, declared_fields(cls), defaults)
+    return parse_flags(cls, argv, parser, defaults)

@@ -10,7 +10,6 @@ A script's flags dataclass extends it with its own fields and defaults;
 :class:`StepFlags`, which the methods are built and trained with.
 """
 
-import argparse
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,27 +58,28 @@ class StepOptions:
         "auto", "where to train: cuda where there is a CUDA device", flag="device"
     )
 
-    def resolved(self, parser: argparse.ArgumentParser | None) -> "StepFlags":
+    def __post_init__(self) -> None:
+        """Refuses a CUDA device that this machine does not have.
+
+        Raises:
+            ValueError: For ``--device cuda`` without a CUDA device (a usage error
+                on the command line, :func:`~harness.config.declared.parse_flags`).
+        """
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda: no CUDA device available")
+
+    def resolved(self) -> "StepFlags":
         """The flags resolved for this machine.
 
         ``--device auto`` is CUDA where there is a CUDA device; there, precision
         and channels-last default to the benchmark's GPU settings (``bf16-mixed``,
         on).
 
-        Raises:
-            ValueError: If ``--device cuda`` has no CUDA device (through
-                ``parser.error``, an exit, when there is a parser).
-
         Examples:
-            >>> flags = StepOptions(optimizer="sgd", device="cpu").resolved(None)
+            >>> flags = StepOptions(optimizer="sgd", device="cpu").resolved()
             >>> flags.precision, flags.channels_last, flags.device
             ('32-true', False, 'cpu')
         """
-        if self.device == "cuda" and not torch.cuda.is_available():
-            message = "--device cuda: no CUDA device available"
-            if parser is not None:
-                parser.error(message)
-            raise ValueError(message)
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
