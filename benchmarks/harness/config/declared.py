@@ -227,11 +227,11 @@ def check_value(
             raise ValueError(f"{where} must be one of {choices}, got {quoted(value)}.")
         return value
     if origin is tuple:
-        return _checked_tuple(args[0], value, where, meta, text)
+        return _as_tuple(args[0], value, where, meta, text)
     if origin is list:
-        return _checked_list(args[0], value, where, meta)
+        return _as_list(args[0], value, where, meta)
     if origin is dict:
-        return _checked_dict(args[1], value, where, meta)
+        return _as_mapping(args[1], value, where, meta)
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
         return from_mapping(annotation, value, where)
     if annotation is bool:
@@ -239,13 +239,13 @@ def check_value(
             raise ValueError(f"{where} must be true or false, got {quoted(value)}.")
         return value
     if annotation is int or annotation is float:
-        return _checked_number(annotation, value, where, meta, text)
+        return _as_number(annotation, value, where, meta, text)
     if annotation is str or annotation is Path:
-        return _checked_text(annotation, value, where, meta)
+        return _as_text(annotation, value, where, meta)
     raise TypeError(f"{where}: fields of type {annotation!r} are not supported")
 
 
-def _checked_text(kind: type, value: Any, where: str, meta: Mapping[str, Any]) -> Any:
+def _as_text(kind: type, value: Any, where: str, meta: Mapping[str, Any]) -> Any:
     # An unquoted number in YAML (devices: 2) means its text.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -266,7 +266,7 @@ def _checked_text(kind: type, value: Any, where: str, meta: Mapping[str, Any]) -
     return Path(value) if kind is Path else value
 
 
-def _checked_tuple(
+def _as_tuple(
     element: Any, value: Any, where: str, meta: Mapping[str, Any], text: bool
 ) -> tuple[Any, ...]:
     if isinstance(value, str):
@@ -291,7 +291,7 @@ def _checked_tuple(
     return checked
 
 
-def _checked_list(
+def _as_list(
     element: Any, value: Any, where: str, meta: Mapping[str, Any]
 ) -> list[Any]:
     """A JSON list: its elements checked, then its length, order and shape."""
@@ -312,7 +312,7 @@ def _checked_list(
     return checked
 
 
-def _checked_dict(
+def _as_mapping(
     element: Any, value: Any, where: str, meta: Mapping[str, Any]
 ) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
@@ -325,7 +325,7 @@ def _checked_dict(
     }
 
 
-def _checked_number(
+def _as_number(
     kind: type, value: Any, where: str, meta: Mapping[str, Any], text: bool
 ) -> int | float:
     noun = "a whole number" if kind is int else "a finite number"
