@@ -25,16 +25,16 @@ It prints a table and writes it with the environment and every round's times to
 ``benchmarks/results/lars_step.json`` (see ``--output``).
 """
 
-import argparse
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torchvision
+from harness.config.declared import parse_script_flags, setting
 from harness.reporting.results import environment_info
 from harness.scripts.results import shown, write_json
 from harness.scripts.spread import Spread
@@ -118,21 +118,22 @@ def timed(optimizer: Optimizer, steps: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def main() -> None:
-    """Parses the flags, measures, prints and writes the results."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0] if __doc__ else None
+@dataclass(frozen=True)
+class LarsStepFlags:
+    """The command line."""
+
+    backbone: str = setting("resnet50", "a torchvision model", flag="backbone")
+    device: Literal["cpu", "cuda"] = setting("cpu", "where to step", flag="device")
+    steps: int = setting(5, "steps per timed block", flag="steps", minimum=1)
+    rounds: int = setting(7, "timed blocks of each", flag="rounds", minimum=1)
+    output: Path = setting(
+        Path("benchmarks/results/lars_step.json"), "results file", flag="output"
     )
-    parser.add_argument("--backbone", default="resnet50", help="a torchvision model")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
-    parser.add_argument("--rounds", type=int, default=7, help="timed blocks of each")
-    parser.add_argument(
-        "--output", type=Path, default=Path("benchmarks/results/lars_step.json")
-    )
-    args = parser.parse_args()
-    if args.steps < 1 or args.rounds < 1:
-        parser.error("--steps and --rounds must be at least 1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses the flags, measures, prints and writes the results; returns 0."""
+    args = parse_script_flags(LarsStepFlags, __file__, __doc__, argv)
     device = torch.device(args.device)
     optimizers = {name: prepared(name, args.backbone, device) for name in OPTIMIZERS}
     reads = {}
@@ -150,23 +151,8 @@ def main() -> None:
     parameters = sum(
         len(group["params"]) for group in optimizers["lightly"].param_groups
     )
-    rows: dict[str, dict[str, Any]] = {}
-    for name in names:
-        ratios = [t / ref for t, ref in zip(times[name], times["lightly"], strict=True)]
-        rows[name] = {
-            "step_ms": asdict(Spread.of(t * 1e3 for t in times[name])),
-            "ratio_to_lightly": asdict(Spread.of(ratios)),
-            "host_reads_per_step": reads[name],
-        }
-    print(
-        f"LARS step, {args.backbone} + BYOL/BYEL heads ({parameters} parameter "
-        f"tensors), {device}, median of {args.rounds} rounds of {args.steps} steps"
-    )
-    print(f"{'optimizer':<15} {'step ms':>9} {'ratio':>7} {'host reads':>11}")
-    for name, row in rows.items():
-        step_ms, ratio = row["step_ms"]["median"], row["ratio_to_lightly"]["median"]
-        reads_per_step = row["host_reads_per_step"]
-        print(f"{name:<15} {step_ms:>9.1f} {ratio:>7.3f} {reads_per_step:>11}")
+    rows = _rows(names, times, reads)
+    _print_table(args, device, parameters, rows)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     write_json(
         args.output,
@@ -182,7 +168,40 @@ def main() -> None:
         },
     )
     print(f"wrote {shown(args.output)}")
+    return 0
+
+
+def _rows(
+    names: list[str], times: dict[str, list[float]], reads: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """Each optimizer's step time, its ratio to Lightly's, and its host reads."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        ratios = [t / ref for t, ref in zip(times[name], times["lightly"], strict=True)]
+        rows[name] = {
+            "step_ms": asdict(Spread.of(t * 1e3 for t in times[name])),
+            "ratio_to_lightly": asdict(Spread.of(ratios)),
+            "host_reads_per_step": reads[name],
+        }
+    return rows
+
+
+def _print_table(
+    args: LarsStepFlags,
+    device: torch.device,
+    parameters: int,
+    rows: dict[str, dict[str, Any]],
+) -> None:
+    print(
+        f"LARS step, {args.backbone} + BYOL/BYEL heads ({parameters} parameter "
+        f"tensors), {device}, median of {args.rounds} rounds of {args.steps} steps"
+    )
+    print(f"{'optimizer':<15} {'step ms':>9} {'ratio':>7} {'host reads':>11}")
+    for name, row in rows.items():
+        step_ms, ratio = row["step_ms"]["median"], row["ratio_to_lightly"]["median"]
+        reads_per_step = row["host_reads_per_step"]
+        print(f"{name:<15} {step_ms:>9.1f} {ratio:>7.3f} {reads_per_step:>11}")
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -112,3 +112,8 @@ def predict_speed() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def face_crops() -> Iterator[ModuleType]:
     yield from load_script("face_crops")
+
+
+@pytest.fixture(scope="module")
+def lars_step() -> Iterator[ModuleType]:
+    yield from load_script("lars_step")

@@ -270,29 +270,10 @@ def finetune(
     num_classes = len(class_names)
     class_weights = None
     if settings.class_balance == "weighted_loss":
-        labels = (
-            torch.as_tensor(train_labels)
-            if train_labels is not None
-            else torch.cat([torch.as_tensor(batch[1]) for batch in train_loader])
-        )
-        class_weights = inverse_frequency_weights(labels, num_classes)
+        class_weights = _class_weights(train_labels, train_loader, num_classes)
 
     pl.seed_everything(seed, workers=True, verbose=False)
-    model = FineTuneClassifier(
-        copy.deepcopy(backbone),
-        num_ftrs,
-        num_classes,
-        dropout=settings.dropout,
-        lr=settings.finetune_lr,
-        class_weights=class_weights,
-    )
-    if head is not None:
-        if (head.in_features, head.out_features) != (num_ftrs, num_classes):
-            raise ValueError(
-                f"head maps {head.in_features} features to {head.out_features} "
-                f"classes, expected {num_ftrs} to {num_classes}"
-            )
-        model.classifier.load_state_dict(head.state_dict())
+    model = _classifier(backbone, num_ftrs, num_classes, settings, class_weights, head)
     selection = BestHoldoutState()
     defaults: dict[str, Any] = {
         "logger": False
@@ -339,3 +320,52 @@ def finetune(
         encoder=model.backbone,
         head=copy.deepcopy(model.classifier).cpu(),
     )
+
+
+def _class_weights(
+    train_labels: Sequence[int] | None,
+    train_loader: Iterable[Sequence[Any]],
+    num_classes: int,
+) -> Tensor:
+    """Inverse class frequencies of the training labels.
+
+    Without ``train_labels`` they are read from the batches: one pass that loads
+    every image.
+    """
+    labels = (
+        torch.as_tensor(train_labels)
+        if train_labels is not None
+        else torch.cat([torch.as_tensor(batch[1]) for batch in train_loader])
+    )
+    return inverse_frequency_weights(labels, num_classes)
+
+
+def _classifier(
+    backbone: nn.Module,
+    num_ftrs: int,
+    num_classes: int,
+    settings: EvalSettings,
+    class_weights: Tensor | None,
+    head: nn.Linear | None,
+) -> FineTuneClassifier:
+    """A new classifier on a copy of the encoder, starting from ``head`` if given.
+
+    Raises:
+        ValueError: If ``head`` does not map ``num_ftrs`` features to the classes.
+    """
+    model = FineTuneClassifier(
+        copy.deepcopy(backbone),
+        num_ftrs,
+        num_classes,
+        dropout=settings.dropout,
+        lr=settings.finetune_lr,
+        class_weights=class_weights,
+    )
+    if head is not None:
+        if (head.in_features, head.out_features) != (num_ftrs, num_classes):
+            raise ValueError(
+                f"head maps {head.in_features} features to {head.out_features} "
+                f"classes, expected {num_ftrs} to {num_classes}"
+            )
+        model.classifier.load_state_dict(head.state_dict())
+    return model

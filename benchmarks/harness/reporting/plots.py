@@ -67,56 +67,7 @@ def plot_macro_f1(
     )
     for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
         for x, method_runs in enumerate(methods.values()):
-            scores = [run.macro_f1 for run in method_runs]
-            mean = statistics.fmean(scores)
-            low = statistics.fmean(run.macro_f1_ci95[0] for run in method_runs)
-            high = statistics.fmean(run.macro_f1_ci95[1] for run in method_runs)
-            # Spread the seeds sideways so that equal scores stay visible.
-            offsets = np.linspace(-0.12, 0.12, len(scores)) if len(scores) > 1 else [0]
-            axes.scatter(
-                x + np.asarray(offsets) + 0.18,
-                scores,
-                s=22,
-                color="0.45",
-                zorder=3,
-                label="seeds" if x == 0 else None,
-            )
-            axes.errorbar(
-                [x],
-                [mean],
-                yerr=[[max(mean - low, 0.0)], [max(high - mean, 0.0)]],
-                fmt="o",
-                markersize=9,
-                capsize=7,
-                elinewidth=2,
-                color=f"C{x}",
-                zorder=4,
-                label="mean, bootstrap 95% interval" if x == 0 else None,
-            )
-            holdout = [run.holdout_macro_f1 for run in method_runs]
-            if all(score is not None for score in holdout):
-                in_domain = statistics.fmean(score or 0.0 for score in holdout)
-                axes.plot(
-                    [x - 0.3, x], [in_domain, mean], color=f"C{x}", lw=1, alpha=0.5
-                )
-                axes.scatter(
-                    [x - 0.3],
-                    [in_domain],
-                    s=60,
-                    marker="D",
-                    facecolors="none",
-                    edgecolors=f"C{x}",
-                    zorder=4,
-                    label="holdout (in-domain) mean" if x == 0 else None,
-                )
-            axes.annotate(
-                f"{mean:.3f}",
-                (x, high),
-                xytext=(0, 6),
-                textcoords="offset points",
-                ha="center",
-                fontsize=FONT_SIZE,
-            )
+            _method_scores(axes, x, method_runs)
         axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
         axes.set_xlim(-0.6, len(methods) - 0.4)
         axes.set_title(titles.get(protocol, protocol), fontsize=FONT_SIZE + 1)
@@ -125,6 +76,58 @@ def plot_macro_f1(
     panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
     title = "Expression macro F1 (ABAW metric), trained on synthetic labels only"
     _finish_macro_f1(figure, panels, title, path)
+
+
+def _method_scores(axes: Any, x: int, method_runs: Sequence[RunRecord]) -> None:
+    """Draws one method's seeds, mean with interval, and holdout mean at ``x``."""
+    scores = [run.macro_f1 for run in method_runs]
+    mean = statistics.fmean(scores)
+    low = statistics.fmean(run.macro_f1_ci95[0] for run in method_runs)
+    high = statistics.fmean(run.macro_f1_ci95[1] for run in method_runs)
+    # Spread the seeds sideways so that equal scores stay visible.
+    offsets = np.linspace(-0.12, 0.12, len(scores)) if len(scores) > 1 else [0]
+    axes.scatter(
+        x + np.asarray(offsets) + 0.18,
+        scores,
+        s=22,
+        color="0.45",
+        zorder=3,
+        label="seeds" if x == 0 else None,
+    )
+    axes.errorbar(
+        [x],
+        [mean],
+        yerr=[[max(mean - low, 0.0)], [max(high - mean, 0.0)]],
+        fmt="o",
+        markersize=9,
+        capsize=7,
+        elinewidth=2,
+        color=f"C{x}",
+        zorder=4,
+        label="mean, bootstrap 95% interval" if x == 0 else None,
+    )
+    holdout = [run.holdout_macro_f1 for run in method_runs]
+    if all(score is not None for score in holdout):
+        in_domain = statistics.fmean(score or 0.0 for score in holdout)
+        axes.plot([x - 0.3, x], [in_domain, mean], color=f"C{x}", lw=1, alpha=0.5)
+        axes.scatter(
+            [x - 0.3],
+            [in_domain],
+            s=60,
+            marker="D",
+            facecolors="none",
+            edgecolors=f"C{x}",
+            zorder=4,
+            label="holdout (in-domain) mean" if x == 0 else None,
+        )
+    axes.annotate(
+        f"{mean:.3f}",
+        (x, high),
+        xytext=(0, 6),
+        textcoords="offset points",
+        ha="center",
+        fontsize=FONT_SIZE,
+    )
 
 
 def _finish_macro_f1(figure: "Figure", panels: Any, title: str, path: Path) -> None:
