@@ -237,58 +237,25 @@ class BYELBatchViewTransform(nn.Module):
         device = torch.device(device)
         _check_generator(generator, device)
         settings = self.settings
-        size = settings.input_size
-
-        def uniform(low: float, high: float, *shape: int) -> Tensor:
-            drawn = torch.rand(shape, device=device, generator=generator)
-            return low + (high - low) * drawn
-
-        def chosen(probability: float) -> Tensor:
-            return uniform(0.0, 1.0, batch_size) < probability
-
+        draw = _Draws(batch_size, device, generator)
+        # The draws follow the order of the steps; changing it changes the views
+        # drawn from a seed.
         crop = self._draw_crop(batch_size, height, width, device, generator)
-        flip = chosen(settings.hf_prob) if settings.hf_prob > 0 else None
+        flip = draw.chosen(settings.hf_prob) if settings.hf_prob > 0 else None
         rotation = None
         if settings.rr_prob > 0:
-            angle = uniform(*settings.rotation_range, batch_size)
-            rotation = _where(chosen(settings.rr_prob), angle, 0.0)
-        jitter_factors = jitter_order = None
-        if settings.cj_prob > 0:
-            jittered = chosen(settings.cj_prob)
-            jitter_factors = torch.stack(
-                [
-                    _where(jittered, uniform(low, high, batch_size), identity)
-                    for (low, high), identity in zip(self.jitter_ranges, _NO_JITTER)
-                ],
-                dim=1,
-            )
-            # Sorting uniform keys gives a uniformly random permutation per row.
-            jitter_order = uniform(0.0, 1.0, batch_size, 4).argsort(dim=1)
+            angle = draw.uniform(*settings.rotation_range, batch_size)
+            rotation = _where(draw.chosen(settings.rr_prob), angle, 0.0)
+        jitter_factors, jitter_order = self._draw_jitter(draw)
         gray = None
         if settings.random_gray_scale > 0:
-            gray = chosen(settings.random_gray_scale)
+            gray = draw.chosen(settings.random_gray_scale)
         blur_sigma = None
         if settings.gaussian_blur > 0:
             low, high = settings.sigmas
-            sigma = uniform(float(low), float(high), batch_size)
-            blur_sigma = _where(chosen(settings.gaussian_blur), sigma, 0.0)
-        jpeg_quality = None
-        if settings.jpeg_prob > 0:
-            low, high = (int(quality) for quality in settings.jpeg_quality)
-            quality = torch.randint(
-                low, high + 1, (batch_size,), device=device, generator=generator
-            )
-            jpeg_quality = _where(chosen(settings.jpeg_prob), quality, 0)
-        noise = None
-        if settings.noise_prob > 0:
-            shape = (batch_size, 3, size, size)
-            gaussian = torch.randn(shape, device=device, generator=generator)
-            noisy = chosen(settings.noise_prob).view(-1, 1, 1, 1)
-            noise = _where(noisy, settings.noise_sigma * gaussian, 0.0)
-        erase = None
-        if settings.erase_prob > 0:
-            erase = self._draw_erase(batch_size, device, generator)
-            erase = _where(chosen(settings.erase_prob).unsqueeze(1), erase, 0)
+            sigma = draw.uniform(float(low), float(high), batch_size)
+            blur_sigma = _where(draw.chosen(settings.gaussian_blur), sigma, 0.0)
+        jpeg_quality, noise, erase = self._draw_degradations(draw)
         return BYELBatchParams(
             crop=crop,
             flip=flip,
@@ -301,6 +268,52 @@ class BYELBatchViewTransform(nn.Module):
             noise=noise,
             erase=erase,
         )
+
+    def _draw_jitter(self, draw: _Draws) -> tuple[Tensor | None, Tensor | None]:
+        """Colour jitter factors and the order of the four adjustments, or ``None``."""
+        settings = self.settings
+        if settings.cj_prob <= 0:
+            return None, None
+        jittered = draw.chosen(settings.cj_prob)
+        factors = torch.stack(
+            [
+                _where(jittered, draw.uniform(low, high, draw.batch_size), identity)
+                for (low, high), identity in zip(self.jitter_ranges, _NO_JITTER)
+            ],
+            dim=1,
+        )
+        # Sorting uniform keys gives a uniformly random permutation per row.
+        order = draw.uniform(0.0, 1.0, draw.batch_size, 4).argsort(dim=1)
+        return factors, order
+
+    def _draw_degradations(
+        self, draw: _Draws
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """JPEG qualities, additive noise and erased boxes, each ``None`` when off."""
+        settings = self.settings
+        batch_size, size = draw.batch_size, settings.input_size
+        jpeg_quality = None
+        if settings.jpeg_prob > 0:
+            low, high = (int(quality) for quality in settings.jpeg_quality)
+            quality = torch.randint(
+                low,
+                high + 1,
+                (batch_size,),
+                device=draw.device,
+                generator=draw.generator,
+            )
+            jpeg_quality = _where(draw.chosen(settings.jpeg_prob), quality, 0)
+        noise = None
+        if settings.noise_prob > 0:
+            shape = (batch_size, 3, size, size)
+            gaussian = torch.randn(shape, device=draw.device, generator=draw.generator)
+            noisy = draw.chosen(settings.noise_prob).view(-1, 1, 1, 1)
+            noise = _where(noisy, settings.noise_sigma * gaussian, 0.0)
+        erase = None
+        if settings.erase_prob > 0:
+            erase = self._draw_erase(batch_size, draw.device, draw.generator)
+            erase = _where(draw.chosen(settings.erase_prob).unsqueeze(1), erase, 0)
+        return jpeg_quality, noise, erase
 
     def apply_params(self, images: Tensor, params: BYELBatchParams) -> Tensor:
         """Transforms the images with the given parameters.
@@ -508,6 +521,29 @@ class BYELBatchTransform(nn.Module):
             for view_transform in (self.view_1_transform, self.view_2_transform)
         ]
         return views
+
+
+class _Draws:
+    """Uniform draws and coin flips for one batch, on one device and generator."""
+
+    def __init__(
+        self,
+        batch_size: int,
+        device: torch.device,
+        generator: torch.Generator | None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = generator
+
+    def uniform(self, low: float, high: float, *shape: int) -> Tensor:
+        """Values drawn uniformly from ``[low, high)`` in the given shape."""
+        drawn = torch.rand(shape, device=self.device, generator=self.generator)
+        return low + (high - low) * drawn
+
+    def chosen(self, probability: float) -> Tensor:
+        """One coin flip per sample: ``True`` with ``probability``."""
+        return self.uniform(0.0, 1.0, self.batch_size) < probability
 
 
 def _where(condition: Tensor, values: Tensor, other: float) -> Tensor:

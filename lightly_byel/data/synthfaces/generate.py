@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -442,17 +442,7 @@ def generate(
         identities = _whole("identities", identities, 1)
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
-    per_split = images_per_class * len(LSD_CLASSES)
-    counts = {
-        SPLITS[0]: _check_counts("train_counts", train_counts)
-        if train_counts is not None
-        else (images_per_class,) * len(LSD_CLASSES),
-        SPLITS[1]: (images_per_class,) * len(LSD_CLASSES)
-        if eval_counts is None
-        else lsd_validation_counts(per_split)
-        if eval_counts == "lsd"
-        else _check_counts("eval_counts", eval_counts),
-    }
+    counts = _split_counts(images_per_class, train_counts, eval_counts)
     if identities is None:
         largest = max(sum(c) for c in counts.values())
         identities = max(1, math.ceil(largest / _IMAGES_PER_IDENTITY))
@@ -466,7 +456,42 @@ def generate(
     writer.writerow(METADATA_COLUMNS)
     writer.writerows(rows)
     _write_atomically(root / METADATA_FILE, table.getvalue())
-    description = {
+    description = _description(
+        seed, image_size, images_per_class, identities, framing, counts
+    )
+    _write_atomically(root / DATASET_FILE, json.dumps(description, indent=2) + "\n")
+    return GenerationSummary(root, counts, identities, time.perf_counter() - started)
+
+
+def _split_counts(
+    images_per_class: int,
+    train_counts: Sequence[int] | None,
+    eval_counts: Sequence[int] | Literal["lsd"] | None,
+) -> dict[str, tuple[int, ...]]:
+    """The per-class image counts of each split (see :func:`generate`)."""
+    per_split = images_per_class * len(LSD_CLASSES)
+    return {
+        SPLITS[0]: _check_counts("train_counts", train_counts)
+        if train_counts is not None
+        else (images_per_class,) * len(LSD_CLASSES),
+        SPLITS[1]: (images_per_class,) * len(LSD_CLASSES)
+        if eval_counts is None
+        else lsd_validation_counts(per_split)
+        if eval_counts == "lsd"
+        else _check_counts("eval_counts", eval_counts),
+    }
+
+
+def _description(
+    seed: int,
+    image_size: int,
+    images_per_class: int,
+    identities: int,
+    framing: Framing,
+    counts: dict[str, tuple[int, ...]],
+) -> dict[str, Any]:
+    """``dataset.json``: the generator, its parameters, the splits and classes."""
+    return {
         "name": "synthfaces",
         "generator": "lightly_byel.data.synthfaces",
         "version": GENERATOR_VERSION,
@@ -496,5 +521,3 @@ def generate(
         "metadata": METADATA_FILE,
         "metadata_columns": list(METADATA_COLUMNS),
     }
-    _write_atomically(root / DATASET_FILE, json.dumps(description, indent=2) + "\n")
-    return GenerationSummary(root, counts, identities, time.perf_counter() - started)

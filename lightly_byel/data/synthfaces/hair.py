@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightly_byel.data.synthfaces.faces import Identity
+from lightly_byel.data.synthfaces.faces import Color, Identity
 from lightly_byel.data.synthfaces.painter import Painter, band, curve, mix
 
 
@@ -57,17 +57,7 @@ def draw_hair_front(p: Painter, identity: Identity, brow_y: float) -> None:
     if style == 0:
         return
     if style == 4:
-        for side in (-1.0, 1.0):
-            patch = np.array(
-                [
-                    (1.02 * w, -0.75),
-                    (1.02 * w, 0.05),
-                    (0.94 * w, 0.03),
-                    (0.88 * w, -0.4),
-                    (0.9 * w, -0.72),
-                ]
-            )
-            p.polygon(patch * (side, 1.0), 0.0, hair)
+        _temple_patches(p, w, hair)
         return
     # The hairline rises with age (a receding line); it never comes down to the
     # brows, whose movement carries expression.
@@ -80,8 +70,34 @@ def draw_hair_front(p: Painter, identity: Identity, brow_y: float) -> None:
         hairline = curve(edge, line + 0.06 + 0.05 * np.abs(np.sin(7.0 * edge)))
         p.polygon(np.vstack([arc, hairline]), 0.2, hair)
         return
+    hairline = _hairline(identity, w, line, part, brow_y)
+    p.polygon(np.vstack([arc, hairline[::-1]]), 0.2, hair)
+    if style == 3:
+        _curtains(p, w, top, line, hair)
+
+
+def _temple_patches(p: Painter, w: float, hair: Color) -> None:
+    """Short hair at both temples (style 4, cropped)."""
+    for side in (-1.0, 1.0):
+        patch = np.array(
+            [
+                (1.02 * w, -0.75),
+                (1.02 * w, 0.05),
+                (0.94 * w, 0.03),
+                (0.88 * w, -0.4),
+                (0.9 * w, -0.72),
+            ]
+        )
+        p.polygon(patch * (side, 1.0), 0.0, hair)
+
+
+def _hairline(
+    identity: Identity, w: float, line: float, part: float, brow_y: float
+) -> np.ndarray:
+    """The hairline from sideburn to sideburn: a swept fringe, or a plain line."""
     sideburn = np.array([(1.0 * w, -0.3), (0.98 * w, 0.02), (0.92 * w, 0.02)])
     temple = np.array([(0.84 * w, line + 0.2), (0.62 * w, line + 0.05)])
+    style = identity.hair_style
     if style == 2 or (style == 1 and identity.fringe > 0.75):
         # A fringe swept from the parting across the forehead, above the brows.
         sweep = brow_y - 0.2 if identity.fringe > 0.75 else line + 0.15
@@ -96,32 +112,34 @@ def draw_hair_front(p: Painter, identity: Identity, brow_y: float) -> None:
         )
         if part < 0:
             hairline = hairline[::-1] * (-1.0, 1.0)
-    else:
-        hairline = np.vstack(
+        return hairline
+    return np.vstack(
+        [
+            sideburn * (-1.0, 1.0),
+            temple * (-1.0, 1.0),
+            [(-0.25, line - 0.02), (0.0, line + 0.03), (0.25, line - 0.02)],
+            temple[::-1],
+            sideburn[::-1],
+        ]
+    )
+
+
+def _curtains(p: Painter, w: float, top: float, line: float, hair: Color) -> None:
+    """Long hair falling from the parting past both cheeks (style 3)."""
+    for side in (-1.0, 1.0):
+        curtain = np.array(
             [
-                sideburn * (-1.0, 1.0),
-                temple * (-1.0, 1.0),
-                [(-0.25, line - 0.02), (0.0, line + 0.03), (0.25, line - 0.02)],
-                temple[::-1],
-                sideburn[::-1],
+                (0.15, line - 0.05),
+                (0.78 * w, line + 0.1),
+                (1.0 * w, -0.3),
+                (1.08 * w, 0.5),
+                (1.18 * w, 0.95),
+                (1.12 * w, 0.3),
+                (1.07 * w, -0.6),
+                (0.6 * w, -top - 0.05),
             ]
         )
-    p.polygon(np.vstack([arc, hairline[::-1]]), 0.2, hair)
-    if style == 3:
-        for side in (-1.0, 1.0):
-            curtain = np.array(
-                [
-                    (0.15, line - 0.05),
-                    (0.78 * w, line + 0.1),
-                    (1.0 * w, -0.3),
-                    (1.08 * w, 0.5),
-                    (1.18 * w, 0.95),
-                    (1.12 * w, 0.3),
-                    (1.07 * w, -0.6),
-                    (0.6 * w, -top - 0.05),
-                ]
-            )
-            p.polygon(curtain * (side, 1.0), 0.1, hair)
+        p.polygon(curtain * (side, 1.0), 0.1, hair)
 
 
 def draw_beard(
