@@ -1,0 +1,1 @@
+"""A benchmark run: its command line, preflight, folder, lock, identity and loop."""
