@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 import lightly_byel
-from harness.config.sources import to_dict
 from harness.config.mapping_files import read_mapping
 from harness.config.settings import BenchmarkConfig
+from harness.config.sources import to_dict
 from lightly_byel.data import LabeledImageFiles
 
 IDENTITY_FILE = "run.json"

@@ -1,11 +1,11 @@
 """Checks of a configuration against this machine, before any data or training.
 
-:func:`harness.runs.command_line.check` checks what the settings say; :func:`preflight` checks
-what they need: an accelerator with the devices asked for, a precision it supports,
-a backbone that builds with its ``--pretrained`` weights, data folders that exist
-and an output folder that can be written and lies apart from every input. Each
-failure is a ``ValueError`` or an ``OSError`` whose one-line message names the
-setting, the value and what was expected.
+:func:`harness.runs.command_line.check` checks what the settings say;
+:func:`preflight` checks what they need: an accelerator with the devices asked for,
+a precision it supports, a backbone that builds with its ``--pretrained`` weights,
+data folders that exist and an output folder that can be written and lies apart from
+every input. Each failure is a ``ValueError`` or an ``OSError`` whose one-line
+message names the setting, the value and what was expected.
 """
 
 import os
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from harness.data.splits import cache_root
-from harness.storage.output_paths import check_outputs_apart, check_writable
 from harness.config.quoted import quoted
 from harness.config.settings import BenchmarkConfig
+from harness.data.splits import cache_root
+from harness.storage.output_paths import check_outputs_apart, check_writable
 from lightly_byel.data.face_detection import FaceDetector
 from lightly_byel.models.backbones import build_backbone
 

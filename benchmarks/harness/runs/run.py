@@ -1,14 +1,15 @@
 """Runs the benchmark: pretrain each method and seed, evaluate, report, resume.
 
 Every method/seed pair is a *unit*. A unit pretrains an encoder and fine-tunes it
-(both checkpointed atomically at every epoch, see :mod:`harness.training.checkpointed_fit`),
-evaluates it with each protocol and writes ``units/<method>-seed<k>.json``
-atomically; the aggregate ``results.json``, ``results.md`` and the plots are
-rewritten after every unit. One process at a time writes to a results folder
-(:mod:`harness.storage.lock`). With ``resume`` the run's identity is checked first
-(:mod:`harness.runs.identity`): a finished unit is read back instead of run, and an
-unfinished one continues from its newest readable checkpoint. A unit whose loss
-stays non-finite is recorded as failed, and the others go on.
+(both checkpointed atomically at every epoch, see
+:mod:`harness.training.checkpointed_fit`), evaluates it with each protocol and
+writes ``units/<method>-seed<k>.json`` atomically; the aggregate ``results.json``,
+``results.md`` and the plots are rewritten after every unit. One process at a time
+writes to a results folder (:mod:`harness.storage.lock`). With ``resume`` the run's
+identity is checked first (:mod:`harness.runs.identity`): a finished unit is read
+back instead of run, and an unfinished one continues from its newest readable
+checkpoint. A unit whose loss stays non-finite is recorded as failed, and the others
+go on.
 """
 
 from dataclasses import dataclass, replace
@@ -23,28 +24,32 @@ from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_only
 
-from harness.training.checkpointed_fit import DivergenceError, FitRecord, checkpointed_fit
+from harness.config.settings import BenchmarkConfig
 from harness.config.sources import to_dict
 from harness.data.splits import Splits, load_splits, missing_eval_classes
-from harness.runs.disk_space import check_disk_space, run_needs
 from harness.evaluation.context import EvalContext
+from harness.evaluation.monitoring import pretrain_monitor
 from harness.evaluation.other_sets import score_other_sets
 from harness.evaluation.outcome import EvalOutcome
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
-from harness.evaluation.monitoring import pretrain_monitor
 from harness.pipelines.base import DataPipeline
 from harness.pipelines.registry import make_pipeline
-from harness.runs.preflight import preflight
-from harness.runs.progress import Progress
 from harness.reporting.records import RunRecord
 from harness.reporting.report import write_report
 from harness.reporting.results import environment_info
+from harness.runs.disk_space import check_disk_space, run_needs
 from harness.runs.folder import RunFolder
 from harness.runs.identity import data_identity, settings_identity
+from harness.runs.preflight import preflight
+from harness.runs.progress import Progress
 from harness.storage.lock import run_lock
+from harness.training.checkpointed_fit import (
+    DivergenceError,
+    FitRecord,
+    checkpointed_fit,
+)
 from harness.training.loggers import training_loggers
-from harness.config.settings import BenchmarkConfig
 from lightly_byel.data import LSD_CLASSES
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 from lightly_byel.utils.atomic_files import write_text_atomic

@@ -6,13 +6,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from harness.runs import disk_space
+from harness.config.presets import preset
 from harness.data.splits import load_splits
 from harness.pipelines.cache.pipeline import build_caches, cache_size
-from harness.runs.disk_space import DiskNeed, check_disk_space, checkpoint_bytes, run_needs
-from harness.config.presets import preset
-
 from harness.pipelines.cache.uint8_cache import footprint_bytes
+from harness.runs import disk_space
+from harness.runs.disk_space import (
+    DiskNeed,
+    check_disk_space,
+    checkpoint_bytes,
+    run_needs,
+)
 
 Smoke = Callable[..., list[str]]
 

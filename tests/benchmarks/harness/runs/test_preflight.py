@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness.runs.preflight import check_hardware, device_count, preflight
 from harness.config.presets import preset
 from harness.config.settings import BenchmarkConfig
+from harness.runs.preflight import check_hardware, device_count, preflight
 
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.utils.safe_load import UntrustedFileError
