@@ -44,23 +44,24 @@ def test_flags_come_from_the_declarations() -> None:
     assert (flags.steps, flags.mode, flags.quiet, flags.size) == (7, "slow", True, 9)
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        ([], "the following arguments are required: --images"),
-        (["--steps", "0"], "--steps must be at least 1, got 0."),
-        (["--steps", "x"], "--steps must be a whole number, got 'x'."),
-        (["--sizes", "64,4"], "--sizes must be at least 8, got 4."),
-        (["--sizes", "64,64"], "--sizes names 64 more than once"),
-        (["--mode", "medium"], "invalid choice: 'medium'"),
-        (["--format", "csv"], "invalid choice: 'csv'"),
-        # The reused declaration brings the benchmark's bound along.
-        (["--size", "4"], "--size must be at least 8, got 4."),
-        (["--mode", "slow", "--steps", "11"], "--mode slow takes at most 10 steps."),
-    ],
-)
+USAGE_ERRORS = {
+    "the following arguments are required: --images": [],
+    "--steps must be at least 1, got 0.": ["--steps", "0"],
+    "--steps must be a whole number, got 'x'.": ["--steps", "x"],
+    "--sizes must be at least 8, got 4.": ["--sizes", "64,4"],
+    "--sizes names 64 more than once": ["--sizes", "64,64"],
+    "invalid choice: 'medium'": ["--mode", "medium"],
+    "invalid choice: 'csv'": ["--format", "csv"],
+    # The reused declaration brings the benchmark's bound along.
+    "--size must be at least 8, got 4.": ["--size", "4"],
+    "--mode slow takes at most 10 steps.": ["--mode", "slow", "--steps", "11"],
+}
+"""Each usage error's message, and a command line that makes it."""
+
+
+@pytest.mark.parametrize(("message", "argv"), USAGE_ERRORS.items())
 def test_bad_flags_are_usage_errors_naming_the_flag(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    message: str, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     if "--images" not in argv and argv:
         argv = ["--images", "in", *argv]
