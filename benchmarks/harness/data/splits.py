@@ -1,4 +1,4 @@
-"""The benchmark's data: the training and evaluation splits and their loaders."""
+"""The images of a run: the training and evaluation splits, and the generated faces."""
 
 import csv
 import os
