@@ -22,7 +22,9 @@ _CLASSIFIER_FAMILIES = ("efficientnet", "mobilenet", "convnext")
 _TIMM_PREFIX = "timm:"
 
 
-def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module, int]:
+def build_backbone(
+    name: str, pretrained: str | bool | None = None
+) -> tuple[nn.Module, int]:
     """Builds an encoder that maps images to flat features.
 
     Args:
@@ -36,6 +38,8 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
             checkpoint (``"state_dict"``, whose ``backbone.`` entries are taken when
             present) or a dict with a ``"model"`` state dict. Keys of the removed
             classifier are ignored, so a full torchvision or timm state dict loads.
+            ``False`` is ``None``; ``True`` (timm's and torchvision's habit) is
+            refused, since nothing is downloaded.
 
     Returns:
         The encoder, mapping images ``(batch, 3, H, W)`` to features
@@ -43,7 +47,8 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
 
     Raises:
         ValueError: If the model is unknown or its family unsupported, if
-            ``pretrained`` names weights to download instead of a local file, or if
+            ``pretrained`` is ``True`` or names weights to download instead of a
+            local file, or if
             the checkpoint is unreadable, does not match the encoder or holds
             non-finite values.
         FileNotFoundError: If the ``pretrained`` file does not exist.
@@ -55,6 +60,12 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
         >>> num_ftrs, backbone(torch.randn(2, 3, 32, 32)).shape
         (512, torch.Size([2, 512]))
     """
+    if pretrained is True:
+        raise ValueError(
+            f"pretrained=True would download weights for {name!r}, and nothing is "
+            "downloaded: pass the path of a local checkpoint instead (for example "
+            "the file the model's hub would download), or None for random weights."
+        )
     backbone: nn.Module
     head_prefixes: tuple[str, ...]
     small = parse_small_resnet(name)
@@ -65,7 +76,7 @@ def build_backbone(name: str, pretrained: str | None = None) -> tuple[nn.Module,
         backbone, num_ftrs, head_prefixes = _timm_backbone(name[len(_TIMM_PREFIX) :])
     else:
         backbone, num_ftrs, head_prefixes = _torchvision_backbone(name)
-    if pretrained is not None:
+    if isinstance(pretrained, str):
         state_dict = _read_state_dict(pretrained)
         _load_state_dict(backbone, state_dict, head_prefixes, pretrained)
     return backbone, num_ftrs
@@ -77,8 +88,9 @@ def _torchvision_backbone(name: str) -> tuple[nn.Module, int, tuple[str, ...]]:
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise ValueError(
             f"unknown backbone {name!r}: expected a torchvision classification model "
-            f"of the families {', '.join(families)} (e.g. 'resnet50'), or "
-            "'timm:NAME' for a timm model."
+            f"of the families {', '.join(families)} (e.g. 'resnet50'), "
+            "'timm:NAME' for a timm model, or a narrow ResNet for small faces, "
+            "'resnet10-wW' or 'resnet18-wW' (e.g. 'resnet10-w16', 'resnet18-w32')."
         )
     if not name.startswith(families):
         raise ValueError(

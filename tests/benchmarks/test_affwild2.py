@@ -46,7 +46,11 @@ def test_smoke_run_writes_every_output(
     assert results["config"]["data_used"]["source"].startswith("embedded synthetic")
     assert "torch" in results["environment"]
 
-    assert "| byel |" in (output / "results.md").read_text()
+    markdown = (output / "results.md").read_text()
+    assert "| byel |" in markdown
+    # The smoke preset pretrains and fine-tunes one epoch: counted in the singular.
+    assert "1 pretraining epoch of batch 16" in markdown
+    assert "linear probe 5 epochs, fine-tuning 1 epoch at" in markdown
     for name in ("macro_f1.png", "confusion.png", "training_curves.png"):
         assert (output / name).stat().st_size > 0
     unit = output / "checkpoints" / "byel-seed0"

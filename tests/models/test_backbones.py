@@ -61,6 +61,24 @@ def test_unknown_backbone_raises(name: str) -> None:
         build_backbone(name, pretrained=None)
 
 
+def test_the_unknown_backbone_error_lists_the_narrow_resnets() -> None:
+    with pytest.raises(
+        ValueError, match=r"'resnet10-wW' or 'resnet18-wW'.*resnet10-w16"
+    ):
+        build_backbone("resnet10w16")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "timm:resnet18", "resnet10-w16"])
+def test_pretrained_true_is_refused_and_false_means_random_weights(name: str) -> None:
+    # timm's and torchvision's habit, build_backbone(name, True), asks for a
+    # download: refused with what to pass instead, never a TypeError.
+    with pytest.raises(ValueError, match="nothing is downloaded: pass the path"):
+        build_backbone(name, True)
+    if not name.startswith("timm:"):
+        backbone, num_ftrs = build_backbone(name, False)
+        assert backbone(torch.randn(2, 3, 32, 32)).shape == (2, num_ftrs)
+
+
 def test_unsupported_torchvision_family_raises() -> None:
     with pytest.raises(ValueError, match=r"supported families are .*resnet.*timm:"):
         build_backbone("vit_b_16", pretrained=None)

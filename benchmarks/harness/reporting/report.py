@@ -79,21 +79,32 @@ def write_report(
         print(f"No plots: {error}")
 
 
+def counted(count: int, noun: str) -> str:
+    """A count with its noun, plural unless it is one.
+
+    Examples:
+        >>> counted(1, "pretraining epoch"), counted(10, "epoch")
+        ('1 pretraining epoch', '10 epochs')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
     """The data and settings behind the results: shared ones, then each method's."""
     data, model = splits.description, config.model
     pretrain, evaluation = config.pretrain, config.evaluation
     holdout = data.get("holdout", "class-stratified random images")
     shared = (
-        f"backbone {model.backbone} at {model.input_size} px, {pretrain.epochs} "
-        f"pretraining epochs of batch {pretrain.batch_size_per_device} per device, "
+        f"backbone {model.backbone} at {model.input_size} px, "
+        f"{counted(pretrain.epochs, 'pretraining epoch')} of batch "
+        f"{pretrain.batch_size_per_device} per device, "
         f"{pretrain.optimizer} at learning rate {pretrain.lr} per 256 images "
         f"(cosine schedule, weight decay {pretrain.weight_decay}), the BYEL "
         f"augmentations with crops of at least {model.min_scale} of the image"
     )
     evaluations = (
-        f"linear probe {evaluation.linear_epochs} epochs, fine-tuning "
-        f"{evaluation.finetune_epochs} epochs at learning rate "
+        f"linear probe {counted(evaluation.linear_epochs, 'epoch')}, fine-tuning "
+        f"{counted(evaluation.finetune_epochs, 'epoch')} at learning rate "
         f"{evaluation.finetune_lr} from a {evaluation.finetune_head} classifier; "
         f"class imbalance: {evaluation.class_balance}"
     )
