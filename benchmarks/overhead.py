@@ -53,10 +53,10 @@ from harness.scripts.step_flags import StepFlags, StepOptions
 from harness.scripts.step_timing import (
     PreparedBatches,
     alternating,
-    quiet_lightning,
     random_batches,
     timed_fit,
 )
+from harness.training.console import quiet_third_party
 from torch.utils.data import DataLoader
 
 from lightly_byel.utils.atomic_files import write_atomic
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args, config = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    quiet_lightning()
+    quiet_third_party()
     measurement = run(config)
     env = environment(torch.device(config.step.device))
     summary = summarize(measurement.rounds)

@@ -67,11 +67,11 @@ from harness.scripts.step_flags import StepFlags, StepOptions
 from harness.scripts.step_timing import (
     PreparedBatches,
     alternating,
-    quiet_lightning,
     random_batches,
     synchronize,
     timed_fit,
 )
+from harness.training.console import quiet_third_party
 from torch.utils.data import DataLoader
 
 from lightly_byel.data import LSDImageFolder
@@ -358,7 +358,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ThroughputFlags, StepFlags]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measures every method in every mode and writes the results."""
     args, step = parse_args(argv)
-    quiet_lightning()
+    quiet_third_party()
     methods: tuple[str, ...] = args.methods
     modes: tuple[str, ...] = args.modes
     trained = sorted(name for name, spec in METHODS.items() if spec.pretrains)

@@ -49,6 +49,7 @@ from harness.training.checkpointed_fit import (
     FitRecord,
     checkpointed_fit,
 )
+from harness.training.console import quiet_third_party
 from harness.training.loggers import training_loggers
 from lightly_byel.data import LSD_CLASSES
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
@@ -132,6 +133,8 @@ def run_benchmark(config: BenchmarkConfig) -> RunSummary:
         OSError: If the disk cannot hold what the run will write (see
             :func:`~harness.runs.disk_space.check_disk_space`).
     """
+    # Before the first seed is set: Lightning announces that too.
+    quiet_third_party()
     output = output_folder(config)
     folder = RunFolder(output)
     if config.run.resume and not folder.holds_a_run():

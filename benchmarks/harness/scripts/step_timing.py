@@ -7,7 +7,6 @@ order of the compared things from one round to the next (:func:`alternating`), s
 that slow drifts of the machine (clock boost, heat, other load) hit all alike.
 """
 
-import logging
 import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -185,9 +184,3 @@ def alternating(items: Sequence[_T], rounds: int) -> list[tuple[_T, ...]]:
         [('byol', 'byel'), ('byel', 'byol'), ('byol', 'byel')]
     """
     return [tuple(items if index % 2 == 0 else items[::-1]) for index in range(rounds)]
-
-
-def quiet_lightning() -> None:
-    """Keeps Lightning's messages about each of many short fits off the console."""
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)

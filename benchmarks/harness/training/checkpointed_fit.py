@@ -31,6 +31,7 @@ import torch
 from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Checkpoint
 
+from harness.training.console import console_settings
 from lightly_byel.utils.atomic_files import remove_temporary_files, write_atomic
 from lightly_byel.utils.safe_load import UntrustedFileError, safe_load
 
@@ -271,17 +272,19 @@ def checkpointed_fit(
     if resume_from is not None:
         print(f"{unit}: continuing from {resume_from}")
     clock = TrainingClock()
+    console, lines = console_settings(unit)
     trainer = pl.Trainer(
         max_epochs=max_epochs,
         callbacks=[
             *callbacks,
+            *lines,
             NonFiniteLossGuard(unit),
             RandomState(),
             clock,
             EpochCheckpoints(folder),
         ],
         plugins=[AtomicCheckpointIO()],
-        **trainer_kwargs,
+        **{**console, **trainer_kwargs},
     )
     trainer.fit(
         module,
