@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torchvision
@@ -123,7 +123,9 @@ class LarsStepFlags:
     """The command line."""
 
     backbone: str = setting("resnet50", "a torchvision model", flag="backbone")
-    device: Literal["cpu", "cuda"] = setting("cpu", "where to step", flag="device")
+    device: str = setting(
+        "cpu", "torch device to step on: cpu, cuda or cuda:N", flag="device"
+    )
     steps: int = setting(5, "steps per timed block", flag="steps", minimum=1)
     rounds: int = setting(7, "timed blocks of each", flag="rounds", minimum=1)
     output: Path = setting(
@@ -192,6 +194,7 @@ def _print_table(
     parameters: int,
     rows: dict[str, dict[str, Any]],
 ) -> None:
+    """Prints the run's setting and one line per optimizer: medians and reads."""
     print(
         f"LARS step, {args.backbone} + BYOL/BYEL heads ({parameters} parameter "
         f"tensors), {device}, median of {args.rounds} rounds of {args.steps} steps"
