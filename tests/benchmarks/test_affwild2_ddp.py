@@ -48,7 +48,9 @@ def test_two_processes_run_and_resume_the_smoke_preset(
     done = _run(output, generated_data_cache)
     assert done.returncode == 0, done.stderr[-3000:]
     log = done.stdout + done.stderr
-    assert "MEMBER: 2/2" in log and "distributed_backend=gloo" in log
+    # Each process says that it joined; Lightning's banner naming the backend
+    # goes through the logger the run keeps quiet (harness.training.console).
+    assert "MEMBER: 1/2" in log and "MEMBER: 2/2" in log
     scores = _scores(output)
     assert set(scores) == {
         (method, protocol)

@@ -20,11 +20,12 @@ import pytorch_lightning as pl
 
 LIGHTNING_LOGGERS = (
     "pytorch_lightning",
-    "lightning_fabric",
     "lightning.pytorch",
-    "lightning.fabric",
+    "lightning_fabric.utilities.seed",
+    "lightning.fabric.utilities.seed",
 )
-"""Lightning's loggers: their INFO messages describe every fit anew."""
+"""Lightning's loggers whose INFO messages describe every fit anew. The rest of
+Fabric's stay: under DDP each process says that it joined the group."""
 
 THIRD_PARTY_WARNINGS = (
     # Raised inside pytorch-lightning 2.6 itself, on every fit.
