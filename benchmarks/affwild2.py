@@ -21,14 +21,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from harness.runs.command_line import resolve
-from harness.runs.run import run_benchmark
-from harness.storage.lock import RunLockedError
-from pytorch_lightning.utilities.exceptions import SIGTERMException
-
-# Mistakes a user can fix from the message alone: a setting, a path, a folder in
-# use, a refused resume. They are shown as one line; --debug shows the traceback.
-USER_ERRORS = (ValueError, OSError, RunLockedError)
+from harness.config.flags import PROG, parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,26 +33,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         and 143 (128 + SIGTERM) when a SIGTERM stopped training.
     """
     arguments = sys.argv[1:] if argv is None else list(argv)
-    config = resolve(arguments)
+    # --help and mistakes in the flags answer at once: torch and Lightning, which
+    # take seconds to import, load only once the flags are read.
+    parsed = parse(arguments)
+    from harness.runs.command_line import checked
+    from harness.runs.run import run_benchmark
+    from harness.storage.lock import RunLockedError
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    parsed = checked(parsed)
     try:
-        summary = run_benchmark(config)
+        summary = run_benchmark(parsed.config)
     except SIGTERMException:
         # Lightning stops a fit on SIGTERM with a SystemExit of status 0; a run
         # that stopped early must not look finished to a scheduler or a script.
         print(
-            "python benchmarks/affwild2.py: stopped by SIGTERM; finished units and "
-            "the last epoch checkpoint are kept, --resume continues.",
+            f"{PROG}: stopped by SIGTERM; finished units and the last epoch "
+            "checkpoint are kept, --resume continues.",
             file=sys.stderr,
         )
         return 128 + signal.SIGTERM
-    except USER_ERRORS as error:
-        if "--debug" in arguments:
+    # Mistakes a user can fix from the message alone: a setting, a path, a folder
+    # in use, a refused resume. They are one line; --debug shows the traceback.
+    except (ValueError, OSError, RunLockedError) as error:
+        if parsed.debug:
             raise
-        print(
-            f"python benchmarks/affwild2.py: error: {error} (--debug shows the "
-            "traceback)",
-            file=sys.stderr,
-        )
+        print(f"{PROG}: error: {error} (--debug shows the traceback)", file=sys.stderr)
         return 2
     if not summary.writer:
         return 0

@@ -1,8 +1,8 @@
-"""Images per second and peak memory of ``predict.py``, through torch and ONNX.
+"""Images per second and peak memory of ``lightly-byel predict``, torch and ONNX.
 
 Generates a flat folder of synthetic faces, saves a model file of the benchmark's
 encoder (random weights: the speed does not depend on them) at each
-``--input-sizes`` and its ONNX export, and runs ``benchmarks/predict.py`` on the
+``--input-sizes`` and its ONNX export, and runs ``lightly-byel predict`` on the
 first half of the folder and on all of it, each in a fresh process. It reports
 images per second of the whole command (model loading included) and the peak
 resident memory of the main process and of its largest decoding worker: peak
@@ -38,22 +38,21 @@ from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 
 BENCHMARKS = Path(__file__).resolve().parent
 
-# Runs predict.py in this fresh process and prints its wall time and peak memory.
+# Runs lightly-byel predict in this fresh process and prints its wall time and peak
+# memory.
 _MEASURE = """
 import json, resource, sys, time
-sys.path.insert(0, {benchmarks!r})
-import runpy
-predict = runpy.run_path({script!r}, run_name="predict_speed_child")
+from lightly_byel.cli.main import main
 started = time.perf_counter()
-status = predict["main"](sys.argv[1:])
+status = main(["predict", *sys.argv[1:]])
 seconds = time.perf_counter() - started
 rusage = resource.getrusage
-print(json.dumps({{
+print(json.dumps({
     "status": status,
     "seconds": seconds,
     "main_peak_mib": rusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "worker_peak_mib": rusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-}}))
+}))
 """
 
 
@@ -153,17 +152,18 @@ def _models(root: Path, backbone: str, size: int) -> dict[str, Path]:
 
 
 def _measure(model: Path, images: Path, args: Any) -> dict[str, Any]:
-    """Runs predict.py on ``images`` in a fresh process; returns its figures."""
-    code = _MEASURE.format(
-        benchmarks=str(BENCHMARKS), script=str(BENCHMARKS / "predict.py")
-    )
-    command = [sys.executable, "-c", code, "--model", str(model)]
+    """Runs ``lightly-byel predict`` on ``images`` in a fresh process.
+
+    Returns:
+        Its figures.
+    """
+    command = [sys.executable, "-c", _MEASURE, "--model", str(model)]
     command += ["--images", str(images), "--output", str(images.parent / "p.csv")]
     command += ["--workers", str(args.workers), "--batch-size", str(args.batch_size)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"predict.py failed: {done.stderr[-2000:]}")
+        raise RuntimeError(f"lightly-byel predict failed: {done.stderr[-2000:]}")
     figures: dict[str, Any] = json.loads(lines[-1])
     count = sum(1 for _ in images.iterdir())
     figures["images_per_second"] = count / figures["seconds"]

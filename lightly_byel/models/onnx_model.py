@@ -101,7 +101,7 @@ class OnnxEmotionModel:
         if INFO_KEY not in meta:
             raise ValueError(
                 f"{str(file)!r} lacks its model description; export it with "
-                "benchmarks/predict.py --export onnx."
+                "lightly-byel export."
             )
         try:
             self.info = ModelInfo.from_dict(json.loads(meta[INFO_KEY]))

@@ -2,13 +2,15 @@
 
 import importlib.util
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from harness.reporting.results import read_results_json
+
+from lightly_byel.cli.main import main as lightly_byel_command
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -100,8 +102,14 @@ def scores() -> Callable[[Path], list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def predict() -> Iterator[ModuleType]:
-    yield from load_script("predict")
+def predict() -> Callable[[Sequence[str]], int]:
+    """``lightly-byel predict``: ``predict(argv)`` returns the exit status."""
+    return lambda argv: lightly_byel_command(["predict", *argv])
+
+
+@pytest.fixture(scope="module")
+def help_time() -> Iterator[ModuleType]:
+    yield from load_script("help_time")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -9,7 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
+from lightly_byel.cli.main import main as lightly_byel_command
 from lightly_byel.data import LSD_CLASSES
+
+Command = Callable[[Sequence[str]], int]
+"""``lightly-byel predict`` on its flags (the ``predict`` fixture)."""
 
 HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
 
@@ -56,7 +60,7 @@ def test_every_unit_saves_a_model_and_results_name_the_data(smoke_run: Path) -> 
 
 
 def test_predict_on_the_eval_split_reproduces_every_score(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     results = json.loads((smoke_run / "results.json").read_text())
     eval_dir = results["data"]["eval"]
@@ -64,7 +68,7 @@ def test_predict_on_the_eval_split_reproduces_every_score(
         output, summary = tmp_path / "p.csv", tmp_path / "p.json"
         argv = ["--model", str(smoke_run / run["model"]), "--images", eval_dir]
         argv += ["--format", "lsd", "--output", str(output), "--summary", str(summary)]
-        assert predict.main([*argv, "--workers", "1", "--batch-size", "7"]) == 0
+        assert predict([*argv, "--workers", "1", "--batch-size", "7"]) == 0
         scores = json.loads(summary.read_text())["raw"]
         assert scores["macro_f1"] == pytest.approx(run["macro_f1"], abs=1e-12)
         assert scores["accuracy"] == pytest.approx(run["accuracy"], abs=1e-12)
@@ -75,7 +79,7 @@ def test_predict_on_the_eval_split_reproduces_every_score(
 
 def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -89,7 +93,7 @@ def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
     output = tmp_path / "predictions.csv"
     model = smoke_run / "models" / "byel-seed0-finetune.pt"
     argv = ["--model", str(model), "--images", str(folder), "--output", str(output)]
-    assert predict.main([*argv, "--probabilities", "--workers", "2"]) == 0
+    assert predict([*argv, "--probabilities", "--workers", "2"]) == 0
 
     rows = _rows(output)
     assert rows[0] == ["image", "expression", *(f"p_{c}" for c in LSD_CLASSES)]
@@ -107,7 +111,7 @@ def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
 
 def test_bad_model_or_folder_is_named_and_nothing_is_written(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -122,14 +126,14 @@ def test_bad_model_or_folder_is_named_and_nothing_is_written(
         (["--model", str(model), "--images", str(tmp_path / "none")], "not a folder"),
         (["--model", str(model), "--images", str(empty)], "no images"),
     ]:
-        assert predict.main([*argv, "--output", str(output)]) == 2
+        assert predict([*argv, "--output", str(output)]) == 2
         assert message in capsys.readouterr().err
     assert not output.exists()
 
 
 def test_aff_wild2_frames_are_smoothed_within_each_video(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -151,7 +155,7 @@ def test_aff_wild2_frames_are_smoothed_within_each_video(
     argv = ["--model", str(model), "--images", str(tmp_path / "frames")]
     argv += ["--format", "affwild2-expr", "--annotations", str(annotations)]
     argv += ["--output", str(output), "--summary", str(summary), "--smooth", "3"]
-    assert predict.main([*argv, "--submission-dir", str(submission)]) == 0
+    assert predict([*argv, "--submission-dir", str(submission)]) == 0
     printed = capsys.readouterr().out
     assert "raw: macro F1" in printed and "smoothed over 3 frames: macro F1" in printed
     rows = _rows(output)
@@ -187,7 +191,7 @@ def test_aff_wild2_frames_are_smoothed_within_each_video(
     "option", [["--smooth", "5"], ["--submission-dir", "sub"]], ids=lambda o: o[0]
 )
 def test_smoothing_and_submissions_need_video_frames(
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     option: list[str],
     capsys: pytest.CaptureFixture[str],
@@ -195,14 +199,14 @@ def test_smoothing_and_submissions_need_video_frames(
     argv = ["--model", "m.pt", "--images", str(tmp_path), *option]
     for form in ("flat", "lsd"):
         with pytest.raises(SystemExit):
-            predict.main([*argv, "--format", form, "--output", str(tmp_path / "o.csv")])
+            predict([*argv, "--format", form, "--output", str(tmp_path / "o.csv")])
         assert f"{option[0]} needs --format video or affwild2-expr" in (
             capsys.readouterr().err
         )
 
 
 def test_the_onnx_export_predicts_what_the_model_file_does(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     pytest.importorskip("onnxruntime")
     from lightly_byel.models.emotion_model import EmotionModel
@@ -210,8 +214,8 @@ def test_the_onnx_export_predicts_what_the_model_file_does(
 
     model_file = smoke_run / "models" / "byel-seed0-finetune.pt"
     exported = tmp_path / "model.onnx"
-    argv = ["--model", str(model_file), "--export", "onnx", "--output", str(exported)]
-    assert predict.main(argv) == 0
+    argv = ["export", "--model", str(model_file), "--output", str(exported)]
+    assert lightly_byel_command(argv) == 0
     model, onnx = EmotionModel.load(model_file), OnnxEmotionModel(exported)
     assert onnx.info == model.info
     for batch in (1, 5):  # the batch dimension is dynamic
@@ -223,13 +227,13 @@ def test_the_onnx_export_predicts_what_the_model_file_does(
     for name, path in (("pt", model_file), ("onnx", exported)):
         outputs[name] = tmp_path / f"{name}.csv"
         argv = ["--model", str(path), "--images", eval_dir, "--format", "lsd"]
-        assert predict.main([*argv, "--output", str(outputs[name])]) == 0
+        assert predict([*argv, "--output", str(outputs[name])]) == 0
     assert _rows(outputs["onnx"]) == _rows(outputs["pt"])
 
 
 def test_without_onnx_the_extra_to_install_is_named(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -237,8 +241,8 @@ def test_without_onnx_the_extra_to_install_is_named(
     for name in ("onnx", "onnxscript", "onnxruntime"):
         monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
     model_file = smoke_run / "models" / "byel-seed0-linear.pt"
-    argv = ["--model", str(model_file), "--export", "onnx"]
-    assert predict.main([*argv, "--output", str(tmp_path / "m.onnx")]) == 2
+    argv = ["export", "--model", str(model_file)]
+    assert lightly_byel_command([*argv, "--output", str(tmp_path / "m.onnx")]) == 2
     assert "pip install '.[onnx]'" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
 
@@ -253,7 +257,7 @@ def _faces(folder: Path) -> list[Path]:
 
 def test_outputs_onto_inputs_are_refused_before_any_work(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -274,18 +278,19 @@ def test_outputs_onto_inputs_are_refused_before_any_work(
             "--summary",
         ),
         (
-            ["--model", str(model), "--export", "onnx", "--output", str(model)],
+            ["export", "--model", str(model), "--output", str(model)],
             "is the same as --model",
         ),
     ]:
-        assert predict.main(argv) == 2, argv
+        command = lightly_byel_command if argv[0] == "export" else predict
+        assert command(argv) == 2, argv
         error = capsys.readouterr().err
         assert message in error, (argv, error)
     # An empty path is refused as the flag is read (a usage error, status 2).
     with pytest.raises(SystemExit) as stopped:
-        predict.main([*images, "--output", ""])
+        predict([*images, "--output", ""])
     assert stopped.value.code == 2
-    assert "--output must name a file or folder, got ''" in capsys.readouterr().err
+    assert "--output: must name a file or folder, got ''" in capsys.readouterr().err
     assert {path: path.read_bytes() for path in [*faces, model]} == before
     assert not (tmp_path / "p.csv").exists()
     assert sorted(p.name for p in (tmp_path / "faces").iterdir()) == [
@@ -297,7 +302,7 @@ def test_outputs_onto_inputs_are_refused_before_any_work(
 
 def test_an_unwritable_output_folder_fails_before_predicting(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -308,7 +313,7 @@ def test_an_unwritable_output_folder_fails_before_predicting(
     argv += ["--output", str(tmp_path / "p.csv")]
     # A folder below a file can never be made: the summary cannot be written.
     argv += ["--summary", str(tmp_path / "file" / "sub" / "scores.json")]
-    assert predict.main(argv) == 2
+    assert predict(argv) == 2
     streams = capsys.readouterr()
     assert "the folder of --summary" in streams.err
     assert "cannot be written" in streams.err
@@ -317,7 +322,7 @@ def test_an_unwritable_output_folder_fails_before_predicting(
 
 
 def test_a_planted_model_file_is_refused_and_never_run(
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     plant: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],
@@ -325,11 +330,13 @@ def test_a_planted_model_file_is_refused_and_never_run(
     _faces(tmp_path / "faces")
     model = tmp_path / "shared.pt"
     marker = plant(model, {"format": "lightly-byel emotion model", "version": 1})
-    for extra in (
-        ["--images", str(tmp_path / "faces"), "--output", str(tmp_path / "p.csv")],
-        ["--export", "onnx", "--output", str(tmp_path / "m.onnx")],
+    for argv in (
+        ["predict", "--images", str(tmp_path / "faces")],
+        ["export"],
     ):
-        assert predict.main(["--model", str(model), *extra]) == 2
+        output = tmp_path / ("m.onnx" if argv[0] == "export" else "p.csv")
+        argv += ["--model", str(model), "--output", str(output)]
+        assert lightly_byel_command(argv) == 2
         error = capsys.readouterr().err
         assert "is refused: it holds pickled Python objects" in error
         assert "weights_only" not in error
@@ -346,15 +353,15 @@ def test_a_planted_model_file_is_refused_and_never_run(
     ],
 )
 def test_an_onnx_file_with_a_broken_description_is_named(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path, description: str, message: str
+    smoke_run: Path, predict: Command, tmp_path: Path, description: str, message: str
 ) -> None:
     onnx = pytest.importorskip("onnx")
     from lightly_byel.models.onnx_model import INFO_KEY, OnnxEmotionModel
 
     exported = tmp_path / "model.onnx"
     model_file = smoke_run / "models" / "byel-seed0-linear.pt"
-    argv = ["--model", str(model_file), "--export", "onnx", "--output", str(exported)]
-    assert predict.main(argv) == 0
+    argv = ["export", "--model", str(model_file), "--output", str(exported)]
+    assert lightly_byel_command(argv) == 0
     graph = onnx.load(str(exported))
     onnx.helper.set_model_props(graph, {INFO_KEY: description})
     onnx.save(graph, str(exported))
@@ -403,7 +410,7 @@ def _expected_file(rows: list[list[str]], video: str, length: int) -> list[str]:
 
 def test_unlabelled_video_folders_give_per_video_submission_files(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -412,7 +419,7 @@ def test_unlabelled_video_folders_give_per_video_submission_files(
     submission = tmp_path / "sub"
     argv = _video_command(smoke_run, images, output)
     argv += ["--summary", str(summary), "--submission-dir", str(submission)]
-    assert predict.main(argv) == 0
+    assert predict(argv) == 0
 
     rows = _rows(output)
     assert [row[0] for row in rows[1:]] == [
@@ -460,14 +467,14 @@ def test_unlabelled_video_folders_give_per_video_submission_files(
 
 
 def test_smoothing_video_frames_follows_their_numbers_across_gaps(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     images = _unlabelled_videos(tmp_path / "aff-wild2")
     raw_csv, smooth_csv = tmp_path / "raw.csv", tmp_path / "smooth.csv"
-    assert predict.main(_video_command(smoke_run, images, raw_csv)) == 0
+    assert predict(_video_command(smoke_run, images, raw_csv)) == 0
     argv = _video_command(smoke_run, images, smooth_csv)
     argv += ["--smooth", "3", "--submission-dir", str(tmp_path / "sub")]
-    assert predict.main(argv) == 0
+    assert predict(argv) == 0
 
     def probabilities(rows: list[list[str]]) -> dict[tuple[str, int], list[float]]:
         return {
@@ -498,7 +505,7 @@ def test_smoothing_video_frames_follows_their_numbers_across_gaps(
 
 def test_annotation_files_choose_the_videos_and_set_their_lengths(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -513,7 +520,7 @@ def test_annotation_files_choose_the_videos_and_set_their_lengths(
     submission = tmp_path / "sub"
     argv = _video_command(smoke_run, images, output)
     argv += ["--annotations", str(annotations), "--summary", str(summary)]
-    assert predict.main([*argv, "--submission-dir", str(submission)]) == 0
+    assert predict([*argv, "--submission-dir", str(submission)]) == 0
 
     rows = _rows(output)
     assert [row[0].split("/")[1] for row in rows[1:]] == ["v1"] * 5
@@ -533,7 +540,7 @@ def test_annotation_files_choose_the_videos_and_set_their_lengths(
 
 def test_a_submission_folder_on_an_input_is_refused(
     smoke_run: Path,
-    predict: ModuleType,
+    predict: Command,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -552,14 +559,14 @@ def test_a_submission_folder_on_an_input_is_refused(
         ),
         (tmp_path / "data", "--submission-dir '{}' holds --images"),
     ]:
-        assert predict.main([*argv, "--submission-dir", str(folder)]) == 2
+        assert predict([*argv, "--submission-dir", str(folder)]) == 2
         assert message.format(folder) in capsys.readouterr().err
     after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     assert after == before
 
 
 def test_faces_cut_by_their_boxes_are_predicted_one_row_each(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     from lightly_byel.data.images import crop_region, load_rgb
     from lightly_byel.models.emotion_model import EmotionModel
@@ -579,7 +586,7 @@ def test_faces_cut_by_their_boxes_are_predicted_one_row_each(
     output, summary = tmp_path / "affectnet.csv", tmp_path / "affectnet.json"
     argv = ["--model", str(model_file), "--images", str(root), "--format", "affectnet"]
     argv += ["--output", str(output), "--summary", str(summary), "--probabilities"]
-    assert predict.main(argv) == 0
+    assert predict(argv) == 0
 
     rows = _rows(output)
     assert rows[0][:7] == [
@@ -605,7 +612,7 @@ def test_faces_cut_by_their_boxes_are_predicted_one_row_each(
 
 
 def test_faces_stored_in_fer2013_csv_are_predicted(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     from lightly_byel.models.emotion_model import EmotionModel
 
@@ -620,7 +627,7 @@ def test_faces_stored_in_fer2013_csv_are_predicted(
     model_file = smoke_run / "models" / "supervised-seed0-finetune.pt"
     output = tmp_path / "fer.csv"
     argv = ["--model", str(model_file), "--images", str(table), "--format", "fer2013"]
-    assert predict.main([*argv, "--output", str(output), "--probabilities"]) == 0
+    assert predict([*argv, "--output", str(output), "--probabilities"]) == 0
 
     rows = _rows(output)
     assert [(row[0], row[2]) for row in rows[1:]] == [
@@ -636,7 +643,7 @@ def test_faces_stored_in_fer2013_csv_are_predicted(
 
 
 def test_crop_faces_predicts_every_face_of_a_photo(
-    smoke_run: Path, predict: ModuleType, tmp_path: Path
+    smoke_run: Path, predict: Command, tmp_path: Path
 ) -> None:
     from lightly_byel.data.images import crop_region, load_rgb
     from lightly_byel.models.emotion_model import EmotionModel
@@ -654,7 +661,7 @@ def test_crop_faces_predicts_every_face_of_a_photo(
     output, summary = tmp_path / "faces.csv", tmp_path / "faces.json"
     argv = ["--model", str(model_file), "--images", str(photos), "--crop-faces"]
     argv += ["--output", str(output), "--summary", str(summary), "--probabilities"]
-    assert predict.main(argv) == 0
+    assert predict(argv) == 0
 
     rows = _rows(output)
     assert rows[0][:6] == ["image", "expression", "left", "top", "right", "bottom"]

@@ -172,17 +172,23 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return read_mapping(file, is_yaml=True)
 
 
+def to_plain(value: Any) -> Any:
+    """A value as plain data (lists for tuples), for YAML and JSON.
+
+    Examples:
+        >>> to_plain({"crop": (0.5, 1.0)})
+        {'crop': [0.5, 1.0]}
+    """
+    if isinstance(value, tuple | list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    return value
+
+
 def to_dict(config: BenchmarkConfig) -> dict[str, Any]:
     """The configuration as plain data (lists for tuples), for YAML and JSON."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple | list):
-            return [plain(item) for item in value]
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items()}
-        return value
-
-    return plain(dataclasses.asdict(config))  # type: ignore[no-any-return]
+    return to_plain(dataclasses.asdict(config))  # type: ignore[no-any-return]
 
 
 def from_dict(values: Mapping[str, Any]) -> BenchmarkConfig:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config.settings import DataSettings
-from harness.data.eval_formats import EVAL_FORMATS
+from lightly_byel.data.formats import FORMATS
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class EvalSet:
         name: Its name in the results: ``<format>:<folder name>``, numbered when
             two sets would share one.
         path: The folder (or file) read.
-        format: A name of :data:`~harness.data.eval_formats.EVAL_FORMATS`.
+        format: A name of :data:`~lightly_byel.data.formats.FORMATS`.
         annotations: Its annotation folder, for the formats that need one.
     """
 
@@ -71,13 +71,11 @@ def eval_sets(data: DataSettings, default: Path | None = None) -> list[EvalSet]:
             f"--eval-format names {len(formats)} formats for {len(folders)} "
             "--eval-dir; give one format for all or one for each, in order."
         )
-    needing = [
-        i for i, form in enumerate(formats) if EVAL_FORMATS[form].needs_annotations
-    ]
+    needing = [i for i, form in enumerate(formats) if FORMATS[form].needs_annotations]
     if needing and data.eval_dir is None:
         raise ValueError(
             f"--eval-format {formats[needing[0]]} needs --eval-dir "
-            f"({EVAL_FORMATS[formats[needing[0]]].description})."
+            f"({FORMATS[formats[needing[0]]].description})."
         )
     annotations = [Path(folder) for folder in data.eval_annotations or ()]
     if annotations and not needing:
@@ -101,7 +99,7 @@ def eval_sets(data: DataSettings, default: Path | None = None) -> list[EvalSet]:
 
 
 def _needing_formats() -> str:
-    return " or ".join(n for n, f in EVAL_FORMATS.items() if f.needs_annotations)
+    return " or ".join(n for n, f in FORMATS.items() if f.needs_annotations)
 
 
 def _names(folders: list[Path], formats: list[str]) -> list[str]:

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from harness.config.settings import BenchmarkConfig, DataSettings
-from harness.data.eval_formats import EVAL_FORMATS
 from harness.data.eval_sets import EvalSet, eval_sets
 from harness.storage.lock import exclusive_lock
 from harness.storage.staging import remove_stale_staging
 from lightly_byel.data import LSD_CLASSES, LabeledImageFiles, LSDImageFolder
 from lightly_byel.data.face_detection import FaceDetector, largest_faces
+from lightly_byel.data.formats import FORMATS
 from lightly_byel.data.synthfaces import (
     GENERATOR_VERSION,
     METADATA_FILE,
@@ -208,7 +208,7 @@ def _evaluation_sets(
 ) -> tuple[list[EvalSet], dict[str, LabeledImageFiles]]:
     """The evaluation sets, each indexed by its format (and cut to faces)."""
     sets = eval_sets(data, default)
-    loaded = {s.name: EVAL_FORMATS[s.format].load(s.path, s.annotations) for s in sets}
+    loaded = {s.name: FORMATS[s.format].load(s.path, s.annotations) for s in sets}
     if data.crop_faces:
         loaded = _faces_cut(loaded)
     for name, dataset in loaded.items():

@@ -24,11 +24,11 @@ from harness.data.class_balance import inverse_frequency_weights
 from harness.evaluation import linear_probe
 from harness.evaluation.context import EvalContext
 from harness.evaluation.features import extract_features
-from harness.evaluation.metrics import classification_metrics
 from harness.evaluation.outcome import EvalOutcome, scored
 from harness.training.checkpointed_fit import checkpointed_fit
 from harness.training.loggers import training_loggers
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.utils.metrics import classification_metrics
 
 HOLDOUT_METRIC = "holdout_macro_f1"
 """Name under which the holdout macro F1 of each epoch is logged."""

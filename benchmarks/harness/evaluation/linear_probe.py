@@ -22,9 +22,9 @@ from harness.evaluation.features import (
     extract_features,
     module_device,
 )
-from harness.evaluation.metrics import classification_metrics
 from harness.evaluation.outcome import EvalOutcome, scored
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.utils.metrics import classification_metrics
 
 Batches = Iterable[Sequence[Any]]
 """A data loader: batches of (images, labels, ...)."""

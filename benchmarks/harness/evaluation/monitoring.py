@@ -33,9 +33,9 @@ from torch.nn import functional as F
 
 from harness.config.settings import BenchmarkConfig
 from harness.evaluation.features import extract_features
-from harness.evaluation.metrics import classification_metrics
 from harness.pipelines.base import DataPipeline
 from harness.pipelines.loading import loader
+from lightly_byel.utils.metrics import classification_metrics
 
 COLLAPSE_SPREAD = 0.05
 """``embedding_spread`` below which the embeddings count as collapsed: a twentieth

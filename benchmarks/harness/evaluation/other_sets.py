@@ -14,8 +14,8 @@ from torch import nn
 from harness.config.declared import setting
 from harness.evaluation.context import EvalContext
 from harness.evaluation.features import extract_features, module_device
-from harness.evaluation.metrics import bootstrap_interval, classification_metrics
 from harness.evaluation.outcome import EvalOutcome
+from lightly_byel.utils.metrics import bootstrap_interval, classification_metrics
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from harness.evaluation.features import images_per_second
-from harness.evaluation.metrics import (
+from lightly_byel.utils.metrics import (
     ClassificationMetrics,
     bootstrap_interval,
     classification_metrics,

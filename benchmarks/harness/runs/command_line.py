@@ -1,85 +1,49 @@
-"""The command line of ``benchmarks/affwild2.py``: flags, then the resolved config.
+"""The command line of ``benchmarks/affwild2.py``: flags, then the checked config.
 
-The flags come from the settings' declarations (:mod:`harness.config.settings`, one
-flag per declared flag, through :func:`harness.config.declared.add_flags`); the
-values are resolved as :mod:`harness.config.sources` describes (a preset, a YAML
-file, the flags) and checked. :func:`check` adds what no single setting can check:
-the names of methods and protocols (their registries) and settings that belong
-together. This module sits at the top of the harness, beside the run it starts, so
-that the settings below it need not know the registries.
+:mod:`harness.config.flags` reads the flags into a configuration whose values are
+each checked; :func:`check` adds what no single setting can check: the names of
+methods and protocols (their registries) and settings that belong together. This
+module sits at the top of the harness, beside the run it starts, so that the
+settings below it need not know the registries.
 """
 
-import argparse
-import dataclasses
+import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
-from harness.config.declared import FlagParser, add_flags, given_flags
-from harness.config.presets import PRESETS, preset
+from harness.config.flags import ParsedCommandLine, config_yaml, parse, parser
 from harness.config.quoted import quoted
-from harness.config.settings import SECTIONS, BenchmarkConfig
-from harness.config.sources import apply, declared_settings, load_yaml
+from harness.config.settings import BenchmarkConfig
 from harness.data.eval_sets import eval_sets
 from harness.evaluation.protocols import PROTOCOLS
 from harness.methods import METHODS
-
-
-def parser() -> argparse.ArgumentParser:
-    """The command line of ``benchmarks/affwild2.py``, one flag per declared flag.
-
-    Every flag takes text that :func:`~harness.config.declared.check_value` parses
-    and checks; flags of a ``Literal`` setting list their choices, flags of a
-    boolean setting take no value; the help shows the ``default`` preset's values.
-    """
-    p = FlagParser(
-        prog="python benchmarks/affwild2.py",
-        description=(
-            "BYEL against BYOL, SimCLR and supervised training, from synthetic to "
-            "real faces. Without data flags it generates and uses the embedded "
-            "synthetic-face data."
-        ),
-    )
-    p.add_argument("--preset", choices=tuple(PRESETS), help="base configuration")
-    p.add_argument("--config", help="YAML file of settings (sections or flag names)")
-    p.add_argument(
-        "--debug",
-        action="store_true",
-        help="show the traceback of an error instead of one line",
-    )
-    settings, defaults = declared_settings(), preset("default")
-    for section in SECTIONS:
-        add_flags(
-            p.add_argument_group(section),
-            [s for s in settings.values() if s.section == section],
-            dataclasses.asdict(getattr(defaults, section)),
-        )
-    return p
 
 
 def resolve(argv: Sequence[str] | None = None) -> BenchmarkConfig:
     """Parses the command line into the resolved, checked configuration.
 
     Raises:
-        SystemExit: On a usage error (argparse's convention), with the message.
+        SystemExit: On a usage error (argparse's convention), with the message,
+            and after ``--help`` or ``--print-config``.
     """
-    p = parser()
-    args = p.parse_args(argv)
-    given = given_flags(args)
-    given.pop("debug", None)
+    return checked(parse(argv)).config
+
+
+def checked(parsed: ParsedCommandLine) -> ParsedCommandLine:
+    """The parsed command line after :func:`check`; ``--print-config`` ends here.
+
+    Raises:
+        SystemExit: On a usage error, with the message (status 2), and after
+            printing the configuration for ``--print-config`` (status 0).
+    """
     try:
-        file_values = load_yaml(given.pop("config")) if "config" in given else {}
-        name = str(given.pop("preset", file_values.get("preset", "default")))
-        config = replace(preset(name), preset=name)
-        config = apply(config, file_values, "configuration file")
-        flags = {key: value for key, value in given.items() if value is not True}
-        switches = {key: True for key, value in given.items() if value is True}
-        config = apply(config, flags, "command line", text=True)
-        config = apply(config, switches, "command line")
-        check(config)
+        check(parsed.config)
     except (ValueError, OSError) as error:
-        p.error(str(error))
-    return config
+        parser().error(str(error))
+    if parsed.print_config:
+        sys.stdout.write(config_yaml(parsed.config))
+        raise SystemExit(0)
+    return parsed
 
 
 def check(config: BenchmarkConfig) -> None:

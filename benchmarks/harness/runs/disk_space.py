@@ -26,8 +26,8 @@ from harness.data.splits import Splits, cache_root
 from harness.methods import METHODS
 from harness.pipelines.cache.pipeline import cache_size
 from harness.pipelines.cache.uint8_cache import cache_folder, footprint_bytes
-from harness.storage.output_paths import nearest_existing
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.utils.output_paths import nearest_existing
 
 KEPT_CHECKPOINTS = 3
 """Checkpoints of one fit on disk at once: the newest two, and one being written."""

@@ -16,9 +16,9 @@ import torch
 from harness.config.quoted import quoted
 from harness.config.settings import BenchmarkConfig
 from harness.data.splits import cache_root
-from harness.storage.output_paths import check_outputs_apart, check_writable
 from lightly_byel.data.face_detection import FaceDetector
 from lightly_byel.models.backbones import build_backbone
+from lightly_byel.utils.output_paths import check_outputs_apart, check_writable
 
 
 def preflight(config: BenchmarkConfig, output: Path) -> None:

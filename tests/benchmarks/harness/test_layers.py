@@ -16,7 +16,6 @@ LAYERS = [
     "reporting",
     "runs",
     "scripts",
-    "predictions",
 ]
 """The harness's folders, bottom to top (docs/harness.md draws the same map)."""
 

@@ -2,7 +2,8 @@ import os
 from pathlib import Path
 
 import pytest
-from harness.storage.output_paths import check_outputs_apart, check_writable
+
+from lightly_byel.utils.output_paths import check_outputs_apart, check_writable
 
 
 @pytest.fixture

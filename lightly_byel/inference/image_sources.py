@@ -1,9 +1,9 @@
-"""The images ``benchmarks/predict.py`` reads, in a fixed order.
+"""The images ``lightly-byel predict`` reads, in a fixed order.
 
 A flat folder (the ABAW LSD test set), unlabelled video frames (``video``: the
 Aff-Wild2 ``cropped_aligned`` layout without annotations), or any evaluation
 format (an LSD split, Aff-Wild2 frames, RAF-DB, AffectNet, FER2013, ...) read
-through the project's loaders (:data:`~harness.data.eval_formats.EVAL_FORMATS`).
+through the project's loaders (:data:`~lightly_byel.data.formats.FORMATS`).
 :func:`detected_faces` turns photos into one source per face found.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from harness.data.eval_formats import EVAL_FORMATS
 from lightly_byel.data.affwild2 import annotation_files, frame_files
 from lightly_byel.data.face_detection import (
     FaceDetector,
     largest_face,
     refuse_table_faces,
 )
+from lightly_byel.data.formats import FORMATS, VIDEO_FORMATS
 from lightly_byel.data.images import (
     IGNORED_FOLDERS,
     UNREADABLE,
@@ -31,9 +31,6 @@ from lightly_byel.data.images import (
     load_rgb,
     natural_key,
 )
-
-VIDEO_FORMATS = ("video", "affwild2-expr")
-"""The formats whose images are frames of videos, each with a frame number."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,7 @@ def image_sources(images: Path, form: str, annotations: Path | None = None) -> I
             (``video``), an LSD split (``lsd``) or the Aff-Wild2 frames folder
             (``affwild2-expr``).
         form: ``flat``, ``video``, or a name of
-            :data:`~harness.data.eval_formats.EVAL_FORMATS`.
+            :data:`~lightly_byel.data.formats.FORMATS`.
         annotations: The Aff-Wild2 EXPR annotation folder: required by
             ``affwild2-expr``; for ``video``, only the video folders with a
             ``<video>.txt`` there are read.
@@ -128,12 +125,11 @@ def image_sources(images: Path, form: str, annotations: Path | None = None) -> I
         return ImageSet(*_flat_folder(images))
     if form == "video":
         return ImageSet(*_video_folders(images, annotations))
-    if form not in EVAL_FORMATS:
+    if form not in FORMATS:
         raise ValueError(
-            f"--format must be flat, video or one of {sorted(EVAL_FORMATS)}, got "
-            f"{form!r}."
+            f"--format must be flat, video or one of {sorted(FORMATS)}, got {form!r}."
         )
-    dataset = EVAL_FORMATS[form].load(images, annotations)
+    dataset = FORMATS[form].load(images, annotations)
     base = images if images.is_dir() else images.parent
     video = form in VIDEO_FORMATS
     sources = []

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 import torch
-from harness.evaluation.metrics import bootstrap_interval, classification_metrics
 from sklearn.metrics import f1_score
+
+from lightly_byel.utils.metrics import bootstrap_interval, classification_metrics
 
 NAMES = ["a", "b", "c", "d"]
 Y_TRUE = [0, 0, 1, 1, 2, 2]

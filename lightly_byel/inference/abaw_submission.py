@@ -11,7 +11,7 @@ therefore writes 1-6 (:func:`expr_values`). Frames without a prediction hold
 A video has as many lines as its annotation file (``--annotations``: the release's
 files, or the test set's template files, give every video's length), else as its
 highest frame number on disk. :class:`SubmissionWriter` takes predictions frame by
-frame in the order of ``benchmarks/predict.py``'s images, holds one video's, and
+frame in the order of ``lightly-byel predict``'s images, holds one video's, and
 writes each video's file atomically once its frames are done.
 """
 
@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from harness.predictions.image_sources import ImageSource
 from lightly_byel.data.affwild2 import (
     EXPR_HEADER,
     annotation_files,
     frame_files,
     read_expr_annotation,
 )
+from lightly_byel.inference.image_sources import ImageSource
 from lightly_byel.utils.atomic_files import write_text_atomic
 
 NO_FACE = -1

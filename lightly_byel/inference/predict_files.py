@@ -1,58 +1,9 @@
-r"""Applies a model file of a benchmark run to images and writes the predictions.
+"""What ``lightly-byel predict`` does once its flags are read.
 
-``--format flat`` reads a folder of images (the ABAW LSD test set) and writes the
-ABAW submission CSV: the header ``image,expression``, then one line per image,
-``<file name>,<0-5>`` in LSD class order (anger, disgust, fear, happiness, sadness,
-surprise). ``--format video`` reads unlabelled frames of videos,
-``<images>/<video>/<number>.<ext>`` (or the same below ``<images>/cropped_aligned``,
-the Aff-Wild2 layout): every video folder in natural order, each one's frames by
-number; with ``--annotations``, only the videos that have a ``<video>.txt`` there.
-``--format lsd``, ``--format affwild2-expr`` (with ``--annotations``) and the
-other labelled formats of ``--eval-format`` (``rafdb``, ``affectnet``, ``fer2013``,
-... see docs/datasets.md; ``--images`` names the dataset's folder or file) read
-labelled images with the project's loaders, add the true ``label`` to each line
-(and the ``subject`` and the face box ``left,top,right,bottom`` where the format
-gives them) and print macro F1, accuracy and per-class F1; on a run's eval split
-they reproduce the unit's ``macro_f1`` in ``results.json``. Faces the format leaves
-out (neutral, contempt, ...) are counted as skipped. ``--export onnx`` writes the
-model as an ONNX graph instead, which ``--model`` also takes (run through
-onnxruntime; the extra ``onnx``).
-
-``--smooth N`` (``video``, ``affwild2-expr``) averages the class probabilities over
-a window of N frame numbers before the argmax: frame f gets the mean over the
-frames of its video numbered f - N//2 to f - N//2 + N - 1 that were predicted. A
-gap in the numbering (frames without a face file, unreadable files, and with
-``affwild2-expr`` frames annotated neutral, other or -1) contributes nothing, so
-fewer frames are averaged next to it and frames N or more numbers apart never mix;
-a frame alone in its window keeps its own prediction. Labelled formats print the
-scores with and without smoothing.
-
-``--submission-dir DIR`` (``video``, ``affwild2-expr``) also writes the ABAW EXPR
-challenge's per-video files, ``DIR/<video>.txt``: the header
-``Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other``, then the predicted
-(smoothed) expression of frame 1 up to the video's last frame, one a line, as an
-index into the header (the LSD classes anger ... surprise are 1-6). A video has as
-many frames as value lines in ``--annotations``'s ``<video>.txt`` (an annotated
-video without frames gets a file too), else as its highest frame number on disk.
-Frames without a prediction (no frame file: no face was found; an unreadable file;
-a frame that was not predicted) hold -1, the annotation files' value for frames
-without an annotation: no statement of the challenge on this was found.
-
-Unreadable files, non-image files, and in video folders files not named by a frame
-number, are reported once, by name, and skipped. The number of images predicted,
-skipped (by reason) and, for a submission, of frames filled with -1 (by reason) is
-printed and kept in ``--summary``. Images are decoded in worker processes and
-predicted in batches, on the GPU when there is one; the CSV is streamed to a
-temporary file and renamed into place when complete, each submission file is
-written whole once its video is done.
-
-Run from the repository root::
-
-    python benchmarks/predict.py --model runs/affwild2/models/byel-seed0-finetune.pt \
-        --images lsd/test_images --format flat --output predictions.csv
-    python benchmarks/predict.py --model M.pt --images aff-wild2/cropped_aligned \
-        --format video --annotations aff-wild2/test_templates --smooth 5 \
-        --output test.csv --submission-dir submission
+:func:`predict_files` finds the images (:mod:`lightly_byel.inference.image_sources`),
+predicts them in batches, streams the CSV, fills the ABAW submission files
+(:mod:`lightly_byel.inference.abaw_submission`) and prints the counts and, for
+labelled images, the scores. :mod:`lightly_byel.cli.predict` describes the flags.
 """
 
 import csv
@@ -63,64 +14,49 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import torch
-from harness.config.declared import (
-    add_flags,
-    declared_fields,
-    like,
-    parse_flags,
-    script_parser,
-    setting,
-)
-from harness.config.settings import DataSettings
-from harness.data.eval_formats import EVAL_FORMATS
-from harness.evaluation.metrics import classification_metrics
-from harness.predictions.abaw_submission import (
+from torch import Tensor
+
+from lightly_byel.cli.predict import PredictOptions
+from lightly_byel.data.face_detection import FaceDetector
+from lightly_byel.data.images import count_and_names
+from lightly_byel.inference.abaw_submission import (
     NO_FACE,
     SubmissionCounts,
     SubmissionWriter,
     expr_lengths,
 )
-from harness.predictions.image_sources import (
-    VIDEO_FORMATS,
+from lightly_byel.inference.image_sources import (
     ImageSet,
     ImageSource,
     detected_faces,
     image_sources,
 )
-from harness.storage.output_paths import check_outputs_apart, check_writable
-from torch import Tensor
-
-from lightly_byel.data.face_detection import FaceDetector
-from lightly_byel.data.images import count_and_names
-from lightly_byel.models.emotion_model import EmotionModel
-from lightly_byel.models.onnx_model import export_onnx, load_model
+from lightly_byel.models.onnx_model import load_model
 from lightly_byel.models.prediction import Classifier, VideoSmoother, predict_batches
 from lightly_byel.utils.atomic_files import write_atomic, write_text_atomic
-
-FORMATS = ("flat", "video", *EVAL_FORMATS)
-"""``flat`` and ``video`` folders, and every format the benchmark evaluates on."""
+from lightly_byel.utils.metrics import classification_metrics
+from lightly_byel.utils.output_paths import check_outputs_apart, check_writable
 
 BOX_COLUMNS = ("left", "top", "right", "bottom")
 """The CSV's columns of a face's box in its file, where the format gives one."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
-    args = _arguments(argv)
+def predict_files(args: PredictOptions) -> int:
+    """Predicts the images as ``args`` say; returns the exit status.
+
+    Returns:
+        0 when the CSV (and the rest) was written, 2 when an input or an output
+        was refused (the message is printed, nothing is written).
+    """
     try:
         _check_outputs(args)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.export is not None:
-        return _export(args.model, args.output)
-    # _arguments requires --images without --export.
-    assert args.images is not None
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -149,85 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class PredictFlags:
-    """The command line."""
-
-    model: Path = setting(help="model file (.pt) or export (.onnx)", flag="model")
-    output: Path = setting(
-        help="CSV to write (or the export); never an input or inside --images",
-        flag="output",
-    )
-    images: Path | None = setting(
-        None, "image folder (required, unless --export)", flag="images"
-    )
-    format: str = setting(
-        "flat",
-        "what --images holds: flat (any images), video (frame folders) or an "
-        "evaluation format",
-        flag="format",
-        choices=FORMATS,
-    )
-    annotations: Path | None = setting(
-        None,
-        "Aff-Wild2 EXPR folder: the labels (affwild2-expr); the videos to read "
-        "and their lengths (video)",
-        flag="annotations",
-    )
-    export: Literal["onnx"] | None = setting(
-        None,
-        "write the model as ONNX to --output instead of predicting",
-        flag="export",
-    )
-    probabilities: bool = setting(
-        False, "add each class's probability", flag="probabilities"
-    )
-    smooth: int = setting(
-        1,
-        "frame numbers of a video to average probabilities over (1: off)",
-        flag="smooth",
-        minimum=1,
-    )
-    crop_faces: bool = setting(
-        False,
-        "find the faces in raw photos and predict each, framed like aligned "
-        "crops (every face of a flat folder, the largest of a labelled image or "
-        "frame); needs the extra 'faces'",
-        flag="crop_faces",
-    )
-    submission_dir: Path | None = setting(
-        None,
-        "also write the ABAW EXPR files <video>.txt here (video, affwild2-expr)",
-        flag="submission_dir",
-    )
-    batch_size: int = setting(64, "images per batch", flag="batch_size", minimum=1)
-    workers: int = like(DataSettings, "num_workers", flag="workers")
-    device: Literal["auto", "cpu", "cuda"] = setting(
-        "auto", "where to predict: cuda where there is a CUDA device", flag="device"
-    )
-    summary: Path | None = setting(
-        None, "also write the printed scores as JSON here", flag="summary"
-    )
-
-
-def _arguments(argv: Sequence[str] | None) -> PredictFlags:
-    """The parsed command line; flags that cannot go together exit with status 2."""
-    parser = script_parser(__file__, __doc__)
-    add_flags(parser, declared_fields(PredictFlags))
-    args = parse_flags(PredictFlags, argv, parser)
-    if args.images is None and args.export is None:
-        parser.error("--images is required, unless --export.")
-    for flag, given in (
-        ("--smooth", args.smooth > 1),
-        ("--submission-dir", args.submission_dir is not None),
-    ):
-        if given and args.format not in VIDEO_FORMATS:
-            parser.error(
-                f"{flag} needs --format video or affwild2-expr (frames of videos)."
-            )
-    return args
-
-
 def _image_counts(found: ImageSet, predicted: int) -> dict[str, Any]:
     """Prints and returns how many images were predicted and skipped, by reason."""
     skipped = Counter({"unreadable": len(found.sources) - predicted})
@@ -242,7 +99,7 @@ def _image_counts(found: ImageSet, predicted: int) -> dict[str, Any]:
     return {"predicted": predicted, "skipped": dict(skipped)}
 
 
-def _check_outputs(args: PredictFlags) -> None:
+def _check_outputs(args: PredictOptions) -> None:
     """Refuses, before any work, outputs onto inputs and unwritable folders."""
     outputs = {
         "--output": args.output,
@@ -262,17 +119,6 @@ def _check_outputs(args: PredictFlags) -> None:
             check_writable(Path(name).parent, f"the folder of {flag}")
 
 
-def _export(model_file: Path, output: Path) -> int:
-    """Writes the ONNX export of a model file; returns the exit status."""
-    try:
-        export_onnx(EmotionModel.load(model_file), output)
-    except (OSError, ValueError, ImportError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"ONNX graph (dynamic batch, without preprocessing): {output}")
-    return 0
-
-
 def _find_faces(found: ImageSet, every_face: bool) -> ImageSet:
     """The faces in the images (``--crop-faces``); prints how many and how fast."""
     started = time.perf_counter()
@@ -287,7 +133,7 @@ def _find_faces(found: ImageSet, every_face: bool) -> ImageSet:
 
 
 def _submission_writer(
-    model: Classifier, sources: Sequence[ImageSource], args: PredictFlags
+    model: Classifier, sources: Sequence[ImageSource], args: PredictOptions
 ) -> SubmissionWriter | None:
     """The writer of ``--submission-dir``, or ``None``; reads the video lengths."""
     if args.submission_dir is None:
@@ -332,7 +178,7 @@ def _report_submission(folder: Path, counts: SubmissionCounts) -> dict[str, Any]
 def _write_predictions(
     model: Classifier,
     found: ImageSet,
-    args: PredictFlags,
+    args: PredictOptions,
     submission: SubmissionWriter | None,
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Streams the CSV (and the submission's predictions).
@@ -395,7 +241,7 @@ def _write_predictions(
 
 
 def _predictions(
-    model: Classifier, found: ImageSet, args: PredictFlags
+    model: Classifier, found: ImageSet, args: PredictOptions
 ) -> Iterator[tuple[int, Tensor, int]]:
     """Yields (source index, probabilities to report, unsmoothed prediction).
 
@@ -468,7 +314,3 @@ def _print_scores(label: str, metrics: Any, classes: Sequence[str]) -> None:
     print(f"{label}: accuracy {metrics['accuracy']:.4f}")
     for name in classes:
         print(f"{label}: F1 {name} {metrics['per_class_f1'][name]:.4f}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

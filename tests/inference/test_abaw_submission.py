@@ -2,15 +2,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from harness.predictions.abaw_submission import (
+
+from lightly_byel.data import LSD_CLASSES
+from lightly_byel.inference.abaw_submission import (
     NO_FACE,
     SubmissionWriter,
     expr_lengths,
     expr_values,
 )
-from harness.predictions.image_sources import ImageSource
-
-from lightly_byel.data import LSD_CLASSES
+from lightly_byel.inference.image_sources import ImageSource
 
 HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
 

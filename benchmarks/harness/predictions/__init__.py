@@ -1,1 +1,0 @@
-"""``predict.py``'s sources of faces and its ABAW submission files."""
