@@ -79,6 +79,9 @@ class ModelInfo:
         protocol: The evaluation that trained the head (``linear``, ``finetune``).
         data: The data it was trained and scored on (paths, counts, generator
             version), as the run's ``results.json`` states it.
+        pretrained: The checkpoint the encoder started from (the benchmark's
+            ``--pretrained``), or ``None`` for random initial weights: a
+            ``random-init`` model with one is that checkpoint, not random weights.
     """
 
     backbone: str
@@ -91,6 +94,7 @@ class ModelInfo:
     seed: int = 0
     protocol: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    pretrained: str | None = None
 
     @classmethod
     def from_dict(cls, values: Any) -> "ModelInfo":

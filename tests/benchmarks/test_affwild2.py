@@ -8,13 +8,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import torch
 import yaml
+from harness.config.presets import preset
 from harness.evaluation.context import EvalContext
 from harness.evaluation.protocols import PROTOCOLS, ProtocolSpec
 from harness.reporting.results import read_results_json
 from harness.runs.command_line import resolve
 
 from lightly_byel.data import LSD_CLASSES
+from lightly_byel.models.backbones import build_backbone
+from lightly_byel.models.emotion_model import EmotionModel
 
 
 def test_smoke_run_writes_every_output(
@@ -115,8 +119,40 @@ def test_random_init_control_and_in_domain_scores(
         assert 0.0 <= r["holdout_macro_f1"] <= 1.0
     markdown = (output / "results.md").read_text()
     assert "| holdout macro F1 |" in markdown
-    assert "random-init: no pretraining" in markdown
+    assert "random-init: no pretraining, evaluated as it starts: random initial" in (
+        " ".join(markdown.split())
+    )
+    assert "every encoder starts from random initial weights" in markdown
     assert "people held out by identity" in markdown
+    info = EmotionModel.load(output / "models" / "random-init-seed0-linear.pt").info
+    assert info.pretrained is None
+
+
+def test_a_pretrained_encoder_is_named_wherever_the_run_reports(
+    affwild2: ModuleType,
+    smoke: Callable[..., list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    backbone, _ = build_backbone(preset("smoke").model.backbone)
+    checkpoint = tmp_path / "encoder.pt"
+    torch.save(backbone.state_dict(), checkpoint)
+    output = tmp_path / "from-checkpoint"
+    argv = smoke(output, "--methods", "byel,random-init", "--protocols", "linear")
+    assert affwild2.main([*argv, "--pretrained", str(checkpoint)]) == 0
+    named = f"the --pretrained checkpoint {str(checkpoint)!r}"
+    printed = capsys.readouterr().out
+    assert f"random-init-seed0: no pretraining, evaluated as it starts: {named}" in (
+        printed
+    )
+    assert "byel-seed0: pretraining on " in printed and f"from {named}" in printed
+    assert "random initial" not in printed
+    markdown = " ".join((output / "results.md").read_text().split())
+    assert f"every encoder starts from {named}" in markdown
+    assert f"random-init: no pretraining, evaluated as it starts: {named}" in markdown
+    for method in ("byel", "random-init"):
+        model = output / "models" / f"{method}-seed0-linear.pt"
+        assert EmotionModel.load(model).info.pretrained == str(checkpoint)
 
 
 def test_cache_pipeline_runs_end_to_end(

@@ -230,6 +230,20 @@ class ModelSettings:
         flag="compile",
     )
 
+    @property
+    def encoder_start(self) -> str:
+        """What every encoder starts from, in words, naming a checkpoint.
+
+        Examples:
+            >>> ModelSettings().encoder_start
+            'random initial weights'
+            >>> ModelSettings(pretrained="/ckpt/r18.pt").encoder_start
+            "the --pretrained checkpoint '/ckpt/r18.pt'"
+        """
+        if self.pretrained is None:
+            return "random initial weights"
+        return f"the --pretrained checkpoint {self.pretrained!r}"
+
 
 @dataclass(frozen=True)
 class PretrainSettings:

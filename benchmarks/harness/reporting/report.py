@@ -94,13 +94,15 @@ def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
     data, model = splits.description, config.model
     pretrain, evaluation = config.pretrain, config.evaluation
     holdout = data.get("holdout", "class-stratified random images")
+    start = model.encoder_start
     shared = (
         f"backbone {model.backbone} at {model.input_size} px, "
         f"{counted(pretrain.epochs, 'pretraining epoch')} of batch "
         f"{pretrain.batch_size_per_device} per device, "
         f"{pretrain.optimizer} at learning rate {pretrain.lr} per 256 images "
         f"(cosine schedule, weight decay {pretrain.weight_decay}), the BYEL "
-        f"augmentations with crops of at least {model.min_scale} of the image"
+        f"augmentations with crops of at least {model.min_scale} of the image; "
+        f"every encoder starts from {model.encoder_start}"
     )
     evaluations = (
         f"linear probe {counted(evaluation.linear_epochs, 'epoch')}, fine-tuning "
@@ -110,6 +112,8 @@ def settings_text(config: BenchmarkConfig, splits: Splits) -> str:
     )
     own = "; ".join(
         f"{method}: {METHODS[method].own_settings(pretrain)}"
+        # The control is whatever the encoder starts from: say what that is.
+        + ("" if METHODS[method].pretrains else f", evaluated as it starts: {start}")
         for method in config.run.methods
     )
     others = "".join(

@@ -271,13 +271,17 @@ def run_unit(
     fit: FitRecord | None = None
     monitored: dict[str, float] = {}
     writer = getattr(rank_zero_only, "rank", 0) == 0
+    start = config.model.encoder_start
     if spec.pretrains:
-        print(f"\n== {name}: pretraining on {len(splits.train_indices)} images ==")
+        print(
+            f"\n== {name}: pretraining on {len(splits.train_indices)} images, "
+            f"from {start} =="
+        )
         fit, monitored = _pretrain(
             config, pipeline, (method, seed), module, output, hardware
         )
     else:
-        print(f"\n== {name}: no pretraining, the encoder as initialised ==")
+        print(f"\n== {name}: no pretraining, evaluated as it starts: {start} ==")
     if not writer:
         return None
     context = EvalContext(
@@ -293,6 +297,7 @@ def run_unit(
         method=method,
         seed=seed,
         data=splits.data_record(),
+        pretrained=config.model.pretrained,
     )
     return [
         RunRecord.of(
