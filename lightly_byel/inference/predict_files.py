@@ -258,7 +258,7 @@ def _predictions(
     for indices, probabilities, unreadable in batches:
         for index in unreadable:
             print(f"\nskipped (unreadable): {sources[index].name}", file=sys.stderr)
-        progress.advance(len(indices) + len(unreadable))
+        progress.advance(len(indices), len(unreadable))
         if probabilities is None:
             continue
         for index, row in zip(indices, probabilities, strict=True):
@@ -278,14 +278,24 @@ def _predictions(
 
 
 class _Progress:
-    """A line on stderr, rewritten every second: images done, rate, time left."""
+    """A line on stderr, rewritten every second: images done, rate, time left.
+
+    Images that could not be read count as done but not as predicted, and the
+    last line gives both.
+    """
 
     def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
+        self.total, self.predicted, self.unreadable = total, 0, 0
         self.started = self.shown = time.perf_counter()
 
-    def advance(self, images: int) -> None:
-        self.done += images
+    @property
+    def done(self) -> int:
+        """Images predicted or found unreadable."""
+        return self.predicted + self.unreadable
+
+    def advance(self, predicted: int, unreadable: int) -> None:
+        self.predicted += predicted
+        self.unreadable += unreadable
         now = time.perf_counter()
         if now - self.shown >= 1.0 or self.done == self.total:
             self.shown = now
@@ -302,8 +312,9 @@ class _Progress:
     def finish(self) -> None:
         seconds = time.perf_counter() - self.started
         print(
-            f"\r{self.done} images in {seconds:.1f} s "
-            f"({self.done / max(seconds, 1e-9):.0f} img/s)",
+            f"\r{self.predicted} images predicted in {seconds:.1f} s "
+            f"({self.predicted / max(seconds, 1e-9):.0f} img/s)"
+            + (f", {self.unreadable} unreadable" if self.unreadable else ""),
             file=sys.stderr,
         )
 

@@ -103,7 +103,14 @@ def test_a_flat_folder_gives_the_submission_format_and_skips_broken_files(
         probabilities = [float(p) for p in row[2:]]
         assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
         assert int(row[1]) == probabilities.index(max(probabilities))
-    errors = capsys.readouterr().err
+    streams = capsys.readouterr()
+    errors = streams.err
+    # What was predicted and what was skipped are counted apart, never as one.
+    assert "images predicted: 3\n" in streams.out
+    assert "images skipped (unreadable): 1\n" in streams.out
+    assert "images skipped (not an image file): 1\n" in streams.out
+    assert "\r3 images predicted in " in errors and ", 1 unreadable\n" in errors
+    assert "\r4 images" not in errors
     assert errors.count("skipped (unreadable): 3.jpg") == 1
     assert errors.count("skipped (not an image file): notes.txt") == 1
     assert errors.count("skipped (a link to a missing file): gone.jpg") == 1
@@ -317,7 +324,7 @@ def test_an_unwritable_output_folder_fails_before_predicting(
     streams = capsys.readouterr()
     assert "the folder of --summary" in streams.err
     assert "cannot be written" in streams.err
-    assert "images in" not in streams.err  # nothing was predicted
+    assert "images predicted" not in streams.err  # nothing was predicted
     assert not (tmp_path / "p.csv").exists()
 
 
