@@ -3,7 +3,6 @@
 import codecs
 import os
 import re
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from lightly_byel.data.images import (
     is_image_name,
     natural_key,
 )
+from lightly_byel.utils.user_warnings import warn_user
 
 EXPR_HEADER: tuple[str, ...] = (
     "Neutral",
@@ -254,10 +254,9 @@ class AffWild2Expr(LabeledImageFiles):
             )
         if self.missing_videos:
             missing = count_and_names(self.missing_videos, "annotated videos")
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: no frames folder in {self.frames_root!r} "
                 f"for {missing}; left out.",
-                stacklevel=2,
             )
         super().__init__(samples, LSD_CLASSES, transform, check_headers)
 

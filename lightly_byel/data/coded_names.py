@@ -2,7 +2,6 @@
 
 import os
 import re
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ from PIL import Image
 
 from lightly_byel.data.expression_dataset import Entry, ExpressionDataset
 from lightly_byel.data.images import count_and_names, image_files_below
+from lightly_byel.utils.user_warnings import warn_user
 
 JAFFE_CODES: dict[str, int | str] = {
     "AN": 0,
@@ -88,10 +88,9 @@ class FileNameCoded(ExpressionDataset):
                 entries.append(Entry(path, label, match["subject"].upper()))
         if self.unmatched_files:
             names = count_and_names(self.unmatched_files, "image files")
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: {names} not named like "
                 f"{self.pattern.pattern!r}; left out, listed in .unmatched_files.",
-                stacklevel=2,
             )
         super().__init__(root, entries, transform, check_headers)
 

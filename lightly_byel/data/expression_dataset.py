@@ -1,7 +1,6 @@
 """The common ground of expression datasets read in their published layouts."""
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -9,6 +8,7 @@ from PIL import Image
 
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.images import FaceBox, LabeledImageFiles, count_and_names
+from lightly_byel.utils.user_warnings import warn_user
 
 
 class Entry(NamedTuple):
@@ -103,10 +103,9 @@ class ExpressionDataset(LabeledImageFiles):
                 f"classes {list(LSD_CLASSES)}; left out {self.skipped or 'none'}."
             )
         if missing:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: {count_and_names(missing, 'listed files')} "
                 f"not on disk; left out, listed in .missing_files.",
-                stacklevel=3,
             )
         super().__init__(
             [(entry.path, int(entry.label)) for entry in kept],

@@ -5,13 +5,14 @@ import operator
 import os
 import re
 import struct
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, SupportsIndex
 
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
+
+from lightly_byel.utils.user_warnings import warn_user
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -366,12 +367,11 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
             if failures:
                 self._replaced.update(dict.fromkeys(failures))
                 bad = count_and_names(failures, "unreadable image files", limit=None)
-                warnings.warn(
+                warn_user(
                     f"{type(self).__name__}: replaced {bad} by the next readable "
                     f"sample {path!r}. All replaced files are listed in "
                     ".replaced_files; call .verify() to drop unreadable files up "
                     "front.",
-                    stacklevel=2,
                 )
             return (image if self.transform is None else self.transform(image)), label
         raise ValueError(
@@ -428,10 +428,9 @@ class LabeledImageFiles(Dataset[tuple[Any, int]]):
                 f"read as an image, e.g. {dropped[0]!r}."
             )
         bad = count_and_names(dropped, "unreadable image files")
-        warnings.warn(
+        warn_user(
             f"{type(self).__name__}: dropped {bad}, kept {len(kept)} of "
             f"{len(self.samples)} samples.",
-            stacklevel=2,
         )
         self._keep(kept)
         return dropped
@@ -511,9 +510,8 @@ def _with_image_headers(samples: Sequence[tuple[str, int]], owner: str) -> list[
         raise ValueError(
             f"{owner}: none of the {len(samples)} files is an image: {bad}."
         )
-    warnings.warn(
+    warn_user(
         f"{owner}: left out {bad}, kept {len(kept)} of {len(samples)} samples.",
-        stacklevel=3,
     )
     return kept
 
