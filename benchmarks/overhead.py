@@ -80,14 +80,14 @@ class Config:
     Attributes:
         step: The encoder, batch, precision, optimizer, step counts and device.
         hidden_dim: Hidden dimension of the projection and prediction heads.
-        out_dim: Dimension of the projections and predictions.
+        output_dim: Dimension of the projections and predictions.
         rounds: Timed rounds.
         seed: Seed of the initial weights and of the batch.
     """
 
     step: StepFlags
     hidden_dim: int
-    out_dim: int
+    output_dim: int
     rounds: int
     seed: int
 
@@ -134,7 +134,9 @@ def settings(config: Config) -> tuple[ModelSettings, PretrainSettings]:
     """The harness settings that both methods are built with."""
     step = config.step
     model = replace(
-        step.model_settings(), hidden_dim=config.hidden_dim, out_dim=config.out_dim
+        step.model_settings(),
+        hidden_dim=config.hidden_dim,
+        output_dim=config.output_dim,
     )
     return model, step.pretrain_settings()
 
@@ -259,7 +261,9 @@ class OverheadFlags(StepOptions):
     steps: int = like(StepOptions, "steps", default=3)
     optimizer: Optimizer = like(StepOptions, "optimizer", default="sgd")
     hidden_dim: int = like(ModelSettings, "hidden_dim", flag="hidden_dim")
-    out_dim: int = like(ModelSettings, "out_dim", flag="out_dim", minimum=NUM_CLASSES)
+    output_dim: int = like(
+        ModelSettings, "output_dim", flag="output_dim", minimum=NUM_CLASSES
+    )
     rounds: int = setting(15, "timed rounds", flag="rounds", minimum=1)
     threads: int | None = setting(
         None, "torch CPU threads; null for torch's default", flag="threads", minimum=1
@@ -276,7 +280,7 @@ def parse_args(argv: list[str] | None) -> tuple[OverheadFlags, Config]:
     config = Config(
         step=args.resolved(),
         hidden_dim=args.hidden_dim,
-        out_dim=args.out_dim,
+        output_dim=args.output_dim,
         rounds=args.rounds,
         seed=args.seed,
     )
@@ -342,7 +346,7 @@ def _report(
         f"  device      {env['device']}: {env['device_name']}",
         f"  torch       {env['torch']}, {env['threads']} threads, {step.precision}",
         f"  backbone    {step.backbone}, heads {config.hidden_dim} hidden / "
-        f"{config.out_dim} out",
+        f"{config.output_dim} out",
         f"  batch       {step.batch_size} x 2 views, input "
         f"{step.input_size}x{step.input_size}, {NUM_CLASSES} classes",
         f"  optimizer   {step.optimizer} ({step.optimizer_impl})",

@@ -51,6 +51,7 @@ def setting(
     square: bool = False,
     prefix: str | None = None,
     choices: tuple[str, ...] | None = None,
+    aliases: Mapping[str, str] | None = None,
     default_factory: Callable[[], Any] | None = None,
 ) -> Any:
     """Declares one field: a dataclass field with its help, flag and bounds.
@@ -76,6 +77,9 @@ def setting(
         prefix: Text that a string must start with.
         choices: The texts a string may be, where a registry (not a ``Literal``)
             holds them.
+        aliases: Former names of a ``Literal``'s choices, each read as the
+            choice it names (files and command lines written before a rename
+            keep working); the help lists only the choices.
         default_factory: Makes the default, for mutable defaults.
 
     Examples:
@@ -99,6 +103,7 @@ def setting(
         "square": square,
         "prefix": prefix,
         "choices": choices,
+        "aliases": dict(aliases or {}),
     }
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
@@ -222,6 +227,8 @@ def check_value(
         (inner,) = [arg for arg in args if arg is not type(None)]
         return check_value(inner, value, where, meta, text)
     if origin is Literal:
+        if isinstance(value, str):
+            value = meta.get("aliases", {}).get(value, value)
         if value not in args:
             choices = ", ".join(repr(choice) for choice in args)
             raise ValueError(f"{where} must be one of {choices}, got {quoted(value)}.")
@@ -436,12 +443,19 @@ def add_flags(
             )
             continue
         choices = field.meta.get("choices")
+        metavar = None
         if get_origin(field.annotation) is Literal:
             choices = get_args(field.annotation)
+            aliases = tuple(field.meta.get("aliases", ()))
+            if aliases:
+                # The help shows the choices; argparse accepts the former names.
+                metavar = "{" + ",".join(choices) + "}"
+                choices = (*choices, *aliases)
         parser.add_argument(
             option,
             dest=field.flag,
             choices=choices,
+            metavar=metavar,
             help=help_text,
             required=field.required,
             action="append" if _is_list(field.annotation) else "store",

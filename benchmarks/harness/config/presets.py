@@ -37,7 +37,7 @@ def _default() -> BenchmarkConfig:
             backbone="resnet10-w16",
             input_size=48,
             hidden_dim=512,
-            out_dim=128,
+            output_dim=128,
             min_scale=0.5,
             # oneDNN's convolutions are faster channels-last on CPUs too.
             channels_last=True,
@@ -48,7 +48,7 @@ def _default() -> BenchmarkConfig:
         # 10 epochs: every method's loss levels off before the schedule ends, and
         # the run stays near 4 minutes on 2 cores.
         pretrain=PretrainSettings(
-            epochs=10, batch_size_per_device=32, optimizer="adam", lr=0.008
+            epochs=10, batch_size_per_device=32, optimizer="adamw", lr=0.008
         ),
         # The published fine-tuning rate (1e-4) barely moves a classifier in a few
         # epochs; Adam's usual 1e-3, as in pretraining, does. Five epochs from a
@@ -74,7 +74,7 @@ def _smoke() -> BenchmarkConfig:
         # The default's narrow encoder: the whole test suite writes a few hundred
         # checkpoints, at 4-5 MB each instead of ResNet-18's 180 MB.
         model=ModelSettings(
-            backbone="resnet10-w16", input_size=32, hidden_dim=64, out_dim=32
+            backbone="resnet10-w16", input_size=32, hidden_dim=64, output_dim=32
         ),
         pretrain=PretrainSettings(epochs=1, batch_size_per_device=16),
         evaluation=EvalSettings(
@@ -97,7 +97,7 @@ def _paper() -> BenchmarkConfig:
             backbone="resnet50",
             input_size=128,
             hidden_dim=4096,
-            out_dim=256,
+            output_dim=256,
             channels_last=True,
         ),
         pretrain=PretrainSettings(

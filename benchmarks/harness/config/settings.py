@@ -14,7 +14,7 @@ from typing import Any, Literal
 from harness.config.declared import setting
 from lightly_byel.data.classes import LSD_CLASSES
 
-Optimizer = Literal["lars", "sgd", "adam"]
+Optimizer = Literal["lars", "sgd", "adamw"]
 OptimizerImpl = Literal["auto", "for-loop", "foreach", "fused"]
 ClassBalance = Literal["none", "sampler", "weighted_loss"]
 FinetuneHead = Literal["random", "linear-probe"]
@@ -204,7 +204,7 @@ class ModelSettings:
     hidden_dim: int = setting(
         1024, "hidden dimension of the projection and prediction MLPs", minimum=1
     )
-    out_dim: int = setting(
+    output_dim: int = setting(
         256, "dimension of the projections and predictions", minimum=1
     )
     num_classes: int = setting(
@@ -259,8 +259,10 @@ class PretrainSettings:
     )
     optimizer: Optimizer = setting(
         "lars",
-        "lars (SGD wrapped in LARS, the BYEL recipe), sgd or adam (AdamW)",
+        "lars (SGD wrapped in LARS, the BYEL recipe), sgd (with momentum 0.9) or "
+        "adamw (Adam with decoupled weight decay; 'adam' is read as adamw)",
         flag="optimizer",
+        aliases={"adam": "adamw"},
     )
     lr: float = setting(
         0.2,

@@ -67,6 +67,11 @@ def flag_targets() -> dict[str, tuple[Setting, ...]]:
     return targets
 
 
+RENAMED = {"model.out_dim": "output_dim"}
+"""Former names of settings in a file's sections, by ``section.name``, and the name
+each now has: files written before a rename keep working."""
+
+
 def apply(
     config: BenchmarkConfig,
     values: Mapping[str, Any],
@@ -112,7 +117,8 @@ def apply(
                     f"got {quoted(value)}."
                 )
             for field_name, field_value in value.items():
-                setting = settings.get(f"{name}.{field_name}")
+                current = RENAMED.get(f"{name}.{field_name}", field_name)
+                setting = settings.get(f"{name}.{current}")
                 if setting is None:
                     known = sorted(f.name for f in fields(SECTIONS[name]))
                     raise ValueError(

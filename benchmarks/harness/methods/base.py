@@ -206,7 +206,7 @@ class MomentumMethod(PretrainMethod):
         """Adds the online projection head and the momentum copies."""
         settings = self.model_settings
         self.projection_head = BYOLProjectionHead(
-            self.num_ftrs, settings.hidden_dim, settings.out_dim
+            self.num_ftrs, settings.hidden_dim, settings.output_dim
         )
         self.backbone_momentum = copy.deepcopy(self.backbone)
         self.projection_head_momentum = copy.deepcopy(self.projection_head)
@@ -214,13 +214,13 @@ class MomentumMethod(PretrainMethod):
         deactivate_requires_grad(self.projection_head_momentum)
 
     def forward_online(self, x: Tensor) -> Tensor:
-        """Returns the online predictions ``(batch, out_dim)`` of images."""
+        """Returns the online predictions ``(batch, output_dim)`` of images."""
         predictions: Tensor = self.prediction_head(self.projection_head(self(x)))
         return predictions
 
     @torch.no_grad()
     def forward_momentum(self, x: Tensor) -> Tensor:
-        """Returns the target projections ``(batch, out_dim)`` of images."""
+        """Returns the target projections ``(batch, output_dim)`` of images."""
         backbone = self.compiled(self.backbone_momentum)
         features = backbone(self.as_input(x)).flatten(start_dim=1)
         projections: Tensor = self.projection_head_momentum(features)
@@ -317,9 +317,9 @@ def make_optimizer(
         return torch.optim.SGD(
             groups, lr=lr, momentum=0.9, weight_decay=decay, **kernels
         )
-    if settings.optimizer == "adam":
+    if settings.optimizer == "adamw":
         # Decoupled weight decay, so the decay does not depend on the gradient scale.
         return torch.optim.AdamW(groups, lr=lr, weight_decay=decay, **kernels)
     raise ValueError(
-        f"optimizer must be 'lars', 'sgd' or 'adam', got {settings.optimizer!r}."
+        f"optimizer must be 'lars', 'sgd' or 'adamw', got {settings.optimizer!r}."
     )

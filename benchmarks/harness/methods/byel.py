@@ -51,9 +51,9 @@ class BYEL(MomentumMethod):
         )
         settings = self.model_settings
         self.prediction_head = BYELPredictionHead(
-            input_dim=settings.out_dim,
+            input_dim=settings.output_dim,
             hidden_dim=settings.hidden_dim,
-            output_dim=settings.out_dim,
+            output_dim=settings.output_dim,
             num_classes=settings.num_classes,
         )
         self.criterion = BYELLoss(

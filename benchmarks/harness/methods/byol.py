@@ -20,7 +20,7 @@ class BYOL(MomentumMethod):
         super().build_heads()
         settings = self.model_settings
         self.prediction_head = BYOLPredictionHead(
-            settings.out_dim, settings.hidden_dim, settings.out_dim
+            settings.output_dim, settings.hidden_dim, settings.output_dim
         )
         self.criterion = NegativeCosineSimilarity()
 

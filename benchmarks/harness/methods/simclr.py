@@ -20,7 +20,7 @@ class SimCLR(PretrainMethod):
         """Adds the projection head and the NT-Xent loss."""
         settings = self.model_settings
         self.projection_head = SimCLRProjectionHead(
-            self.num_ftrs, settings.hidden_dim, settings.out_dim
+            self.num_ftrs, settings.hidden_dim, settings.output_dim
         )
         self.criterion = NTXentLoss(
             temperature=self.pretrain_settings.temperature, gather_distributed=True

@@ -86,7 +86,7 @@ def checkpoint_bytes(config: BenchmarkConfig, method: str) -> tuple[int, int, in
     module = spec.build(config.model, config.pretrain, labels)
     encoder = state_bytes(module.backbone)
     head = (module.num_ftrs + 1) * len(LSD_CLASSES) * 4
-    moments = 2 if config.pretrain.optimizer == "adam" else 1
+    moments = 2 if config.pretrain.optimizer == "adamw" else 1
     pretrain = 0
     if spec.pretrains:
         pretrain = state_bytes(module) + moments * trainable_bytes(module)

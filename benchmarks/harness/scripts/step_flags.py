@@ -111,7 +111,7 @@ class StepFlags:
         precision: Lightning's precision.
         channels_last: Whether the backbones run channels-last.
         compile: Whether the backbones are compiled.
-        optimizer: ``lars``, ``sgd`` or ``adam``.
+        optimizer: ``lars``, ``sgd`` or ``adamw``.
         optimizer_impl: The optimizer's kernels.
         warmup: Untimed steps before the timed ones.
         steps: Timed steps.

@@ -272,7 +272,7 @@ def test_an_alias_bomb_is_refused_with_a_short_message(
     [
         (
             f"optimizer: {'x' * 100_000}\n",
-            "optimizer must be one of 'lars', 'sgd', 'adam', got 'xxxx",
+            "optimizer must be one of 'lars', 'sgd', 'adamw', got 'xxxx",
         ),
         (f"preset: {'p' * 100_000}\n", "unknown preset 'ppp"),
     ],
@@ -337,3 +337,26 @@ def test_a_config_name_the_file_system_refuses_is_one_short_line(
     (line,) = capsys.readouterr().err.splitlines()
     assert "error: configuration file 'xxx" in line and "cannot be read" in line
     assert len(line) < 500
+
+
+def test_adamw_is_named_so_and_adam_still_reads_as_adamw(tmp_path: Path) -> None:
+    assert resolve(["--optimizer", "adamw"]).pretrain.optimizer == "adamw"
+    assert resolve(["--optimizer", "adam"]).pretrain.optimizer == "adamw"
+    file = tmp_path / "old.yaml"
+    file.write_text("pretrain:\n  optimizer: adam\n")
+    assert resolve(["--config", str(file)]).pretrain.optimizer == "adamw"
+    assert preset("default").pretrain.optimizer == "adamw"
+    text = " ".join(parser().format_help().split())
+    assert "--optimizer {lars,sgd,adamw}" in text
+    assert "{lars,sgd,adamw,adam}" not in text
+
+
+def test_output_dim_is_lightlys_name_and_out_dim_still_reads(tmp_path: Path) -> None:
+    file = tmp_path / "old.yaml"
+    file.write_text("model:\n  out_dim: 64\n")
+    assert resolve(["--config", str(file)]).model.output_dim == 64
+    file.write_text("model:\n  out_dim: 64\n  output_dim: 32\n")
+    with pytest.raises(SystemExit):
+        resolve(["--config", str(file)])
+    with pytest.raises(ValueError, match=r"both set model\.output_dim"):
+        apply(preset("default"), {"model": {"out_dim": 64, "output_dim": 32}}, "file")

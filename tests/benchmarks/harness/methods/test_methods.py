@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from lightly_byel.utils import LARS
 
-MODEL = ModelSettings(backbone="resnet18", input_size=32, hidden_dim=32, out_dim=16)
+MODEL = ModelSettings(backbone="resnet18", input_size=32, hidden_dim=32, output_dim=16)
 PRETRAIN = PretrainSettings(epochs=1, batch_size_per_device=4, lr=0.1)
 BATCH = 4
 
@@ -158,7 +158,7 @@ def test_momentum_networks_follow_without_gradients(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("optimizer", "expected"),
-    [("lars", LARS), ("sgd", torch.optim.SGD), ("adam", torch.optim.AdamW)],
+    [("lars", LARS), ("sgd", torch.optim.SGD), ("adamw", torch.optim.AdamW)],
 )
 def test_optimizer_choice_lr_scaling_and_weight_decay(
     optimizer: str, expected: type[torch.optim.Optimizer]
@@ -297,7 +297,7 @@ def test_targets_move_by_the_scheduled_momentum_after_each_step(name: str) -> No
     torch.testing.assert_close(target, expected)
 
 
-@pytest.mark.parametrize("optimizer", ["lars", "sgd", "adam"])
+@pytest.mark.parametrize("optimizer", ["lars", "sgd", "adamw"])
 def test_optimizer_implementations_take_the_same_steps(optimizer: str) -> None:
     def train(impl: str) -> tuple[type[torch.optim.Optimizer], list[Tensor]]:
         torch.manual_seed(0)

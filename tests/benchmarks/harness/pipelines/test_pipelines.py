@@ -45,7 +45,7 @@ def test_pretraining_batches_are_augmented_on_the_device(tmp_path: Path) -> None
     data = pipeline.pretraining_data(spec, seed=0)
     assert isinstance(data, PretrainData) and data.augment is not None
     module = spec.build(
-        replace(config.model, hidden_dim=16, out_dim=8), config.pretrain
+        replace(config.model, hidden_dim=16, output_dim=8), config.pretrain
     )
     seen: list[object] = []
     step = module.training_step
