@@ -2,14 +2,23 @@
 
 Macro F1 is plotted per method, and per evaluation set when a run has several.
 
+Every figure takes a method's colour from :func:`method_colour`, which depends on
+the method's name only, so a method keeps its colour across the figures of a run
+whatever methods, seeds or order each figure shows. Legends sit outside the axes,
+where they hide no data.
+
 matplotlib is optional. The figures are drawn with its object API (``Figure``),
-without pyplot, so no GUI backend or global state is involved; every function raises
-``ImportError`` with an explanation when matplotlib is missing. PNGs are written
-atomically.
+without pyplot, so no GUI backend or global state is involved. Each ``*_figure``
+function returns its figure and the ``plot_*`` function of the same name writes it
+as a PNG, atomically; all raise ``ImportError`` with an explanation when matplotlib
+is missing.
 """
 
+import colorsys
 import csv
+import re
 import statistics
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +34,58 @@ if TYPE_CHECKING:
 
 FONT_SIZE = 11
 DPI = 120
+
+METHOD_COLOURS = {
+    "byel": "#1f77b4",
+    "byol": "#ff7f0e",
+    "simclr": "#2ca02c",
+    "supervised": "#d62728",
+    "byel-no-subtraction": "#9467bd",
+    "byel-no-ce": "#8c564b",
+    "byel-no-orth": "#e377c2",
+    "random-init": "#bcbd22",
+}
+"""The colour of each method of :data:`~harness.methods.METHODS` (matplotlib's
+``tab10``). Grey and black are left out: they mark seeds, legend keys and the
+pretraining monitor."""
+
+NEUTRAL = "0.3"
+"""The colour of legend keys that stand for every method."""
+
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
+"""Bar fills of the evaluation sets, the main one solid: colour is the method's."""
+
+
+def method_colour(method: str) -> str:
+    """The colour of a method in every figure, as a hex string.
+
+    A method of :data:`METHOD_COLOURS` has its own; any other name gets a hue from
+    a hash of the name, so it is the same in every figure and every run, and two
+    names rarely look alike.
+
+    Examples:
+        >>> method_colour("byel")
+        '#1f77b4'
+        >>> method_colour("new-method") == method_colour("new-method")
+        True
+    """
+    if method in METHOD_COLOURS:
+        return METHOD_COLOURS[method]
+    # crc32 rather than hash(): str hashes change between processes.
+    hue = zlib.crc32(method.encode("utf-8")) / 2**32
+    red, green, blue = colorsys.hsv_to_rgb(hue, 0.7, 0.75)
+    return "#" + "".join(f"{round(255 * part):02x}" for part in (red, green, blue))
+
+
+def unit_method(unit: str) -> str:
+    """The method of a unit name (``byel-seed0``); a name without a seed as it is.
+
+    Examples:
+        >>> unit_method("byel-no-ce-seed12"), unit_method("byol")
+        ('byel-no-ce', 'byol')
+    """
+    match = re.fullmatch(r"(.+)-seed\d+", unit)
+    return match.group(1) if match else unit
 
 
 def _new_figure(width: float, height: float) -> "Figure":
@@ -44,12 +105,30 @@ def _save(figure: "Figure", path: Path) -> None:
 def plot_macro_f1(
     runs: Sequence[RunRecord], path: Path, titles: Mapping[str, str]
 ) -> None:
-    """Plots the eval macro F1 of each method beside its holdout one, per protocol.
+    """Writes :func:`macro_f1_figure` of the runs to ``path`` as a PNG.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no runs.
+    """
+    _save(macro_f1_figure(runs, titles), path)
+
+
+def macro_f1_figure(runs: Sequence[RunRecord], titles: Mapping[str, str]) -> "Figure":
+    """The eval macro F1 of each method beside its holdout one, per protocol.
 
     Each method shows its seeds as grey dots, their mean as a bar-less marker with
     the mean bootstrap 95% interval as error bar, and the mean as a number. Left of
     it, a hollow diamond marks the mean macro F1 on the held-out synthetic images
     (in-domain), joined to the eval mean by a line: its length is the domain gap.
+    The marker, line and diamond have the method's colour (:func:`method_colour`).
+
+    Args:
+        runs: The records.
+        titles: The heading of each protocol, in reporting order.
+
+    Returns:
+        The figure, one panel per protocol, the legend below the panels.
 
     Raises:
         ImportError: If matplotlib is missing.
@@ -66,19 +145,54 @@ def plot_macro_f1(
         for run in runs
     )
     for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
-        for x, method_runs in enumerate(methods.values()):
-            _method_scores(axes, x, method_runs)
+        for x, (method, method_runs) in enumerate(methods.items()):
+            _method_scores(axes, x, method_colour(method), method_runs)
         axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
         axes.set_xlim(-0.6, len(methods) - 0.4)
         axes.set_title(titles.get(protocol, protocol), fontsize=FONT_SIZE + 1)
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, min(1.0, top * 1.15 + 0.02))
+    _macro_f1_keys(panels[0], any(run.holdout_macro_f1 is not None for run in runs))
     title = "Expression macro F1 (ABAW metric), trained on synthetic labels only"
-    _finish_macro_f1(figure, panels, title, path)
+    _finish_macro_f1(figure, panels, title)
+    return figure
 
 
-def _method_scores(axes: Any, x: int, method_runs: Sequence[RunRecord]) -> None:
+def _macro_f1_keys(axes: Any, holdout: bool) -> None:
+    """Draws the legend's keys, in a neutral colour, as artists without data.
+
+    The keys stand for every method: drawn in the first method's colour they
+    would read as that method's.
+    """
+    nothing = [float("nan")]
+    axes.scatter(nothing, nothing, s=22, color="0.45", label="seeds")
+    axes.errorbar(
+        nothing,
+        nothing,
+        yerr=[[0.0], [0.0]],
+        fmt="o",
+        markersize=9,
+        capsize=7,
+        elinewidth=2,
+        color=NEUTRAL,
+        label="mean, bootstrap 95% interval",
+    )
+    if holdout:
+        axes.scatter(
+            nothing,
+            nothing,
+            s=60,
+            marker="D",
+            facecolors="none",
+            edgecolors=NEUTRAL,
+            label="holdout (in-domain) mean",
+        )
+
+
+def _method_scores(
+    axes: Any, x: int, colour: str, method_runs: Sequence[RunRecord]
+) -> None:
     """Draws one method's seeds, mean with interval, and holdout mean at ``x``."""
     scores = [run.macro_f1 for run in method_runs]
     mean = statistics.fmean(scores)
@@ -92,7 +206,6 @@ def _method_scores(axes: Any, x: int, method_runs: Sequence[RunRecord]) -> None:
         s=22,
         color="0.45",
         zorder=3,
-        label="seeds" if x == 0 else None,
     )
     axes.errorbar(
         [x],
@@ -102,23 +215,21 @@ def _method_scores(axes: Any, x: int, method_runs: Sequence[RunRecord]) -> None:
         markersize=9,
         capsize=7,
         elinewidth=2,
-        color=f"C{x}",
+        color=colour,
         zorder=4,
-        label="mean, bootstrap 95% interval" if x == 0 else None,
     )
     holdout = [run.holdout_macro_f1 for run in method_runs]
     if all(score is not None for score in holdout):
         in_domain = statistics.fmean(score or 0.0 for score in holdout)
-        axes.plot([x - 0.3, x], [in_domain, mean], color=f"C{x}", lw=1, alpha=0.5)
+        axes.plot([x - 0.3, x], [in_domain, mean], color=colour, lw=1, alpha=0.5)
         axes.scatter(
             [x - 0.3],
             [in_domain],
             s=60,
             marker="D",
             facecolors="none",
-            edgecolors=f"C{x}",
+            edgecolors=colour,
             zorder=4,
-            label="holdout (in-domain) mean" if x == 0 else None,
         )
     axes.annotate(
         f"{mean:.3f}",
@@ -130,16 +241,21 @@ def _method_scores(axes: Any, x: int, method_runs: Sequence[RunRecord]) -> None:
     )
 
 
-def _finish_macro_f1(figure: "Figure", panels: Any, title: str, path: Path) -> None:
-    """Labels the macro F1 axis, puts the legend below the panels, and saves."""
+def _finish_macro_f1(
+    figure: "Figure", panels: Any, title: str, handles: Sequence[Any] = ()
+) -> None:
+    """Labels the macro F1 axis and puts the legend below the panels.
+
+    The legend has the labelled artists of the first panel, or ``handles``.
+    """
     panels[0].set_ylabel("macro F1", fontsize=FONT_SIZE)
-    # Below the panels, where no method's markers are.
-    handles, labels = panels[0].get_legend_handles_labels()
+    if not handles:
+        handles = panels[0].get_legend_handles_labels()[0]
+    # Below the panels, where it hides no method's markers.
     figure.legend(
-        handles, labels, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
+        handles=handles, loc="outside lower center", ncols=3, fontsize=FONT_SIZE - 1
     )
     figure.suptitle(title, fontsize=FONT_SIZE + 2)
-    _save(figure, path)
 
 
 def plot_eval_sets(
@@ -148,18 +264,33 @@ def plot_eval_sets(
     path: Path,
     titles: Mapping[str, str],
 ) -> None:
-    """Plots each method's macro F1 on every evaluation set side by side.
+    """Writes :func:`eval_sets_figure` of the runs to ``path`` as a PNG.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no runs.
+    """
+    _save(eval_sets_figure(runs, main_set, titles), path)
+
+
+def eval_sets_figure(
+    runs: Sequence[RunRecord], main_set: str, titles: Mapping[str, str]
+) -> "Figure":
+    """Each method's macro F1 on every evaluation set side by side.
 
     One panel per protocol; per method a group of bars, one per evaluation set
     (the main one first, then the others in order), at the mean over seeds with
-    the seeds' standard deviation as error bar. Each set keeps its colour in every
-    panel.
+    the seeds' standard deviation as error bar. The bars have the method's colour
+    (:func:`method_colour`); each set keeps its fill (solid for the main one,
+    hatched for the others) in every panel.
 
     Args:
         runs: The records, with ``other_eval_sets``.
         main_set: The main evaluation set's name, for the legend.
-        path: The PNG to write.
         titles: The heading of each protocol, in reporting order.
+
+    Returns:
+        The figure, one panel per protocol, the legend below the panels.
 
     Raises:
         ImportError: If matplotlib is missing.
@@ -175,9 +306,12 @@ def plot_eval_sets(
     widest = max(len(methods) for methods in groups.values())
     width = 0.8 / len(sets)
     figure = _new_figure(1.5 + 0.5 * len(sets) * widest * len(groups), 4.6)
+    # Importable once _new_figure has found matplotlib.
+    from matplotlib.patches import Patch
+
     panels = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
     for axes, (protocol, methods) in zip(panels, groups.items(), strict=True):
-        for x, method_runs in enumerate(methods.values()):
+        for x, (method, method_runs) in enumerate(methods.items()):
             for k, name in enumerate(sets):
                 scores = [
                     run.macro_f1 if k == 0 else run.other_eval_sets[name].macro_f1
@@ -193,16 +327,28 @@ def plot_eval_sets(
                     width,
                     yerr=spread,
                     capsize=3,
-                    color=f"C{k}",
-                    label=name if x == 0 else None,
+                    color=method_colour(method),
+                    hatch=HATCHES[k % len(HATCHES)],
+                    edgecolor="white",
                 )
         axes.set_xticks(range(len(methods)), list(methods), fontsize=FONT_SIZE)
         axes.set_title(titles.get(protocol, protocol), fontsize=FONT_SIZE + 1)
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
     panels[0].set_ylim(0.0, 1.0)
+    # A set's key is its fill in a neutral colour: colour means the method.
+    keys = [
+        Patch(
+            facecolor=NEUTRAL,
+            edgecolor="white",
+            hatch=HATCHES[k % len(HATCHES)],
+            label=name,
+        )
+        for k, name in enumerate(sets)
+    ]
     title = "Macro F1 on each evaluation set (mean ± std over seeds)"
-    _finish_macro_f1(figure, panels, title, path)
+    _finish_macro_f1(figure, panels, title, keys)
+    return figure
 
 
 def plot_confusion_matrices(
@@ -212,18 +358,36 @@ def plot_confusion_matrices(
     titles: Mapping[str, str],
     protocols: Sequence[str] | None = None,
 ) -> None:
-    """Plots a row-normalised confusion matrix per method, a row of them per protocol.
+    """Writes :func:`confusion_figure` of the runs to ``path`` as a PNG.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there is nothing to plot or a matrix has the wrong size.
+    """
+    _save(confusion_figure(runs, class_names, titles, protocols), path)
+
+
+def confusion_figure(
+    runs: Sequence[RunRecord],
+    class_names: Sequence[str],
+    titles: Mapping[str, str],
+    protocols: Sequence[str] | None = None,
+) -> "Figure":
+    """A row-normalised confusion matrix per method, a row of them per protocol.
 
     Each matrix pools the seeds' counts and divides every row by its total, so a
     cell is the share of a true class predicted as a class (the diagonal is each
-    class's recall). Cells are annotated in percent.
+    class's recall). Cells are annotated in percent. The cells' colour is the
+    share; each matrix's title has its method's colour (:func:`method_colour`).
 
     Args:
         runs: The records.
         class_names: Class names in label order.
-        path: The PNG to write.
         titles: The heading of each protocol, in reporting order.
         protocols: Protocols to show, each a row; all present ones if ``None``.
+
+    Returns:
+        The figure.
 
     Raises:
         ImportError: If matplotlib is missing.
@@ -258,6 +422,7 @@ def plot_confusion_matrices(
                 f"{method}, {titles.get(protocol, protocol).split(' (')[0]}\n"
                 f"macro F1 {mean_f1:.3f} ({seeds} seed{'s' if seeds > 1 else ''})",
                 fontsize=FONT_SIZE,
+                color=method_colour(method),
             )
         for axes in row[len(methods) :]:
             axes.set_axis_off()
@@ -267,7 +432,7 @@ def plot_confusion_matrices(
         "Confusion matrices on the eval split (% of each true class, seeds pooled)",
         fontsize=FONT_SIZE + 2,
     )
-    _save(figure, path)
+    return figure
 
 
 def _draw_matrix(axes: "Axes", shares: np.ndarray, class_names: Sequence[str]) -> Any:
@@ -348,21 +513,35 @@ def _plot_monitor(axes: Any, path: Path) -> None:
     twin.set_ylim(0.0, max(1.0, *(twin.get_ylim()[1:])))
     twin.set_ylabel("monitor (black)", fontsize=FONT_SIZE)
     twin.tick_params(labelsize=FONT_SIZE - 1)
-    twin.legend(fontsize=FONT_SIZE - 2, loc="upper right")
 
 
 def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
-    """Plots the training loss against the step, one panel per method.
+    """Writes :func:`training_curves_figure` of the logs to ``path`` as a PNG.
 
-    Losses of different methods are on different scales, so each method has its
-    own panel: the logged values, faint, and their running mean. Where the
-    pretraining monitor logged, its k-NN holdout macro F1 and embedding spread
-    are drawn in black on a second axis.
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If there are no logs or a log has no training loss.
+    """
+    _save(training_curves_figure(csv_logs), path)
+
+
+def training_curves_figure(csv_logs: Mapping[str, Path]) -> "Figure":
+    """The training loss against the step, one panel per unit.
+
+    Losses of different methods are on different scales, so each unit has its
+    own panel, titled with its name: the logged values, faint, and their running
+    mean, in the method's colour (:func:`method_colour`; the seeds of a method
+    share it). Where the pretraining monitor logged, its k-NN holdout macro F1 and
+    embedding spread are drawn in black on a second axis, with their legend below
+    the panels.
 
     Args:
-        csv_logs: ``metrics.csv`` of a Lightning ``CSVLogger`` per method name, with
-            a ``train_loss`` (or ``train_loss_step``) column.
-        path: The PNG to write.
+        csv_logs: ``metrics.csv`` of a Lightning ``CSVLogger`` per unit
+            (``byel-seed0``) or method name, with a ``train_loss`` (or
+            ``train_loss_step``) column.
+
+    Returns:
+        The figure.
 
     Raises:
         ImportError: If matplotlib is missing.
@@ -376,14 +555,13 @@ def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
     rows = -(-len(curves) // columns)
     figure = _new_figure(4.6 * columns, 3.4 * rows)
     grid = figure.subplots(rows, columns, squeeze=False)
-    for index, (axes, (name, (steps, losses))) in enumerate(
-        zip(grid.flat, curves.items(), strict=False)
-    ):
-        axes.plot(steps, losses, color=f"C{index}", alpha=0.3, linewidth=1)
+    for axes, (name, (steps, losses)) in zip(grid.flat, curves.items(), strict=False):
+        colour = method_colour(unit_method(name))
+        axes.plot(steps, losses, color=colour, alpha=0.3, linewidth=1)
         window = max(1, len(losses) // 25)
         if len(losses) >= window:
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-            axes.plot(steps[window - 1 :], smooth, color=f"C{index}", linewidth=2)
+            axes.plot(steps[window - 1 :], smooth, color=colour, linewidth=2)
         axes.set_title(name, fontsize=FONT_SIZE + 1)
         axes.set_xlabel("training step", fontsize=FONT_SIZE)
         axes.set_ylabel("training loss", fontsize=FONT_SIZE)
@@ -392,9 +570,22 @@ def plot_training_curves(csv_logs: Mapping[str, Path], path: Path) -> None:
         _plot_monitor(axes, csv_logs[name])
     for axes in list(grid.flat)[len(curves) :]:
         axes.set_axis_off()
+    # One legend for all panels, below them: inside a panel it hid the monitor's
+    # curves where they come near 1.
+    keys: dict[str, Any] = {}
+    for axes in figure.axes:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            keys.setdefault(label, handle)
+    if keys:
+        figure.legend(
+            handles=list(keys.values()),
+            loc="outside lower center",
+            ncols=len(keys),
+            fontsize=FONT_SIZE - 1,
+        )
     figure.suptitle(
         "Training loss (faint: logged values, bold: running mean; black: the "
         "pretraining monitor)",
         fontsize=FONT_SIZE + 2,
     )
-    _save(figure, path)
+    return figure
