@@ -55,7 +55,7 @@ def predict_files(args: PredictOptions) -> int:
     try:
         _check_outputs(args)
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"lightly-byel predict: error: {error}", file=sys.stderr)
         return 2
     device = args.device
     if device == "auto":
@@ -73,7 +73,7 @@ def predict_files(args: PredictOptions) -> int:
         scores, predicted = _write_predictions(model, found, args, submission)
         counts = None if submission is None else submission.finish()
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"lightly-byel predict: error: {error}", file=sys.stderr)
         return 2
     summary: dict[str, Any] = {**scores, "images": _image_counts(found, predicted)}
     if counts is not None and args.submission_dir is not None:
