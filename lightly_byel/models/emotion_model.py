@@ -5,9 +5,10 @@ The benchmark saves every evaluated unit of a run (method, seed, protocol) as
 weights with everything needed to use them, the backbone name, the input size,
 the normalisation, the class names and the data it was trained and scored on.
 :meth:`EmotionModel.load` rebuilds it offline (the backbone is built from its name
-with random weights, then the saved ones are loaded), and its ``predict`` and
-``embed`` take PIL images, file paths or image tensors and apply the model's own
-preprocessing.
+with random weights, then the saved ones are loaded), and its ``predict``,
+``predict_emotions`` and ``embed`` take PIL images, file paths, image tensors or
+numpy arrays (``(H, W, 3)`` RGB, or BGR as OpenCV reads them with ``bgr=True``)
+and apply the model's own preprocessing.
 
 Examples:
     >>> import tempfile
@@ -27,6 +28,9 @@ Examples:
     torch.Size([1, 64])
     >>> loaded.class_names(prediction.classes)[0] in LSD_CLASSES
     True
+    >>> name, scores = loaded.predict_emotions(np.zeros((48, 48, 3), np.uint8))
+    >>> name in loaded.info.classes, scores.shape
+    (True, (6,))
 """
 
 import dataclasses
@@ -34,21 +38,28 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
+import numpy as np
 import torch
 from lightly.transforms.utils import IMAGENET_NORMALIZE
-from PIL import Image
+from numpy.typing import NDArray
 from torch import Tensor, nn
-from torchvision.transforms.v2 import functional as F
 
 from lightly_byel.data import LSD_CLASSES
-from lightly_byel.data.images import UNREADABLE
 from lightly_byel.models.backbones import build_backbone
+from lightly_byel.models.image_inputs import (
+    ONE_IMAGE,
+    ImageLike,
+    as_rgb,
+    not_an_image,
+    rgb_of_array,
+    rgb_of_tensor,
+)
 from lightly_byel.transforms.eval_transform import network_input
 from lightly_byel.transforms.image_range import check_image_range
 from lightly_byel.utils.atomic_files import write_atomic
-from lightly_byel.utils.safe_load import safe_load
+from lightly_byel.utils.safe_load import DamagedFileError, UntrustedFileError, safe_load
 
 FILE_FORMAT = "lightly-byel emotion model"
 """What the ``format`` entry of a model file says."""
@@ -56,9 +67,11 @@ FILE_FORMAT = "lightly-byel emotion model"
 FILE_VERSION = 1
 """The layout of the model file; a newer one is refused with a clear message."""
 
-ImageLike = Image.Image | str | Path | Tensor
-"""One image: a PIL image, a file path, or a ``(3, H, W)`` / ``(1, H, W)`` tensor
-(uint8, or floating point in [0, 1])."""
+_EXPECTED_FILE = (
+    "expected a file written by EmotionModel.save, as a benchmark run writes "
+    "models/<method>-seed<k>-<protocol>.pt"
+)
+"""What :meth:`EmotionModel.load` reads, as its error messages state it."""
 
 
 @dataclass(frozen=True)
@@ -181,33 +194,44 @@ class EmotionModel(nn.Module):
         features: Tensor = self.encoder(x)
         return features.flatten(start_dim=1)
 
-    def preprocess(self, images: ImageLike | Sequence[ImageLike]) -> Tensor:
+    def preprocess(
+        self, images: ImageLike | Sequence[ImageLike], *, bgr: bool = False
+    ) -> Tensor:
         """Network input ``(B, 3, S, S)`` on the model's device.
 
         Args:
-            images: One image or a sequence of them, or a batch tensor
-                ``(B, C, H, W)``; tensors are uint8, or floating point in [0, 1].
-                Images of any size are resized to the model's input size.
+            images: One image (see :data:`ImageLike`) or a sequence of them, or a
+                batch tensor ``(B, C, H, W)`` or batch array ``(B, H, W, C)``.
+                Tensors and arrays are uint8, or floating point in [0, 1] (a float
+                array on the 0-255 scale is refused, not guessed at). Images of any
+                size are resized to the model's input size; the alpha channel of
+                RGBA images is dropped, as PIL's ``convert("RGB")`` does.
+            bgr: Whether numpy arrays hold their channels in OpenCV's order (BGR,
+                BGRA), as ``cv2.imread`` returns them. Files, PIL images and
+                tensors are RGB whatever it says.
 
         Raises:
-            ValueError: For a tensor of another shape or dtype, an empty one, one
-                with floating-point values outside [0, 1] or NaN (see
-                :func:`~lightly_byel.transforms.image_range.check_image_range`), an
-                empty sequence, or anything but the images above (a numpy array).
+            ValueError: For a tensor or array of another shape or dtype, an empty
+                one, one with floating-point values outside [0, 1] or NaN (see
+                :func:`~lightly_byel.transforms.image_range.check_image_range`),
+                an empty sequence, or anything but the images above; the message
+                names the shape or dtype and what is expected.
             FileNotFoundError: For a path that does not exist.
             IsADirectoryError: For a path that is a directory.
             OSError: For a file that is not a readable image, named in the message.
         """
         if isinstance(images, Tensor) and images.dim() == 4:
-            batch = [_rgb_of_tensor(image) for image in images]
+            batch = [rgb_of_tensor(image) for image in images]
             # One reduction for the whole batch rather than one per image.
             check_image_range(images)
-        elif isinstance(images, Image.Image | str | Path | Tensor):
-            batch = [_as_rgb(images)]
+        elif isinstance(images, np.ndarray) and images.ndim == 4:
+            batch = list(rgb_of_array(images, bgr))
+        elif isinstance(images, ONE_IMAGE):
+            batch = [as_rgb(images, bgr)]
         elif isinstance(images, Sequence):
-            batch = [_as_rgb(image) for image in images]
+            batch = [as_rgb(image, bgr) for image in images]
         else:
-            raise ValueError(_not_an_image(images))
+            raise ValueError(not_an_image(images))
         if not batch:
             raise ValueError("no images to preprocess.")
         device = self.mean.device
@@ -220,15 +244,107 @@ class EmotionModel(nn.Module):
         )
 
     @torch.no_grad()
-    def predict(self, images: ImageLike | Sequence[ImageLike]) -> Prediction:
-        """The predicted classes and their probabilities (see :meth:`preprocess`)."""
-        probabilities = self(self.preprocess(images)).softmax(dim=1)
+    def predict(
+        self, images: ImageLike | Sequence[ImageLike], *, bgr: bool = False
+    ) -> Prediction:
+        """The predicted classes and their probabilities (see :meth:`preprocess`).
+
+        Examples:
+            >>> from lightly_byel.models.backbones import build_backbone
+            >>> encoder, num_ftrs = build_backbone("resnet10-w8")
+            >>> info = ModelInfo("resnet10-w8", num_ftrs, input_size=32)
+            >>> model = EmotionModel(encoder, nn.Linear(num_ftrs, 6), info)
+            >>> rgb = np.random.default_rng(0).integers(0, 256, (40, 30, 3), np.uint8)
+            >>> bgr = rgb[:, :, ::-1]  # as cv2.imread reads the image's file
+            >>> torch.equal(model.predict(rgb).probabilities,
+            ...             model.predict(bgr, bgr=True).probabilities)
+            True
+        """
+        probabilities = self(self.preprocess(images, bgr=bgr)).softmax(dim=1)
         return Prediction(probabilities.argmax(dim=1), probabilities)
 
+    # A str is also a Sequence[str], but always one face (a path): the first
+    # overload applies to it, so the overlap mypy reports cannot happen.
+    @overload
+    def predict_emotions(  # type: ignore[overload-overlap]
+        self, face: ImageLike, logits: bool = False, *, bgr: bool = False
+    ) -> tuple[str, NDArray[np.float32]]: ...
+
+    @overload
+    def predict_emotions(
+        self, face: Sequence[ImageLike], logits: bool = False, *, bgr: bool = False
+    ) -> tuple[list[str], NDArray[np.float32]]: ...
+
     @torch.no_grad()
-    def embed(self, images: ImageLike | Sequence[ImageLike]) -> Tensor:
+    def predict_emotions(
+        self,
+        face: ImageLike | Sequence[ImageLike],
+        logits: bool = False,
+        *,
+        bgr: bool = False,
+    ) -> tuple[str, NDArray[np.float32]] | tuple[list[str], NDArray[np.float32]]:
+        """The expression of one face and its scores, as HSEmotion users call it.
+
+        One face gives its class name and its scores ``(classes,)``; a list of
+        faces gives a list of names and scores ``(faces, classes)``, one row per
+        face, as HSEmotion's ``predict_multi_emotions`` does. Names are
+        ``info.classes``, in the order of the scores' columns.
+
+        Args:
+            face: One image (see :data:`ImageLike`; a numpy array ``(H, W, 3)``
+                as HSEmotion takes), or a sequence of them. A batch tensor or
+                array is refused: pass ``list(batch)``.
+            logits: Whether the scores are the raw logits instead of the
+                probabilities (which sum to 1 for each face).
+            bgr: Whether numpy arrays are BGR, as ``cv2.imread`` returns them
+                (see :meth:`preprocess`).
+
+        Returns:
+            The class name and the float32 scores of the face, or of each face.
+
+        Raises:
+            ValueError: For a batch tensor or array, or any input that
+                :meth:`preprocess` refuses.
+            FileNotFoundError: For a path that does not exist.
+            OSError: For a file that is not a readable image, named in the message.
+
+        Examples:
+            >>> from lightly_byel.models.backbones import build_backbone
+            >>> encoder, num_ftrs = build_backbone("resnet10-w8")
+            >>> info = ModelInfo("resnet10-w8", num_ftrs, input_size=32)
+            >>> model = EmotionModel(encoder, nn.Linear(num_ftrs, 6), info)
+            >>> face = np.full((48, 40, 3), 128, dtype=np.uint8)
+            >>> emotion, scores = model.predict_emotions(face)
+            >>> emotion in model.info.classes, scores.shape
+            (True, (6,))
+            >>> bool(np.isclose(scores.sum(), 1))  # probabilities unless logits=True
+            True
+            >>> emotions, scores = model.predict_emotions([face, face], logits=True)
+            >>> len(emotions), scores.shape, scores.dtype
+            (2, (2, 6), dtype('float32'))
+        """
+        single = isinstance(face, ONE_IMAGE)
+        if isinstance(face, Tensor | np.ndarray) and face.ndim == 4:
+            raise ValueError(
+                f"predict_emotions takes one face or a list of faces, got a batch of "
+                f"shape {tuple(face.shape)}; pass list(batch), or use predict."
+            )
+        scores = self(self.preprocess(face, bgr=bgr)).float()
+        probabilities = scores.softmax(dim=1)
+        names = self.class_names(probabilities.argmax(dim=1))
+        values: NDArray[np.float32] = (
+            (scores if logits else probabilities).cpu().numpy()
+        )
+        if single:
+            return names[0], values[0]
+        return names, values
+
+    @torch.no_grad()
+    def embed(
+        self, images: ImageLike | Sequence[ImageLike], *, bgr: bool = False
+    ) -> Tensor:
         """Encoder features ``(B, num_ftrs)`` (see :meth:`preprocess`)."""
-        return self.features(self.preprocess(images))
+        return self.features(self.preprocess(images, bgr=bgr))
 
     def class_names(self, classes: Tensor) -> list[str]:
         """The names of class indices."""
@@ -255,21 +371,48 @@ class EmotionModel(nn.Module):
 
         The file is read as tensors and plain data only
         (:func:`~lightly_byel.utils.safe_load.safe_load`): a file that holds other
-        pickled objects is refused, never run.
+        pickled objects is refused, never run. Any other file (a Lightning
+        checkpoint, a state dict, an ONNX export, a pickle) is refused with a
+        message that says so and what is expected.
 
         Raises:
             FileNotFoundError: If the file does not exist.
+            IsADirectoryError: If the path is a folder.
             UntrustedFileError: If it holds pickled Python objects (a
+                ``ValueError``).
+            DamagedFileError: If it is not a readable PyTorch file (a
                 ``ValueError``).
             ValueError: If it is not a model file of this version, or its weights
                 do not fit its backbone.
+
+        Examples:
+            >>> import tempfile
+            >>> path = Path(tempfile.mkdtemp()) / "notes.pt"
+            >>> _ = path.write_text("not a model")
+            >>> EmotionModel.load(path)
+            Traceback (most recent call last):
+            ...
+            lightly_byel.utils.safe_load.DamagedFileError: '.../notes.pt' is not a
+            lightly-byel emotion model file and is not a readable PyTorch file
+            (damaged, truncated or of another kind: ...); expected a file
+            written by EmotionModel.save, as a benchmark run writes
+            models/<method>-seed<k>-<protocol>.pt.
         """
         file = Path(path)
-        content = safe_load(file, "model file")
+        try:
+            content = safe_load(file, "model file")
+        except (UntrustedFileError, DamagedFileError) as error:
+            # safe_load's reason, with what a model file is instead: never torch's
+            # advice to load the file unrestricted.
+            raise type(error)(
+                f"{str(file)!r} is not a {FILE_FORMAT} file and {error.reason}; "
+                f"{_EXPECTED_FILE}{_onnx_hint(file)}.",
+                error.reason,
+            ) from None
         if not isinstance(content, dict) or content.get("format") != FILE_FORMAT:
             raise ValueError(
-                f"{str(file)!r} is not a {FILE_FORMAT} file (a Lightning checkpoint "
-                "is not one; the run writes models/<unit>-<protocol>.pt)."
+                f"{str(file)!r} is not a {FILE_FORMAT} file: it holds "
+                f"{_described_content(content)}; {_EXPECTED_FILE}{_onnx_hint(file)}."
             )
         if content.get("version") != FILE_VERSION:
             raise ValueError(
@@ -296,77 +439,32 @@ class EmotionModel(nn.Module):
         return cls(encoder, head, info).to(device)
 
 
-def _as_rgb(image: object) -> Tensor:
-    """A ``(3, H, W)`` uint8 or [0, 1] float tensor of one image.
-
-    Raises:
-        ValueError: For a tensor that is not such an image (see
-            :func:`_rgb_of_tensor` and
-            :func:`~lightly_byel.transforms.image_range.check_image_range`), or
-            anything but a PIL image, a path or a tensor.
-        FileNotFoundError: For a path that does not exist.
-        IsADirectoryError: For a path that is a directory.
-        OSError: For a file that is not a readable image, named in the message.
-    """
-    if isinstance(image, str | Path):
-        return _read_rgb(Path(image))
-    if isinstance(image, Image.Image):
-        return F.pil_to_tensor(image.convert("RGB"))
-    if not isinstance(image, Tensor):
-        raise ValueError(_not_an_image(image))
-    rgb = _rgb_of_tensor(image)
-    check_image_range(image)
-    return rgb
-
-
-def _rgb_of_tensor(image: Tensor) -> Tensor:
-    """The ``(3, H, W)`` view of a ``(3, H, W)`` or ``(1, H, W)`` image tensor.
-
-    Checks the shape only: the values are checked once per batch by the caller.
-
-    Raises:
-        ValueError: For a tensor of another shape.
-    """
-    if image.dim() != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(
-            f"expected an image tensor of shape (3, H, W) or (1, H, W), got "
-            f"{tuple(image.shape)}."
+def _described_content(content: object) -> str:
+    """What a PyTorch file that is no model file holds, for the error message."""
+    if not isinstance(content, dict):
+        name = type(content).__name__
+        return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
+    if "state_dict" in content:
+        # Such files are what build_backbone's pretrained= takes: say so.
+        return (
+            "a Lightning checkpoint ('state_dict'; build_backbone(name, "
+            "pretrained=path) reads its encoder)"
         )
-    return image.expand(3, -1, -1) if image.shape[0] == 1 else image
-
-
-def _read_rgb(path: Path) -> Tensor:
-    """The ``(3, H, W)`` uint8 tensor of an image file.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        IsADirectoryError: If the path is a directory.
-        OSError: If the file is not a readable image (damaged, truncated or of
-            another format), named in the message.
-    """
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"image {str(path)!r} is a directory; pass the image files in it "
-            "(e.g. sorted(folder.glob('*.jpg')))."
+    if content and all(isinstance(value, Tensor) for value in content.values()):
+        return (
+            f"a state dict of {len(content)} tensors (build_backbone(name, "
+            "pretrained=path) reads an encoder's)"
         )
-    if not path.is_file():
-        raise FileNotFoundError(f"image {str(path)!r} does not exist.")
-    try:
-        with Image.open(path) as opened:
-            return F.pil_to_tensor(opened.convert("RGB"))
-    except UNREADABLE as error:
-        # Pillow's errors past the header ("Truncated File Read") name no file.
-        raise OSError(
-            f"image {str(path)!r} cannot be read as an image: {error}"
-        ) from error
+    if "format" in content:
+        return f"a file of format {content['format']!r}"
+    keys = sorted(str(key) for key in content)
+    return f"a dict with the keys {keys[:5]}{' ...' if len(keys) > 5 else ''}"
 
 
-def _not_an_image(value: object) -> str:
-    """The message for a value that is none of the images preprocess takes."""
-    hint = ""
-    if hasattr(value, "__array__"):
-        hint = " (an (H, W, 3) array is torch.from_numpy(array).permute(2, 0, 1))"
+def _onnx_hint(file: Path) -> str:
+    """Where an ONNX export is read instead, for a ``.onnx`` file given to load."""
+    if file.suffix.lower() != ".onnx":
+        return ""
     return (
-        "expected a PIL image, a file path or an image tensor, or a sequence of "
-        f"them, got {type(value).__name__}{hint}."
+        " (an ONNX export is read by lightly_byel.models.onnx_model.OnnxEmotionModel)"
     )

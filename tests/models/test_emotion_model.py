@@ -9,10 +9,17 @@ import torch
 from PIL import Image
 from torch import nn
 
-from lightly_byel.models import emotion_model
+from lightly_byel.models import emotion_model, image_inputs
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 from lightly_byel.utils.safe_load import UntrustedFileError
+
+
+class _ArrayLike:
+    """An array of another library (as CuPy's or JAX's): numpy converts it."""
+
+    def __array__(self) -> np.ndarray[Any, Any]:
+        return np.zeros((20, 20, 3), dtype=np.uint8)
 
 
 def _model(input_size: int = 24) -> EmotionModel:
@@ -65,7 +72,7 @@ def test_bad_files_and_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a readable PyTorch file"):
         EmotionModel.load(tmp_path / "junk.pt")
     torch.save({"state_dict": {}}, tmp_path / "checkpoint.pt")
-    with pytest.raises(ValueError, match="Lightning checkpoint is not one"):
+    with pytest.raises(ValueError, match="model file: it holds a Lightning checkpoint"):
         EmotionModel.load(tmp_path / "checkpoint.pt")
     model = _model()
     with pytest.raises(ValueError, match=r"shape \(3, H, W\)"):
@@ -115,15 +122,22 @@ def test_image_tensors_out_of_range_raise(images: object, message: str) -> None:
         (torch.zeros(3, 0, 0), r"empty image tensor of shape \(3, 0, 0\)"),
         (torch.zeros(0, 3, 20, 20), r"empty image tensor of shape \(0, 3, 20, 20\)"),
         (
-            np.zeros((20, 20, 3), dtype=np.uint8),
-            r"PIL image, a file path or an image tensor.*got ndarray "
-            r"\(an \(H, W, 3\) array is torch\.from_numpy",
+            _ArrayLike(),
+            r"PIL image, a file path, an image tensor or a numpy array.*got "
+            r"_ArrayLike \(np\.asarray\(value\) converts it",
         ),
-        ([np.zeros((20, 20, 3), dtype=np.uint8)], "got ndarray"),
+        ([_ArrayLike()], "got _ArrayLike"),
         (7, "got int"),
         ([Image.new("RGB", (9, 9)), None], "got NoneType"),
     ],
-    ids=["empty-image", "empty-batch", "numpy", "numpy-in-a-list", "int", "none"],
+    ids=[
+        "empty-image",
+        "empty-batch",
+        "array-like",
+        "array-like-in-a-list",
+        "int",
+        "none",
+    ],
 )
 def test_inputs_that_are_no_images_raise(images: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -153,9 +167,10 @@ def test_a_batch_tensor_is_checked_with_one_reduction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     checked: list[tuple[int, ...]] = []
-    monkeypatch.setattr(
-        emotion_model, "check_image_range", lambda x: checked.append(tuple(x.shape))
-    )
+    for module in (emotion_model, image_inputs):
+        monkeypatch.setattr(
+            module, "check_image_range", lambda x: checked.append(tuple(x.shape))
+        )
     model = _model()
     model.preprocess(torch.rand(5, 3, 20, 20))
     model.preprocess([torch.rand(3, 20, 20), torch.rand(1, 9, 9)])

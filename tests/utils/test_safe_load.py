@@ -1,3 +1,6 @@
+import pickle
+import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,3 +70,52 @@ def test_missing_files_and_folders_are_named(tmp_path: Path) -> None:
         safe_load(tmp_path / "missing.pt", "checkpoint")
     with pytest.raises(IsADirectoryError, match="is a folder, not a file"):
         safe_load(tmp_path, "checkpoint")
+
+
+def test_the_reason_names_no_file_for_callers_that_name_it(
+    tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    plant(tmp_path / "shared.pt")
+    with pytest.raises(UntrustedFileError) as untrusted:
+        safe_load(tmp_path / "shared.pt", "model file")
+    assert untrusted.value.reason == (
+        "is refused: it holds pickled Python objects (exec), which could run code "
+        "when loaded"
+    )
+    (tmp_path / "notes.pt").write_text("notes\n")
+    with pytest.raises(DamagedFileError) as damaged:
+        safe_load(tmp_path / "notes.pt")
+    assert damaged.value.reason.startswith("is not a readable PyTorch file (")
+    for error in (untrusted.value, damaged.value):
+        assert str(tmp_path) not in error.reason and "weights_only" not in error.reason
+        # Rebuilt from its message alone (as pickling does), the reason is the message.
+        assert type(error)(str(error)).reason == str(error)
+
+
+def _torchscript_like(path: Path) -> None:
+    """A zip that torch takes for a TorchScript archive (it has constants.pkl)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("archive/constants.pkl", b"\x80\x02).")
+        archive.writestr("archive/data.pkl", b"\x80\x02}.")
+        archive.writestr("archive/version", b"3\n")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_bytes(pickle.dumps({"weight": [1.0]}, protocol=4)),
+        _torchscript_like,
+    ],
+    ids=["plain-pickle", "torchscript"],
+)
+def test_refused_files_raise_without_torchs_advice_as_warnings(
+    tmp_path: Path, write: Callable[[Path], object]
+) -> None:
+    path = tmp_path / "model.pt"
+    write(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DamagedFileError) as error:
+            safe_load(path, "model file")
+    assert [str(warning.message) for warning in caught] == []
+    assert "weights_only" not in str(error.value)
