@@ -5,6 +5,7 @@ Every case is a smoke run with one method; nothing may be lost or mislabelled,
 and every refusal names its cause.
 """
 
+import csv
 import json
 import math
 import os
@@ -80,6 +81,19 @@ def test_a_run_killed_mid_pretraining_resumes_to_the_numbers_of_a_clean_run(
     assert scores(tmp_path / "killed") == scores(tmp_path / "clean")
     runs = read_results_json(tmp_path / "killed" / "results.json")["runs"]
     assert all(run["pretrain_seconds"] > 0 for run in runs)
+    # The log of the resumed run holds every step once, the earlier attempt's too.
+    clean, killed = (_losses(tmp_path / name) for name in ("clean", "killed"))
+    steps = [step for step, _ in clean]
+    assert steps == list(range(len(steps))) and len(steps) % 3 == 0  # 3 epochs
+    assert killed == clean
+
+
+def _losses(output: Path) -> list[tuple[int, str]]:
+    """(step, train_loss) of every logged step of byel-seed0's pretraining."""
+    log = output / "logs" / "byel-seed0" / "pretrain" / "metrics.csv"
+    with log.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    return [(int(row["step"]), row["train_loss"]) for row in rows if row["train_loss"]]
 
 
 def test_sigkill_at_any_moment_leaves_a_run_that_resumes(

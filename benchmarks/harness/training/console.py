@@ -30,6 +30,9 @@ Fabric's stay: under DDP each process says that it joined the group."""
 THIRD_PARTY_WARNINGS = (
     # Raised inside pytorch-lightning 2.6 itself, on every fit.
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    # Fine-tuning with holdout_fraction 0 has no epochs to select, so it runs no
+    # validation on purpose; Lightning takes that for a mistake on every fit.
+    r"You defined a `validation_step` but have no `val_dataloader`",
 )
 """Warnings that come from the libraries, not from the user's files or settings."""
 
