@@ -60,6 +60,7 @@ from harness.config.declared import parse_script_flags, setting
 from harness.reporting.results import environment_info, read_results_json
 
 from lightly_byel.utils.atomic_files import write_text_atomic
+from lightly_byel.utils.devices import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: every section runs from there."""
@@ -944,11 +945,10 @@ def make_context(args: AcceptanceFlags) -> Context:
     Raises:
         SystemExit: If ``--device cuda`` is asked for without a CUDA device.
     """
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is available.")
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     base = gpu_profile() if device == "cuda" else CPU_PROFILE
     output = args.output.resolve()
     scratch = (args.scratch or output / "scratch").resolve()

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import torch
 from torch import Tensor
 
 from lightly_byel.cli.predict import PredictOptions
@@ -38,6 +37,7 @@ from lightly_byel.inference.image_sources import (
 from lightly_byel.models.onnx_model import load_model
 from lightly_byel.models.prediction import Classifier, VideoSmoother, predict_batches
 from lightly_byel.utils.atomic_files import write_atomic, write_text_atomic
+from lightly_byel.utils.devices import resolve_device
 from lightly_byel.utils.metrics import classification_metrics
 from lightly_byel.utils.output_paths import check_outputs_apart, check_writable
 
@@ -57,11 +57,8 @@ def predict_files(args: PredictOptions) -> int:
     except (OSError, ValueError) as error:
         print(f"lightly-byel predict: error: {error}", file=sys.stderr)
         return 2
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        model = load_model(args.model, device)
+        model = load_model(args.model, resolve_device(args.device))
         found = image_sources(args.images, args.format, args.annotations)
         if args.crop_faces:
             found = _find_faces(found, every_face=args.format == "flat")

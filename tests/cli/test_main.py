@@ -5,6 +5,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import torch
 
 from lightly_byel import __version__
 from lightly_byel.cli import predict
@@ -93,3 +94,17 @@ def test_python_m_runs_the_same_command() -> None:
         check=True,
     )
     assert done.stdout.startswith("usage: lightly-byel export")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_device_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "out").mkdir()
+    argv = ["predict", "--model", str(tmp_path / "m.pt")]
+    argv += ["--images", str(tmp_path / "faces")]
+    argv += ["--output", str(tmp_path / "out" / "p.csv"), "--device", "cuda"]
+    assert main(argv) == 2
+    assert "--device cuda: no CUDA device is available." in capsys.readouterr().err
+    assert not (tmp_path / "out" / "p.csv").exists()

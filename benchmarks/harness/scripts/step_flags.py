@@ -13,8 +13,6 @@ A script's flags dataclass extends it with its own fields and defaults;
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
-
 from harness.config.declared import like, setting
 from harness.config.settings import (
     ModelSettings,
@@ -24,6 +22,7 @@ from harness.config.settings import (
     PretrainSettings,
     RunSettings,
 )
+from lightly_byel.utils.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -65,8 +64,7 @@ class StepOptions:
             ValueError: For ``--device cuda`` without a CUDA device (a usage error
                 on the command line, :func:`~harness.config.declared.parse_flags`).
         """
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda: no CUDA device available")
+        resolve_device(self.device)
 
     def resolved(self) -> "StepFlags":
         """The flags resolved for this machine.
@@ -80,9 +78,7 @@ class StepOptions:
             >>> flags.precision, flags.channels_last, flags.device
             ('32-true', False, 'cpu')
         """
-        device = self.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(self.device)
         on_gpu = device == "cuda"
         return StepFlags(
             backbone=self.backbone,
