@@ -320,6 +320,26 @@ class PretrainSettings:
                 "host synchronisation) or for-loop (Lightly's LARS)."
             )
 
+    def check_schedule(self) -> None:
+        """Refuses a warm-up as long as the pretraining: the decay would never start.
+
+        Raises:
+            ValueError: For ``warmup_epochs`` of at least ``epochs`` (a warm-up of
+                0 is none).
+
+        Examples:
+            >>> PretrainSettings(epochs=5, warmup_epochs=10).check_schedule()
+            Traceback (most recent call last):
+            ...
+            ValueError: pretrain.warmup_epochs is 10, ... --epochs (5); ...
+        """
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"pretrain.warmup_epochs is {self.warmup_epochs}, not less than "
+                f"--epochs ({self.epochs}); the learning rate would only warm up. "
+                "Set a shorter warm-up in the --config file, or more epochs."
+            )
+
 
 @dataclass(frozen=True)
 class EvalSettings:

@@ -71,3 +71,4 @@ def check(config: BenchmarkConfig) -> None:
     # matters only for messages here.
     eval_sets(data, Path("validation_set_real_images"))
     config.pretrain.check_kernels()
+    config.pretrain.check_schedule()

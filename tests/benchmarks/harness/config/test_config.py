@@ -360,3 +360,17 @@ def test_output_dim_is_lightlys_name_and_out_dim_still_reads(tmp_path: Path) -> 
         resolve(["--config", str(file)])
     with pytest.raises(ValueError, match=r"both set model\.output_dim"):
         apply(preset("default"), {"model": {"out_dim": 64, "output_dim": 32}}, "file")
+
+
+def test_a_warmup_as_long_as_the_pretraining_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "warm.yaml"
+    file.write_text("pretrain:\n  warmup_epochs: 3\n")
+    assert resolve(["--config", str(file), "--epochs", "4"]).pretrain.epochs == 4
+    with pytest.raises(SystemExit) as stopped:
+        resolve(["--config", str(file), "--epochs", "3"])
+    assert stopped.value.code == 2
+    assert "pretrain.warmup_epochs is 3, not less than --epochs (3)" in (
+        capsys.readouterr().err
+    )
