@@ -204,8 +204,9 @@ class EmotionModel(nn.Module):
                 batch tensor ``(B, C, H, W)`` or batch array ``(B, H, W, C)``.
                 Tensors and arrays are uint8, or floating point in [0, 1] (a float
                 array on the 0-255 scale is refused, not guessed at). Images of any
-                size are resized to the model's input size; the alpha channel of
-                RGBA images is dropped, as PIL's ``convert("RGB")`` does.
+                size are resized to the model's input size; transparent pixels
+                (RGBA files, images and arrays) are composited on black, as the
+                datasets and ``lightly-byel predict`` read them.
             bgr: Whether numpy arrays hold their channels in OpenCV's order (BGR,
                 BGRA), as ``cv2.imread`` returns them. Files, PIL images and
                 tensors are RGB whatever it says.

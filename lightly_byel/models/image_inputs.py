@@ -17,7 +17,7 @@ from PIL import Image
 from torch import Tensor
 from torchvision.transforms.v2 import functional as F
 
-from lightly_byel.data.images import UNREADABLE
+from lightly_byel.data.images import UNREADABLE, load_rgb, to_rgb
 from lightly_byel.transforms.image_range import EXPECTED_RANGE, check_image_range
 
 ImageLike = Image.Image | str | Path | Tensor | NDArray[Any]
@@ -51,7 +51,7 @@ def as_rgb(image: object, bgr: bool = False) -> Tensor:
     if isinstance(image, str | Path):
         return _read_rgb(Path(image))
     if isinstance(image, Image.Image):
-        return F.pil_to_tensor(image.convert("RGB"))
+        return F.pil_to_tensor(to_rgb(image))
     if isinstance(image, np.ndarray):
         if image.ndim == 4:
             raise ValueError(
@@ -70,9 +70,9 @@ def rgb_of_array(array: NDArray[Any], bgr: bool) -> Tensor:
     """The RGB tensor ``(3, H, W)`` of an image array, ``(N, 3, H, W)`` of a batch.
 
     Takes ``(H, W, C)`` with ``C`` of 1 (grayscale), 3 (RGB, BGR) or 4 (RGBA,
-    BGRA), ``(H, W)`` (grayscale) and ``(N, H, W, C)``; the alpha channel is
-    dropped, as PIL's ``convert("RGB")`` does. Checks the values with one
-    reduction for the whole array.
+    BGRA), ``(H, W)`` (grayscale) and ``(N, H, W, C)``; transparent pixels are
+    composited on black, as the datasets read RGBA files (:func:`_on_black`).
+    Checks the values with one reduction for the whole array.
 
     Raises:
         ValueError: For another shape, an empty array, a dtype other than uint8
@@ -108,6 +108,8 @@ def rgb_of_array(array: NDArray[Any], bgr: bool) -> Tensor:
     # strides of array[..., ::-1] nor a read-only or byte-swapped array, and the
     # caller's array is never shared with the network input.
     native = np.array(array, dtype=array.dtype.newbyteorder("="), order="C")
+    if channels == 4:
+        native = _on_black(native)
     pixels = torch.from_numpy(native if array.ndim > 2 else native[:, :, None])
     if pixels.is_floating_point():
         try:
@@ -122,7 +124,25 @@ def rgb_of_array(array: NDArray[Any], bgr: bool) -> Tensor:
         return channels_first.expand(*channels_first.shape[:-3], 3, -1, -1)
     if bgr:
         return channels_first[..., [2, 1, 0], :, :]
-    return channels_first[..., :3, :, :]
+    return channels_first
+
+
+def _on_black(rgba: NDArray[Any]) -> NDArray[Any]:
+    """The colour channels of ``(..., 4)`` pixels composited on black by their alpha.
+
+    The same pixels as the datasets' :func:`~lightly_byel.data.images.to_rgb` gives
+    for an RGBA file: uint8 values are rounded as Pillow's ``paste`` rounds them.
+
+    Examples:
+        >>> _on_black(np.array([[[200, 100, 0, 128]]], np.uint8)).tolist()
+        [[[100, 50, 0]]]
+    """
+    colour, alpha = rgba[..., :3], rgba[..., 3:]
+    if rgba.dtype != np.uint8:
+        return colour * alpha  # type: ignore[no-any-return]
+    # Pillow's division by 255 of colour * alpha, rounded.
+    product = colour.astype(np.uint32) * alpha + 128
+    return ((product + (product >> 8)) >> 8).astype(np.uint8)  # type: ignore[no-any-return]
 
 
 def rgb_of_tensor(image: Tensor) -> Tensor:
@@ -163,8 +183,7 @@ def _read_rgb(path: Path) -> Tensor:
     if not is_file:
         raise FileNotFoundError(f"image {str(path)!r} does not exist.")
     try:
-        with Image.open(path) as opened:
-            return F.pil_to_tensor(opened.convert("RGB"))
+        return F.pil_to_tensor(load_rgb(path))
     except UNREADABLE as error:
         # Pillow's errors past the header ("Truncated File Read") name no file.
         raise _read_error(path, error) from error

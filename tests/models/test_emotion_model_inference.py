@@ -10,7 +10,10 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+from torchvision.transforms.v2 import functional as F
 
+from lightly_byel.data.images import load_rgb, to_rgb
+from lightly_byel.models import image_inputs
 from lightly_byel.models.backbones import build_backbone
 from lightly_byel.models.emotion_model import EmotionModel, ModelInfo
 from lightly_byel.utils.safe_load import DamagedFileError, UntrustedFileError
@@ -69,12 +72,15 @@ def test_bgr_arrays_with_the_flag_predict_what_rgb_does() -> None:
     alpha = np.full((40, 30, 1), 77, np.uint8)
     for image in (bgr, bgr_view):
         torch.testing.assert_close(model.preprocess(image, bgr=True), expected)
-    bgra = np.concatenate([bgr, alpha], axis=2)  # cv2.IMREAD_UNCHANGED
-    torch.testing.assert_close(model.preprocess(bgra, bgr=True), expected)
+    # Transparent pixels on black, as the datasets read an RGBA file.
     rgba = np.concatenate([rgb, alpha], axis=2)
-    torch.testing.assert_close(model.preprocess(rgba), expected)
+    on_black = model.preprocess(to_rgb(Image.fromarray(rgba, "RGBA")))
+    assert not torch.allclose(on_black, expected)
+    bgra = np.concatenate([bgr, alpha], axis=2)  # cv2.IMREAD_UNCHANGED
+    torch.testing.assert_close(model.preprocess(bgra, bgr=True), on_black)
+    torch.testing.assert_close(model.preprocess(rgba), on_black)
     torch.testing.assert_close(
-        model.preprocess(Image.fromarray(rgba, "RGBA")), expected
+        model.preprocess(Image.fromarray(rgba, "RGBA")), on_black
     )
     assert not torch.allclose(model.preprocess(bgr), expected)  # the flag matters
     assert torch.equal(
@@ -347,3 +353,18 @@ def test_an_onnx_export_given_to_load_names_its_reader(tmp_path: Path) -> None:
         "(an ONNX export is read by lightly_byel.models.onnx_model.OnnxEmotionModel)."
     )
     assert "weights_only" not in message
+
+
+def test_transparent_pixels_are_read_as_the_datasets_read_them(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (21, 17, 4), np.uint8)
+    path = tmp_path / "face.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    read = F.pil_to_tensor(load_rgb(path))  # what the datasets and predict_batches see
+    assert torch.equal(image_inputs.as_rgb(path), read)
+    assert torch.equal(image_inputs.as_rgb(Image.open(path)), read)
+    assert torch.equal(image_inputs.as_rgb(rgba), read)
+    floats = image_inputs.as_rgb(rgba.astype(np.float32) / 255)
+    torch.testing.assert_close(floats * 255, read.float(), atol=0.51, rtol=0)
