@@ -9,34 +9,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from typing import Literal
 
+from lightly_byel.cli.parsers import at_least
 from lightly_byel.data.classes import LSD_CLASSES
 from lightly_byel.data.synthfaces.faces import FRAMINGS
 from lightly_byel.data.synthfaces.generate import generate
 from lightly_byel.data.synthfaces.preview import contact_sheet
 
-
-def _int_at_least(minimum: int, what: str) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum``, named ``what``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number, got {text!r}"
-            ) from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-        return value
-
-    return parse
-
-
-_positive = _int_at_least(1, "a positive integer")
-_seed = _int_at_least(0, "a seed >= 0")
+_positive = at_least(1)
+_seed = at_least(0)
 
 
 def _eval_counts(text: str) -> tuple[int, ...] | Literal["lsd"]:

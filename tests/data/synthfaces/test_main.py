@@ -80,7 +80,7 @@ def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--output", "unused", *SMALL, "--seed", "-1"])
     assert exit_info.value.code == 2
-    assert "expected a seed >= 0, got -1" in capsys.readouterr().err
+    assert "--seed: must be at least 0, got -1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
