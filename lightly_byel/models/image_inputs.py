@@ -130,19 +130,19 @@ def rgb_of_array(array: NDArray[Any], bgr: bool) -> Tensor:
 def _on_black(rgba: NDArray[Any]) -> NDArray[Any]:
     """The colour channels of ``(..., 4)`` pixels composited on black by their alpha.
 
-    The same pixels as the datasets' :func:`~lightly_byel.data.images.to_rgb` gives
-    for an RGBA file: uint8 values are rounded as Pillow's ``paste`` rounds them.
+    uint8 images go through the datasets' own
+    :func:`~lightly_byel.data.images.to_rgb`, so an array gives the pixels its RGBA
+    file gives.
 
     Examples:
         >>> _on_black(np.array([[[200, 100, 0, 128]]], np.uint8)).tolist()
         [[[100, 50, 0]]]
     """
-    colour, alpha = rgba[..., :3], rgba[..., 3:]
     if rgba.dtype != np.uint8:
-        return colour * alpha  # type: ignore[no-any-return]
-    # Pillow's division by 255 of colour * alpha, rounded.
-    product = colour.astype(np.uint32) * alpha + 128
-    return ((product + (product >> 8)) >> 8).astype(np.uint8)  # type: ignore[no-any-return]
+        return rgba[..., :3] * rgba[..., 3:]  # type: ignore[no-any-return]
+    images = rgba.reshape(-1, *rgba.shape[-3:])
+    rgb = [np.asarray(to_rgb(Image.fromarray(image))) for image in images]
+    return np.stack(rgb).reshape(*rgba.shape[:-1], 3)
 
 
 def rgb_of_tensor(image: Tensor) -> Tensor:
