@@ -38,34 +38,44 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
         >>> caught[0].filename.startswith("<doctest")  # this example's code
         True
     """
+    internal = _internal_folders()
     frame = sys._getframe(1)  # the function that warns: stacklevel 2
     level = 2
-    while frame.f_back is not None and _is_internal(frame.f_code.co_filename):
+    while frame.f_back is not None and _is_internal(frame.f_code.co_filename, internal):
         frame = frame.f_back
         level += 1
-    if _is_internal(frame.f_code.co_filename):
+    if _is_internal(frame.f_code.co_filename, internal):
         level = 3  # nothing of the user's: the caller of the one that warns
     warnings.warn(message, category, stacklevel=level)
 
 
-def _is_internal(filename: str) -> bool:
-    """Whether code in ``filename`` is the library's, torch's or Python's own."""
-    if filename.startswith("<frozen") or filename.startswith(_package_folders()):
+_Folders = tuple[tuple[str, ...], str, tuple[str, ...]]
+"""The loaded packages' folders, the standard library's, and the folders of
+installed packages (which may lie below the standard library's)."""
+
+
+def _is_internal(filename: str, folders: _Folders | None = None) -> bool:
+    """Whether code in ``filename`` is the library's, torch's or Python's own.
+
+    Args:
+        filename: A frame's file.
+        folders: :func:`_internal_folders`, found once for a whole stack.
+    """
+    packages, stdlib, installed = folders or _internal_folders()
+    if filename.startswith(("<frozen", *packages)):
         return True
-    paths = sysconfig.get_paths()
-    installed = tuple(os.path.join(paths[key], "") for key in ("purelib", "platlib"))
     # Outside a virtual environment, installed packages lie below the standard
     # library's folder; the user's packages may be among them.
-    return filename.startswith(os.path.join(paths["stdlib"], "")) and not (
-        filename.startswith(installed)
-    )
+    return filename.startswith(stdlib) and not filename.startswith(installed)
 
 
-def _package_folders() -> tuple[str, ...]:
-    """The folders of the loaded :data:`_PACKAGES`."""
-    folders = []
+def _internal_folders() -> _Folders:
+    """The folders :func:`_is_internal` compares with, each ending in a separator."""
+    packages = []
     for name in _PACKAGES:
         module = sys.modules.get(name)
         if module is not None and module.__file__ is not None:
-            folders.append(os.path.join(str(Path(module.__file__).parent), ""))
-    return tuple(folders)
+            packages.append(os.path.join(str(Path(module.__file__).parent), ""))
+    paths = sysconfig.get_paths()
+    installed = tuple(os.path.join(paths[key], "") for key in ("purelib", "platlib"))
+    return tuple(packages), os.path.join(paths["stdlib"], ""), installed
